@@ -1,0 +1,178 @@
+"""The Fortran finite-volume host, driven from Python.
+
+`Host` advances cell averages with SSP-RK3 in the Fortran library; the face fluxes come
+from a classical scheme ('godunov', 'fv3', 'weno5') or from a Python function (a
+`PythonFlux`), which the Fortran time loop calls back at every Runge-Kutta stage.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from coupler import _fortran_bindings as _ext
+from coupler.errors import ConfigError, FortranError, NonFiniteStateError, ProviderError
+from coupler.fortran_bindings import hfc_api as _api
+from training.forcing import Forcing
+
+EQUATIONS = ("burgers", "advection")
+SCHEMES = ("godunov", "fv3", "weno5")
+
+# Status codes of fortran/src/hfc_kinds.f90.
+_STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError}
+
+
+def _check(stat: int, errmsg: str) -> None:
+    if stat != 0:
+        cls = _STATUS_ERRORS.get(stat, FortranError)
+        message = errmsg.strip() or f"Fortran status {stat}"
+        raise cls(message) if cls is ConfigError else cls(stat, message)
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """The physical problem: equation, periodic grid of n cells on [0, length)."""
+
+    equation: str = "burgers"
+    n: int = 64
+    length: float = 2.0 * math.pi
+    viscosity: float = 0.01
+    velocity: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.equation not in EQUATIONS:
+            raise ConfigError(f"unknown equation '{self.equation}' (expected {' or '.join(EQUATIONS)})")
+        if int(self.n) != self.n or self.n < 1:
+            raise ConfigError(f"the number of cells must be a positive integer, got {self.n}")
+        if not (math.isfinite(self.length) and self.length > 0):
+            raise ConfigError(f"the domain length must be positive and finite, got {self.length}")
+        if not (math.isfinite(self.viscosity) and self.viscosity >= 0):
+            raise ConfigError(f"the viscosity must be finite and >= 0, got {self.viscosity}")
+        if not math.isfinite(self.velocity):
+            raise ConfigError(f"the velocity must be finite, got {self.velocity}")
+
+    @property
+    def dx(self) -> float:
+        return self.length / self.n
+
+    def cell_centres(self) -> np.ndarray:
+        return (np.arange(self.n) + 0.5) * self.dx
+
+
+@dataclass(frozen=True)
+class TimeConfig:
+    """Time-step control: a fixed step `dt`, or else the CFL-limited step at Courant number
+    `cfl` (advective dx / max|f'(u)| and diffusive dx^2 / (2 eta) limits)."""
+
+    cfl: float = 0.5
+    dt: float | None = None
+    max_steps: int = 0   # per advance call; 0 means no limit
+
+    def __post_init__(self) -> None:
+        if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
+            raise ConfigError(f"the time step must be positive and finite, got {self.dt}")
+        if self.dt is None and not (0 < self.cfl <= 10):
+            raise ConfigError(f"the CFL number must lie in (0, 10], got {self.cfl}")
+
+
+@dataclass(frozen=True)
+class PythonFlux:
+    """A flux provider written in Python: `function(u, t) -> flux`, where u is the
+    halo-filled state of shape (n + 2 halo,) and flux has shape (n + 1,)."""
+
+    function: Callable[[np.ndarray, float], np.ndarray]
+    halo: int
+
+
+def halo_width(scheme: str) -> int:
+    """Halo cells per side a classical scheme reads."""
+    g, stat, errmsg = _api.api_halo_width(scheme)
+    _check(stat, errmsg)
+    return int(g)
+
+
+def face_fluxes(config: HostConfig, scheme: str, u: np.ndarray) -> np.ndarray:
+    """Fortran face fluxes of a classical scheme for halo-padded states.
+
+    u: (n + 2g,) or a batch (nbatch, n + 2g), C order, last axis fastest (the ONNX layout).
+    Returns (n + 1,) or (nbatch, n + 1). The batch is handed to Fortran as u(n + 2g, nbatch)
+    without a copy: reversing the axes maps row-major onto column-major.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    single = u.ndim == 1
+    batch = np.ascontiguousarray(np.atleast_2d(u))
+    g = halo_width(scheme)
+    n = batch.shape[-1] - 2 * g
+    if n < 1:
+        raise ConfigError(f"states of length {batch.shape[-1]} hold no interior cells with halo {g}")
+    flux = np.zeros((batch.shape[0], n + 1))
+    stat, errmsg = _api.api_face_fluxes(config.equation, scheme, config.dx * n,
+                                        config.viscosity, config.velocity, batch.T, flux.T)
+    _check(stat, errmsg)
+    return flux[0] if single else flux
+
+
+class _Callback:
+    """Adapter between f2py's callback signature and a PythonFlux; keeps the exception."""
+
+    def __init__(self, provider: PythonFlux):
+        self.provider = provider
+        self.error: BaseException | None = None
+
+    def __call__(self, u, t, flux, nu, nf):   # signature fixed by f2py
+        try:
+            flux[:] = self.provider.function(u, float(t))
+            return 0
+        except BaseException as exc:   # re-raised in Host.advance once Fortran has returned
+            self.error = exc
+            return 1
+
+
+class Host:
+    """A Fortran host run: problem, flux provider, forcing, time-step control."""
+
+    def __init__(self, config: HostConfig, provider: str | PythonFlux,
+                 forcing: Forcing | None = None, time: TimeConfig = TimeConfig()):
+        if isinstance(provider, str) and provider not in SCHEMES:
+            raise ConfigError(f"unknown scheme '{provider}' (expected one of {', '.join(SCHEMES)})")
+        if isinstance(provider, PythonFlux) and provider.halo < 0:
+            raise ConfigError("a Python flux provider needs a halo width >= 0")
+        self.config = config
+        self.provider = provider
+        self.forcing = forcing if forcing is not None else Forcing()
+        self.time = time
+
+    @property
+    def halo(self) -> int:
+        return self.provider.halo if isinstance(self.provider, PythonFlux) else halo_width(self.provider)
+
+    def advance(self, u: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, int]:
+        """Advance the interior state u (n,) from t to exactly t_end.
+
+        Returns the new state and the number of steps; u itself is not modified.
+        """
+        u = np.array(u, dtype=np.float64, order="F")
+        if u.shape != (self.config.n,):
+            raise ConfigError(f"state has shape {u.shape}, the grid has {self.config.n} cells")
+        f, cfg, tc = self.forcing, self.config, self.time
+        python = isinstance(self.provider, PythonFlux)
+        callback = _Callback(self.provider) if python else None
+        previous = getattr(_ext, "pyflux", None)
+        if python:
+            _ext.pyflux = callback
+        try:
+            nsteps, stat, errmsg = _api.api_run(
+                cfg.equation, "python" if python else self.provider, self.halo if python else 0,
+                cfg.length, cfg.viscosity, cfg.velocity,
+                np.asarray(f.amplitude, float), np.asarray(f.omega, float),
+                np.asarray(f.phase, float), np.asarray(f.wavenumber, np.int32),
+                tc.cfl, tc.dt or 0.0, tc.max_steps, u, float(t), float(t_end))
+        finally:
+            if python:
+                _ext.pyflux = previous
+        if callback is not None and callback.error is not None:
+            raise ProviderError(3, f"the Python flux provider raised {callback.error!r}") from callback.error
+        _check(stat, errmsg)
+        return u, int(nsteps)

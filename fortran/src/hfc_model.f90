@@ -1,0 +1,178 @@
+!> The host model: grid, equation, forcing and a flux provider advanced in time with the
+!> three-stage SSP Runge-Kutta method of Shu & Osher (1988), fixed step or CFL-limited,
+!> landing exactly on the requested end time.
+module hfc_model
+  use, intrinsic :: iso_fortran_env, only: int64
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_fill_halo
+  use hfc_equation, only: hfc_equation_t, hfc_stable_dt
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init, hfc_forcing_eval
+  use hfc_provider, only: hfc_flux_provider
+  implicit none
+  private
+
+  !> Time-step control: a fixed step dt > 0, or else the CFL-limited step (Courant number cfl).
+  type, public :: hfc_time_config_t
+    real(wp) :: cfl = 0.5_wp
+    real(wp) :: dt = 0.0_wp
+    integer(int64) :: max_steps = huge(1_int64)   !< refuse to take more steps per advance
+  end type hfc_time_config_t
+
+  type, public :: hfc_model_t
+    type(hfc_grid_t) :: grid
+    type(hfc_equation_t) :: eq
+    type(hfc_forcing_t) :: forcing
+    type(hfc_time_config_t) :: time
+    class(hfc_flux_provider), allocatable :: provider
+    real(wp), allocatable :: u(:)        !< state u(1-g:n+g); interior 1..n
+    real(wp) :: t = 0.0_wp
+    integer(int64) :: nsteps = 0         !< steps taken since init
+    real(wp), allocatable :: u1(:), u2(:), dudt(:), flux(:), src(:)
+  end type hfc_model_t
+
+  public :: hfc_model_init, hfc_model_set_state, hfc_model_rhs, hfc_model_step, hfc_model_advance
+
+contains
+
+  !> Set up a model of n cells on [0, length). The halo width is the provider's.
+  subroutine hfc_model_init(m, n, length, eq, provider, forcing, time, stat, errmsg)
+    type(hfc_model_t), intent(out) :: m
+    integer, intent(in) :: n
+    real(wp), intent(in) :: length
+    type(hfc_equation_t), intent(in) :: eq
+    class(hfc_flux_provider), intent(in) :: provider
+    type(hfc_forcing_params_t), intent(in) :: forcing
+    type(hfc_time_config_t), intent(in) :: time
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: g
+
+    g = provider%halo_width()
+    call hfc_grid_init(m%grid, n, g, length, stat, errmsg)
+    if (stat /= HFC_OK) return
+    if (.not. (time%dt > 0.0_wp) .and. .not. (time%cfl > 0.0_wp .and. time%cfl <= 10.0_wp)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10]')
+      return
+    end if
+    call hfc_forcing_init(m%forcing, m%grid, forcing, stat, errmsg)
+    if (stat /= HFC_OK) return
+    m%eq = eq
+    m%time = time
+    allocate(m%provider, source=provider)
+    allocate(m%u(1 - g:n + g), m%u1(1 - g:n + g), m%u2(1 - g:n + g))
+    allocate(m%dudt(n), m%flux(n + 1), m%src(n))
+    m%u = 0.0_wp
+    m%u1 = 0.0_wp
+    m%u2 = 0.0_wp
+  end subroutine hfc_model_init
+
+  subroutine hfc_model_set_state(m, u, t, stat, errmsg)
+    type(hfc_model_t), intent(inout) :: m
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    stat = HFC_OK
+    if (size(u) /= m%grid%n) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_state: state length differs from the grid')
+      return
+    end if
+    if (.not. all(abs(u) <= huge(1.0_wp)) .or. .not. abs(t) <= huge(t)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'set_state: state or time is not finite')
+      return
+    end if
+    m%u(1:m%grid%n) = u
+    m%t = t
+  end subroutine hfc_model_set_state
+
+  !> Semi-discrete right-hand side: fills the halo of v, then
+  !> dudt_i = -(F_{i+1/2} - F_{i-1/2}) / dx + S_i(t).
+  subroutine hfc_model_rhs(m, v, t, stat, errmsg)
+    type(hfc_model_t), intent(inout) :: m
+    real(wp), intent(inout) :: v(1 - m%grid%g:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: n
+
+    n = m%grid%n
+    call hfc_fill_halo(m%grid, v, stat, errmsg)
+    if (stat /= HFC_OK) return
+    call m%provider%face_fluxes(m%grid, v, t, m%flux, stat, errmsg)
+    if (stat /= HFC_OK) return
+    m%dudt = -(m%flux(2:n + 1) - m%flux(1:n)) / m%grid%dx
+    if (m%forcing%n_modes > 0) then
+      call hfc_forcing_eval(m%forcing, t, m%src)
+      m%dudt = m%dudt + m%src
+    end if
+  end subroutine hfc_model_rhs
+
+  !> One SSP-RK3 step of size dt (Shu-Osher form; stages at t, t + dt, t + dt/2).
+  subroutine hfc_model_step(m, dt, stat, errmsg)
+    type(hfc_model_t), intent(inout) :: m
+    real(wp), intent(in) :: dt
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: n
+
+    n = m%grid%n
+    call hfc_model_rhs(m, m%u, m%t, stat, errmsg)
+    if (stat /= HFC_OK) return
+    m%u1(1:n) = m%u(1:n) + dt * m%dudt
+    call hfc_model_rhs(m, m%u1, m%t + dt, stat, errmsg)
+    if (stat /= HFC_OK) return
+    m%u2(1:n) = 0.75_wp * m%u(1:n) + 0.25_wp * (m%u1(1:n) + dt * m%dudt)
+    call hfc_model_rhs(m, m%u2, m%t + 0.5_wp * dt, stat, errmsg)
+    if (stat /= HFC_OK) return
+    m%u(1:n) = (1.0_wp / 3.0_wp) * m%u(1:n) + (2.0_wp / 3.0_wp) * (m%u2(1:n) + dt * m%dudt)
+    m%nsteps = m%nsteps + 1
+  end subroutine hfc_model_step
+
+  !> Advance to exactly t_end. The step is the fixed dt or the CFL step, shortened to land
+  !> on t_end (a step within 1e-9 dt of t_end is stretched to it, so no sliver steps).
+  !> Fails with HFC_ERR_NONFINITE in the step where the state stops being finite.
+  subroutine hfc_model_advance(m, t_end, stat, errmsg)
+    type(hfc_model_t), intent(inout) :: m
+    real(wp), intent(in) :: t_end
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    real(wp) :: dt
+    integer(int64) :: taken
+    logical :: last
+    character(len=32) :: when
+
+    stat = HFC_OK
+    if (.not. abs(t_end) <= huge(t_end) .or. t_end < m%t) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: end time must be finite and not before the current time')
+      return
+    end if
+    taken = 0
+    do while (m%t < t_end)
+      if (taken >= m%time%max_steps) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: step limit reached before the end time')
+        return
+      end if
+      if (m%time%dt > 0.0_wp) then
+        dt = m%time%dt
+      else
+        dt = hfc_stable_dt(m%eq, m%grid, m%u(1:m%grid%n), m%time%cfl)
+      end if
+      last = t_end - m%t <= dt * (1.0_wp + 1.0e-9_wp)
+      if (last) dt = t_end - m%t
+      call hfc_model_step(m, dt, stat, errmsg)
+      if (stat /= HFC_OK) return
+      taken = taken + 1
+      if (last) then
+        m%t = t_end
+      else
+        m%t = m%t + dt
+      end if
+      if (.not. all(abs(m%u(1:m%grid%n)) <= huge(1.0_wp))) then
+        write(when, '(es12.5)') m%t
+        call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the state became non-finite at t =' // trim(when))
+        return
+      end if
+    end do
+  end subroutine hfc_model_advance
+
+end module hfc_model

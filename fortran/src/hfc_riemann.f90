@@ -1,0 +1,40 @@
+!> Numerical fluxes from left and right face states (exact Riemann solutions).
+module hfc_riemann
+  use hfc_kinds, only: wp
+  implicit none
+  private
+  public :: godunov_burgers, upwind_linear
+
+contains
+
+  !> Exact Godunov flux for f(u) = u^2/2 (convex): the flux of the exact Riemann solution
+  !> at the face. Rarefaction (ul <= ur): min of f on [ul, ur], which is 0 when the fan
+  !> spans u = 0 (transonic); shock (ul > ur): max of f(ul), f(ur).
+  elemental function godunov_burgers(ul, ur) result(f)
+    real(wp), intent(in) :: ul, ur
+    real(wp) :: f
+    if (ul <= ur) then
+      if (ul > 0.0_wp) then
+        f = 0.5_wp * ul * ul
+      else if (ur < 0.0_wp) then
+        f = 0.5_wp * ur * ur
+      else
+        f = 0.0_wp
+      end if
+    else
+      f = 0.5_wp * max(ul * ul, ur * ur)
+    end if
+  end function godunov_burgers
+
+  !> Upwind flux for f(u) = a u.
+  elemental function upwind_linear(ul, ur, a) result(f)
+    real(wp), intent(in) :: ul, ur, a
+    real(wp) :: f
+    if (a >= 0.0_wp) then
+      f = a * ul
+    else
+      f = a * ur
+    end if
+  end function upwind_linear
+
+end module hfc_riemann

@@ -1,0 +1,1 @@
+"""Training: reference solvers, forcing, reference fluxes; learned discretizations later."""
