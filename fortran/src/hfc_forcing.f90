@@ -18,13 +18,19 @@ module hfc_forcing
     integer, allocatable :: wavenumber(:)
   end type hfc_forcing_params_t
 
-  !> Forcing bound to a grid: per mode m, the cell-averaged cos/sin of k_m x tabulated
-  !> once, so each evaluation costs two multiply-adds per mode and cell and no sine.
+  !> Forcing bound to a grid. Modes sharing a wavenumber are summed before touching the
+  !> grid: sum_m A_m sin(theta_m(t) + k_m x) = sum_k C_k(t) cos(k x) + D_k(t) sin(k x), with
+  !> C_k = sum_{m: k_m = k} A_m sin(theta_m), D_k = sum A_m cos(theta_m). The cell-averaged
+  !> cos(k x) and sin(k x) are tabulated once, so an evaluation costs two multiply-adds per
+  !> cell and distinct wavenumber (4 for the paper's Burgers forcing, not 20 modes).
   type, public :: hfc_forcing_t
     integer :: n_modes = 0
-    real(wp), allocatable :: omega(:), phase(:)
-    real(wp), allocatable :: ctab(:, :)   !< (n, n_modes): A S cos(k x_i)
-    real(wp), allocatable :: stab(:, :)   !< (n, n_modes): A S sin(k x_i)
+    integer :: n_waves = 0                !< distinct wavenumbers
+    real(wp), allocatable :: amplitude(:), omega(:), phase(:)
+    integer, allocatable :: wave(:)       !< mode -> index of its wavenumber
+    real(wp), allocatable :: ctab(:, :)   !< (n, n_waves): sinc(k dx/2) cos(k x_i)
+    real(wp), allocatable :: stab(:, :)   !< (n, n_waves): sinc(k dx/2) sin(k x_i)
+    real(wp), allocatable :: ccoef(:), scoef(:)   !< C_k(t), D_k(t) workspace
   end type hfc_forcing_t
 
   public :: hfc_forcing_init, hfc_forcing_eval, hfc_forcing_read
@@ -41,7 +47,8 @@ contains
     character(len=*), intent(inout) :: errmsg
     real(wp), allocatable :: x(:)
     real(wp) :: k, s
-    integer :: m, nm
+    integer :: m, nm, j
+    integer, allocatable :: distinct(:)
 
     stat = HFC_OK
     if (.not. (allocated(params%amplitude) .and. allocated(params%omega) .and. &
@@ -62,30 +69,49 @@ contains
       return
     end if
     f%n_modes = nm
+    f%amplitude = amplitude
     f%omega = omega
     f%phase = phase
-    allocate(f%ctab(grid%n, nm), f%stab(grid%n, nm), x(grid%n))
-    call hfc_cell_centres(grid, x)
+    allocate(f%wave(nm), distinct(nm))
+    f%n_waves = 0
     do m = 1, nm
-      k = TWO_PI * real(wavenumber(m), wp) / grid%length
+      j = findloc(distinct(1:f%n_waves), wavenumber(m), dim=1)
+      if (j == 0) then
+        f%n_waves = f%n_waves + 1
+        distinct(f%n_waves) = wavenumber(m)
+        j = f%n_waves
+      end if
+      f%wave(m) = j
+    end do
+    allocate(f%ctab(grid%n, f%n_waves), f%stab(grid%n, f%n_waves), x(grid%n))
+    allocate(f%ccoef(f%n_waves), f%scoef(f%n_waves))
+    call hfc_cell_centres(grid, x)
+    do j = 1, f%n_waves
+      k = TWO_PI * real(distinct(j), wp) / grid%length
       s = sinc(0.5_wp * k * grid%dx)
-      f%ctab(:, m) = amplitude(m) * s * cos(k * x)
-      f%stab(:, m) = amplitude(m) * s * sin(k * x)
+      f%ctab(:, j) = s * cos(k * x)
+      f%stab(:, j) = s * sin(k * x)
     end do
     end associate
   end subroutine hfc_forcing_init
 
-  !> Cell averages of the forcing at time t: src(i) = sum_m sin(w t + phi) C + cos(w t + phi) S.
-  pure subroutine hfc_forcing_eval(f, t, src)
-    type(hfc_forcing_t), intent(in) :: f
+  !> Cell averages of the forcing at time t.
+  subroutine hfc_forcing_eval(f, t, src)
+    type(hfc_forcing_t), intent(inout) :: f
     real(wp), intent(in) :: t
     real(wp), intent(out) :: src(:)
     real(wp) :: theta
-    integer :: m
-    src = 0.0_wp
+    integer :: m, j
+    f%ccoef = 0.0_wp
+    f%scoef = 0.0_wp
     do m = 1, f%n_modes
       theta = f%omega(m) * t + f%phase(m)
-      src = src + sin(theta) * f%ctab(:, m) + cos(theta) * f%stab(:, m)
+      f%ccoef(f%wave(m)) = f%ccoef(f%wave(m)) + f%amplitude(m) * sin(theta)
+      f%scoef(f%wave(m)) = f%scoef(f%wave(m)) + f%amplitude(m) * cos(theta)
+    end do
+    src = 0.0_wp
+    do j = 1, f%n_waves
+      src = src + f%ccoef(j) * f%ctab(:, j) + f%scoef(j) * f%stab(:, j)
     end do
   end subroutine hfc_forcing_eval
 

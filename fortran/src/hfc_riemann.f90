@@ -10,20 +10,11 @@ contains
   !> Exact Godunov flux for f(u) = u^2/2 (convex): the flux of the exact Riemann solution
   !> at the face. Rarefaction (ul <= ur): min of f on [ul, ur], which is 0 when the fan
   !> spans u = 0 (transonic); shock (ul > ur): max of f(ul), f(ur).
+  !> Branch-free (vectorizable): on a rarefaction, min f = max(max(ul,0)^2, min(ur,0)^2)/2.
   elemental function godunov_burgers(ul, ur) result(f)
     real(wp), intent(in) :: ul, ur
     real(wp) :: f
-    if (ul <= ur) then
-      if (ul > 0.0_wp) then
-        f = 0.5_wp * ul * ul
-      else if (ur < 0.0_wp) then
-        f = 0.5_wp * ur * ur
-      else
-        f = 0.0_wp
-      end if
-    else
-      f = 0.5_wp * max(ul * ul, ur * ur)
-    end if
+    f = 0.5_wp * merge(max(ul * ul, ur * ur), max(max(ul, 0.0_wp)**2, min(ur, 0.0_wp)**2), ul > ur)
   end function godunov_burgers
 
   !> Upwind flux for f(u) = a u.
