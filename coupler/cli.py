@@ -100,7 +100,7 @@ def _add_bench(sub) -> None:
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job: forced Burgers, coarse and fine, classical schemes")
     p.add_argument("--output-dir", default="results/demo")
-    p.add_argument("--seeds", type=_positive_int, default=4, help="number of unseen forcings")
+    p.add_argument("--seeds", type=_positive_int, default=10, help="number of unseen forcings (default 10)")
     p.set_defaults(func=lambda a: __import__("coupler.demo", fromlist=["main"]).main(Path(a.output_dir), a.seeds))
 
 
