@@ -76,8 +76,10 @@ def main(output_dir: Path, seeds: int = 10) -> int:
         steps = int(np.mean([r.nsteps for r in results]))
         lines.append(f"| {scheme} | {n} | {REFERENCE_N // n} ({label}) | {np.mean(errors[key]):.4f} "
                      f"| {wall:.3f} | {ns:.1f} | {steps} |")
+    smallest = min(np.mean(e) for e in errors.values())
     note = (f"Reference check: WENO5 at {REFERENCE_N} vs {2 * REFERENCE_N} cells (coarse-grained) differ by "
-            f"MAE {ref_error:.1e}, far below every error in the table. MAE is the mean over space, the "
+            f"MAE {ref_error:.1e}, {smallest / ref_error:.0f}x below the smallest error in the table. "
+            f"MAE is the mean over space, the "
             f"{len(first['reference'].times)} saved times and {seeds} forcings (seeds {FIRST_SEED}.."
             f"{FIRST_SEED + seeds - 1}); all runs CFL 0.5, SSP-RK3, zero initial state.")
     table = "\n".join(lines)
