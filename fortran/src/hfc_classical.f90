@@ -91,11 +91,10 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'classical flux: array sizes do not match the grid')
       return
     end if
-    if (.not. allocated(self%ul)) allocate(self%ul(n + 1), self%ur(n + 1))
-    if (size(self%ul) /= n + 1) then
-      deallocate(self%ul, self%ur)
-      allocate(self%ul(n + 1), self%ur(n + 1))
+    if (allocated(self%ul)) then
+      if (size(self%ul) /= n + 1) deallocate(self%ul, self%ur)
     end if
+    if (.not. allocated(self%ul)) allocate(self%ul(n + 1), self%ur(n + 1))
 
     select case (self%scheme)
     case (HFC_SCHEME_GODUNOV)

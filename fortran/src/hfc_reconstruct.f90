@@ -11,7 +11,7 @@ module hfc_reconstruct
   real(wp), parameter, public :: WENO_EPS = 1.0e-6_wp   !< WENO5-JS epsilon (Jiang & Shu)
 
   public :: reconstruct_constant, reconstruct_fv3, reconstruct_weno5
-  public :: fv3_value, weno5_value, weno5_pair
+  public :: fv3_value, weno5_pair
 
 contains
 
@@ -40,33 +40,13 @@ contains
     ur = fv3_value(u(2:n + 2), u(1:n + 1), u(0:n))
   end subroutine reconstruct_fv3
 
-  !> WENO5-JS value at the right face i+1/2 of the middle cell of (a,b,c,d,e) =
-  !> (u(i-2), u(i-1), u(i), u(i+1), u(i+2)); smoothness indicators of Jiang & Shu (1996),
-  !> linear weights (1, 6, 3)/10, alpha_k = d_k / (eps + beta_k)^2.
-  elemental function weno5_value(a, b, c, d, e) result(v)
-    real(wp), intent(in) :: a, b, c, d, e
-    real(wp) :: v
-    real(wp), parameter :: c13 = 13.0_wp / 12.0_wp
-    real(wp) :: b0, b1, b2, a0, a1, a2, q0, q1, q2
-
-    b0 = c13 * (a - 2.0_wp * b + c)**2 + 0.25_wp * (a - 4.0_wp * b + 3.0_wp * c)**2
-    b1 = c13 * (b - 2.0_wp * c + d)**2 + 0.25_wp * (b - d)**2
-    b2 = c13 * (c - 2.0_wp * d + e)**2 + 0.25_wp * (3.0_wp * c - 4.0_wp * d + e)**2
-    a0 = 0.1_wp / (WENO_EPS + b0)**2
-    a1 = 0.6_wp / (WENO_EPS + b1)**2
-    a2 = 0.3_wp / (WENO_EPS + b2)**2
-    q0 = (2.0_wp * a - 7.0_wp * b + 11.0_wp * c) / 6.0_wp
-    q1 = (-b + 5.0_wp * c + 2.0_wp * d) / 6.0_wp
-    q2 = (2.0_wp * c + 5.0_wp * d - e) / 6.0_wp
-    v = (a0 * q0 + a1 * q1 + a2 * q2) / (a0 + a1 + a2)
-  end function weno5_value
-
-  !> Both WENO5-JS values of the middle cell c of (a,b,c,d,e): vp at its right face and
-  !> vm at its left face. The two share the three smoothness indicators (the mirrored
-  !> stencil of vm has the same beta_k in reverse order), and multiplying the nonlinear
-  !> weights alpha_k = d_k / s_k, s_k = (eps + beta_k)^2, through by s0 s1 s2 leaves one
-  !> division per value: the same numbers as weno5_value up to round-off, at a quarter
-  !> of the divisions.
+  !> Both WENO5-JS values of the middle cell c of (a,b,c,d,e) = (u(i-2), ..., u(i+2)):
+  !> vp at its right face, vm at its left face (Jiang & Shu 1996 smoothness indicators,
+  !> linear weights (1, 6, 3)/10, eps = 1e-6, p = 2). The two share the smoothness
+  !> indicators (the mirrored stencil of vm has the same beta_k in reverse order), and
+  !> multiplying the weights alpha_k = d_k / s_k, s_k = (eps + beta_k)^2, through by
+  !> s0 s1 s2 leaves one division per value instead of four. Equal to the textbook form
+  !> (training/fluxes.py) up to round-off.
   elemental subroutine weno5_pair(a, b, c, d, e, vp, vm)
     real(wp), intent(in) :: a, b, c, d, e
     real(wp), intent(out) :: vp, vm
