@@ -104,6 +104,119 @@ def _add_demo(sub) -> None:
     p.set_defaults(func=lambda a: __import__("coupler.demo", fromlist=["main"]).main(Path(a.output_dir), a.seeds))
 
 
+def _factors(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"resample factors must be positive, got '{text}'")
+    return values
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="generate coarse-grained reference snapshots (netCDF)")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc")
+    p.add_argument("--trajectories", type=_positive_int, default=800)
+    p.add_argument("--snapshots", type=_positive_int, default=10, help="per trajectory")
+    p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default 1)")
+    p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default 50)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_data)
+
+
+def _data(args: argparse.Namespace) -> int:
+    from training.data import DataConfig, generate
+
+    extra = {k: v for k, v in (("t_first", args.t_first), ("t_last", args.t_last)) if v is not None}
+    try:
+        config = DataConfig(args.equation, args.trajectories, args.snapshots, seed=args.seed, **extra)
+    except ValueError as exc:
+        raise HfcError(str(exc)) from None
+    paths = generate(config, args.out, progress=not args.quiet)
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a learned flux model on `hfc data` output")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--factor", type=_positive_int, default=8, help="resample factor")
+    p.add_argument("--data", required=True, help="folder written by hfc data")
+    p.add_argument("--out", required=True, help="folder for model.pt, model.json, log.csv, checkpoint.pt")
+    p.add_argument("--preset", choices=["paper", "quick"], default="quick")
+    p.add_argument("--kind", choices=["network", "constant"], default="network")
+    p.add_argument("--godunov", action="store_true", help="Godunov flux for the convective term")
+    p.add_argument("--steps", type=_positive_int, default=None)
+    p.add_argument("--batch-size", type=_positive_int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--resume", action="store_true", help="continue from checkpoint.pt in --out")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.train import Trainer, preset
+
+    overrides = {"kind": args.kind, "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype}
+    if args.steps:
+        overrides["steps"] = args.steps
+        overrides["decay_step"] = args.steps // 2
+    if args.batch_size:
+        overrides["batch_size"] = args.batch_size
+    data = Path(args.data)
+    if not (data / "train.nc").is_file() or not (data / "validation.nc").is_file():
+        raise HfcError(f"{data} has no train.nc / validation.nc; create them with `hfc data --out {data}`")
+    try:
+        trainer = Trainer(preset(args.preset, args.equation, args.factor, **overrides), data, args.out)
+    except ValueError as exc:
+        raise HfcError(str(exc)) from None
+    summary = trainer.run(resume=args.resume, progress=not args.quiet)
+    print(f"wrote {args.out}/model.pt: validation loss {summary['validation_loss_initial']:.4f} -> "
+          f"{summary['validation_loss_final']:.4f} after {summary['steps']} steps")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score learned and baseline schemes against the reference")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--models", default=None,
+                   help="folder of trained models laid out as <name>/<factor>x/model.json")
+    p.add_argument("--out", required=True, help="folder for table.md, metrics.json and plots")
+    p.add_argument("--runs", type=_positive_int, default=100)
+    p.add_argument("--factors", type=_factors, default=(2, 4, 8, 16, 32))
+    p.add_argument("--domain", type=_positive_int, default=1, help="domain length multiplier (10: generalization)")
+    p.add_argument("--t-max", type=_float(0.0), default=100.0)
+    p.add_argument("--baselines", action="store_true", help="also the standard polynomial stencil (torch)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from training.evaluate import EvalConfig, evaluate
+    from training.models import FluxModel, ModelConfig
+    from training.train import load_model
+
+    config = EvalConfig(args.equation, args.runs, args.t_max, factors=args.factors, domain=args.domain)
+    models: dict = {}
+    if args.models:
+        for path in sorted(Path(args.models).glob("*/*x/model.json")):
+            factor = int(path.parent.name[:-1])
+            if factor in config.factors:
+                models.setdefault(path.parent.parent.name, {})[factor] = load_model(path.parent)
+    if args.baselines or args.equation != "burgers":
+        from training.equations import make_equation
+        length = make_equation(args.equation).length
+        models["polynomial"] = {f: FluxModel(ModelConfig(args.equation, "baseline", dx=length * args.domain / (config.n_fine // f)))
+                                for f in config.factors}
+    summary = evaluate(config, models, args.out, progress=not args.quiet)
+    print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="where the Fortran library, modules and pkg-config file are")
     p.add_argument("--pkg-config-path", action="store_true", help="print only the folder of hfc.pc")
@@ -133,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_bench(sub)
     _add_demo(sub)
+    _add_data(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
     _add_info(sub)
     return parser
 

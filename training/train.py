@@ -1,0 +1,217 @@
+"""Training of the flux models on coarse-grained snapshots (`hfc train`).
+
+Loss (Bar-Sinai et al. 2019): mean squared error of the predicted time derivative of
+the coarse cell averages against the coarse-grained reference, normalized by the mean
+square of the reference time derivative over the training set (so predicting du/dt = 0
+scores 1). The forcing is known exactly and cancels in the difference, so it is left out
+of both sides. Optimizer: Adam; learning rate divided by 10 halfway (the paper: 4e4
+steps, 3e-3 then 3e-4 after 2e4, batch 128 x resample factor).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from training.data import load
+from training.models import FluxModel, ModelConfig, periodic_time_derivative
+
+PRESETS = ("paper", "quick")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    equation: str = "burgers"
+    factor: int = 8
+    kind: str = "network"
+    godunov: bool = False
+    steps: int = 40_000
+    learning_rate: float = 3e-3
+    decay_step: int = 20_000               # learning rate x 0.1 from this step on
+    batch_size: int = 1024                 # paper: 128 x resample factor
+    eval_every: int = 500
+    seed: int = 0
+    dtype: str = "float32"
+    threads: int = 0                       # torch intra-op threads; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError("dtype must be float32 or float64")
+        if self.steps < 1 or self.batch_size < 1 or self.learning_rate <= 0:
+            raise ValueError("steps, batch size and learning rate must be positive")
+
+
+def preset(name: str, equation: str, factor: int, **overrides) -> TrainConfig:
+    """'paper': the SI Appendix I schedule. 'quick': a useful model in ~10 CPU minutes."""
+    lr = 1e-3 if equation in ("kdv", "ks") and factor >= 16 else 3e-3
+    if name == "paper":
+        config = TrainConfig(equation, factor, steps=40_000, decay_step=20_000, learning_rate=lr,
+                             batch_size=128 * factor)
+    elif name == "quick":
+        config = TrainConfig(equation, factor, steps=4_000, decay_step=3_000, learning_rate=lr,
+                             batch_size=128, eval_every=250)
+    else:
+        raise ValueError(f"unknown preset '{name}' (expected one of {', '.join(PRESETS)})")
+    return replace(config, **overrides)
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Trainer:
+    """Holds data, model, optimizer and log; `run()` trains to `config.steps`, resumably."""
+
+    def __init__(self, config: TrainConfig, data_dir: str | Path, out_dir: str | Path):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.dtype = getattr(torch, config.dtype)
+        self.device = device()
+        data_dir = Path(data_dir)
+        train, val = load(data_dir / "train.nc", config.factor), load(data_dir / "validation.nc", config.factor)
+        if train.equation != config.equation:
+            raise ValueError(f"{data_dir} holds {train.equation} data, not {config.equation}")
+        self.data_dir = data_dir
+        as_tensor = lambda a: torch.as_tensor(a, dtype=self.dtype, device=self.device)
+        self.u, self.target = as_tensor(train.u), as_tensor(train.time_derivative())
+        self.val_u, self.val_target = as_tensor(val.u), as_tensor(val.time_derivative())
+        self.scale = float(torch.mean(self.target ** 2))
+        torch.manual_seed(config.seed)
+        self.model_config = ModelConfig(equation=config.equation, kind=config.kind, godunov=config.godunov,
+                                        dx=train.dx)
+        self.model = FluxModel(self.model_config, self.dtype).to(self.device)
+        params = list(self.model.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=config.learning_rate) if params else None
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+
+    def loss(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.mean((periodic_time_derivative(self.model, u) - target) ** 2) / self.scale
+
+    def validation_loss(self) -> float:
+        with torch.no_grad():
+            return float(self.loss(self.val_u, self.val_target))
+
+    def learning_rate(self, step: int) -> float:
+        return self.config.learning_rate * (0.1 if step >= self.config.decay_step else 1.0)
+
+    # checkpoints: state dicts only, read back with weights_only=True
+    def save_checkpoint(self) -> None:
+        state = {"model": self.model.state_dict(), "step": self.step,
+                 "optimizer": self.optimizer.state_dict() if self.optimizer else {},
+                 "generator": self.generator.get_state()}
+        _atomic_torch_save(state, self.out_dir / "checkpoint.pt")
+
+    def load_checkpoint(self) -> bool:
+        path = self.out_dir / "checkpoint.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        if self.optimizer and state["optimizer"]:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.step = int(state["step"])
+        return True
+
+    def run(self, resume: bool = False, progress: bool = True) -> dict:
+        cfg = self.config
+        log_path = self.out_dir / "log.csv"
+        if resume and self.load_checkpoint():
+            rows = [r for r in _read_log(log_path) if int(r["step"]) <= self.step]
+        else:
+            rows = []
+        start_wall = time.perf_counter()
+        initial = self.validation_loss()
+        if not rows:
+            rows.append({"step": 0, "train_loss": "", "validation_loss": initial,
+                         "learning_rate": cfg.learning_rate, "seconds": 0.0})
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.equation} {cfg.kind} {cfg.factor}x",
+                   disable=not progress or self.optimizer is None)
+        running = []
+        while self.optimizer is not None and self.step < cfg.steps:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate(self.step)
+            index = torch.randint(self.u.shape[0], (min(cfg.batch_size, self.u.shape[0]),),
+                                  generator=self.generator).to(self.device)
+            loss = self.loss(self.u[index], self.target[index])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            running.append(float(loss.detach()))
+            bar.update()
+            if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                val = self.validation_loss()
+                rows.append({"step": self.step, "train_loss": float(np.mean(running)), "validation_loss": val,
+                             "learning_rate": self.learning_rate(self.step - 1),
+                             "seconds": time.perf_counter() - start_wall})
+                running = []
+                bar.set_postfix(train=f"{rows[-1]['train_loss']:.4f}", val=f"{val:.4f}")
+                _write_log(log_path, rows)
+                self.save_checkpoint()
+        bar.close()
+        final = self.validation_loss()
+        _write_log(log_path, rows)
+        _atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
+        summary = {
+            "model": self.model_config.to_dict(), "train": asdict(cfg), "halo": self.model.halo,
+            "data": {"dir": str(self.data_dir), "train_samples": int(self.u.shape[0]),
+                     "validation_samples": int(self.val_u.shape[0]), "target_mean_square": self.scale,
+                     "train_sha256": _sha256(self.data_dir / "train.nc")},
+            "validation_loss_initial": initial, "validation_loss_final": final,
+            "steps": self.step, "torch_version": torch.__version__, "device": str(self.device),
+        }
+        (self.out_dir / "model.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+
+def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> FluxModel:
+    """A trained model from model.json + model.pt (state dict, read with weights_only=True)."""
+    directory = Path(directory)
+    summary = json.loads((directory / "model.json").read_text())
+    model = FluxModel(ModelConfig(**summary["model"]), dtype)
+    model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _write_log(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "train_loss", "validation_loss", "learning_rate", "seconds"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
