@@ -49,7 +49,10 @@ def _add_simulate(sub) -> None:
                        description="Integrate a 1D periodic conservation law with the Fortran host "
                                    "and write u(time, x) to a CF netCDF file.")
     p.add_argument("--equation", choices=["burgers", "advection"], default="burgers")
-    p.add_argument("--scheme", choices=["godunov", "fv3", "weno5"], default="weno5")
+    p.add_argument("--scheme", choices=["godunov", "fv3", "weno5", "learned"], default="weno5")
+    p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
+    p.add_argument("--device", default="cpu", help="cpu or cuda:N (learned; default cpu)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
     p.add_argument("--n", type=_positive_int, required=True, help="number of cells")
     p.add_argument("--length", type=_float(0.0), default=2 * math.pi, help="domain length (default 2 pi)")
     p.add_argument("--t-end", type=_float(0.0), required=True, help="end time")
@@ -71,6 +74,7 @@ def _add_simulate(sub) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     from coupler.host import HostConfig, TimeConfig
+    from coupler.learned import RuntimeConfig
     from coupler.simulate import SimulationConfig, run
 
     burgers = args.equation == "burgers"
@@ -81,7 +85,8 @@ def _simulate(args: argparse.Namespace) -> int:
         time=TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt),
         t_end=args.t_end, save_every=args.save_every,
         ic=args.ic or ("zero" if burgers else "sine"),
-        seed=args.seed, forcing=not args.no_forcing)
+        seed=args.seed, forcing=not args.no_forcing,
+        model=args.model, runtime=RuntimeConfig(args.device, args.threads))
     command = " ".join(["hfc", *sys.argv[1:]])
     result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command})
     print(f"wrote {args.output}: {len(result.times)} snapshots, {result.nsteps} steps, "
@@ -120,8 +125,8 @@ def _add_data(sub) -> None:
     p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc")
     p.add_argument("--trajectories", type=_positive_int, default=800)
     p.add_argument("--snapshots", type=_positive_int, default=10, help="per trajectory")
-    p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default 1)")
-    p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default 50)")
+    p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default: 1 Burgers, 0.5 KdV, 5 KS)")
+    p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default: 50 Burgers, 10 KdV, 50 KS)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_data)
@@ -153,6 +158,10 @@ def _add_train(sub) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--unroll", type=int, default=0, metavar="K",
+                   help="unrolled loss over K midpoint steps instead of the time derivative (Burgers; paper: 8)")
+    p.add_argument("--unroll-dt", type=_float(0.0), default=1e-3, help="step of the unrolled loss (paper: 0.001)")
     p.add_argument("--resume", action="store_true", help="continue from checkpoint.pt in --out")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_train)
@@ -161,7 +170,8 @@ def _add_train(sub) -> None:
 def _train(args: argparse.Namespace) -> int:
     from training.train import Trainer, preset
 
-    overrides = {"kind": args.kind, "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype}
+    overrides = {"kind": args.kind, "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype,
+                 "threads": args.threads or 0, "unroll": args.unroll, "unroll_dt": args.unroll_dt}
     if args.steps:
         overrides["steps"] = args.steps
         overrides["decay_step"] = args.steps // 2
@@ -171,7 +181,8 @@ def _train(args: argparse.Namespace) -> int:
     if not (data / "train.nc").is_file() or not (data / "validation.nc").is_file():
         raise HfcError(f"{data} has no train.nc / validation.nc; create them with `hfc data --out {data}`")
     try:
-        trainer = Trainer(preset(args.preset, args.equation, args.factor, **overrides), data, args.out)
+        trainer = Trainer(preset(args.preset, args.equation, args.factor, **overrides), data, args.out,
+                          progress=not args.quiet)
     except ValueError as exc:
         raise HfcError(str(exc)) from None
     summary = trainer.run(resume=args.resume, progress=not args.quiet)
@@ -217,6 +228,35 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a trained model to ONNX, verified against torch, with a model card")
+    p.add_argument("--model", required=True, help="folder of a trained model (model.json, model.pt)")
+    p.add_argument("--out", required=True, help="ONNX file to write (the model card goes beside it)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from export.onnx_export import ExportConfig, ExportError, export
+
+    model = Path(args.model)
+    if not (model / "model.json").is_file() or not (model / "model.pt").is_file():
+        raise HfcError(f"{model} holds no trained model (model.json, model.pt); train one with `hfc train`")
+    out = Path(args.out)
+    if out.suffix != ".onnx":
+        raise HfcError(f"the output file should end in .onnx, got '{out}'")
+    from coupler.output import check_writable
+    check_writable(out)
+    try:
+        report = export(model, out, ExportConfig(args.dtype))
+    except ExportError as exc:
+        raise HfcError(str(exc)) from None
+    print(f"wrote {report.path} ({report.metadata['dtype']}, halo {report.metadata['halo']}, sha256 "
+          f"{report.sha256[:12]}); ONNX Runtime vs torch max relative difference {report.max_relative_error:.2g}; "
+          f"model card {report.path.with_suffix('.md')}")
+    return 0
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="where the Fortran library, modules and pkg-config file are")
     p.add_argument("--pkg-config-path", action="store_true", help="print only the folder of hfc.pc")
@@ -249,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_export(sub)
     _add_info(sub)
     return parser
 

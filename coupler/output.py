@@ -19,6 +19,16 @@ from coupler.host import HostConfig
 from training.forcing import Forcing
 
 
+def publish(tmp: str | Path, path: str | Path) -> Path:
+    """Rename a finished temporary file into place, with the permissions a plain `open`
+    would have given it (mkstemp creates 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+    return Path(path)
+
+
 def check_writable(path: str | Path) -> Path:
     """Fail early, before any work, if `path` cannot be created."""
     path = Path(path)
@@ -100,8 +110,7 @@ class StateWriter:
         self._ds.close()
         with open(self._tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(self._tmp, self.path)
-        return self.path
+        return publish(self._tmp, self.path)
 
     def abort(self) -> None:
         """Drop the unfinished file."""

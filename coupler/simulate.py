@@ -10,7 +10,8 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
-from coupler.host import Host, HostConfig, TimeConfig
+from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
+from coupler.learned import LearnedFlux, RuntimeConfig
 from coupler.output import StateWriter, check_writable
 from training.forcing import Forcing, random_forcing
 from training.initial_conditions import INITIAL_CONDITIONS, initial_condition
@@ -26,12 +27,16 @@ class SimulationConfig:
     ic: str = "zero"
     seed: int = 0                      # forcing realization (Burgers)
     forcing: bool = True               # Burgers forcing on/off (advection has none)
+    model: str | None = None           # exported .onnx file, for scheme "learned"
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.t_end) and self.t_end > 0):
             raise ConfigError(f"the end time must be positive and finite, got {self.t_end}")
         if self.save_every is not None and not (math.isfinite(self.save_every) and self.save_every > 0):
             raise ConfigError(f"the output interval must be positive, got {self.save_every}")
+        if (self.scheme == "learned") != (self.model is not None):
+            raise ConfigError("scheme 'learned' needs a model (--model M.onnx), and a model needs scheme 'learned'")
         if self.ic not in INITIAL_CONDITIONS:
             raise ConfigError(f"unknown initial condition '{self.ic}' (expected one of {', '.join(INITIAL_CONDITIONS)})")
 
@@ -63,13 +68,30 @@ class SimulationResult:
         return 1e9 * self.wall_seconds / max(1, 3 * self.nsteps * self.states.shape[1])
 
 
+def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux, dict]:
+    """The host's provider and the output attributes describing it. A learned model is
+    loaded and checked against the host here, before the first step."""
+    if config.scheme != "learned":
+        return config.scheme, {}
+    import onnxruntime
+
+    learned = LearnedFlux(config.model, config.runtime)
+    learned.check_host(config.host)
+    return learned.provider(), {
+        "model_path": str(Path(config.model).resolve()), "model_sha256": learned.sha256,
+        "model_dtype": learned.metadata["dtype"], "model_training_command": learned.metadata.get("training_command", ""),
+        "backend": "python (f2py callback, ONNX Runtime)", "onnxruntime_version": onnxruntime.__version__,
+        "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}
+
+
 def run(config: SimulationConfig, output: str | Path | None = None, progress: bool = False,
         extra_attributes: dict | None = None) -> SimulationResult:
     """Integrate from t = 0 to t_end, keeping (and optionally writing) every snapshot."""
     if output is not None:
         check_writable(output)
     forcing = config.make_forcing()
-    host = Host(config.host, config.scheme, forcing, config.time)
+    provider, model_attributes = flux_provider(config)
+    host = Host(config.host, provider, forcing, config.time)
     u = initial_condition(config.ic, config.host.n, config.host.length)
     times = config.output_times()
     states = np.empty((len(times), config.host.n))
@@ -80,6 +102,7 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
         "forcing": "Bar-Sinai et al. (2019) Eq. S-6, cell averages" if forcing.n_modes else "none",
         "time_stepping": "SSP-RK3 (Shu-Osher)",
         "time_step": f"fixed dt={config.time.dt!r}" if config.time.dt else f"CFL {config.time.cfl!r}",
+        **model_attributes,
         **(extra_attributes or {}),
     }
     writer = StateWriter(output, config.host, attributes, forcing) if output is not None else None

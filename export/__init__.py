@@ -1,1 +1,1 @@
-"""Export of trained models to ONNX (filled in by the coupling issue)."""
+"""Export of trained flux models to ONNX with metadata, verification and model cards."""

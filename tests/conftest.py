@@ -44,3 +44,19 @@ def hfc():
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def burgers_model() -> Path:
+    """The committed Burgers network at resample factor 8."""
+    return ROOT / "models" / "burgers" / "network" / "8x"
+
+
+@pytest.fixture(scope="session")
+def exported(burgers_model, tmp_path_factory) -> dict:
+    """That model exported to ONNX in float32 and float64 (once per test session)."""
+    from export.onnx_export import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("onnx")
+    return {dtype: export(burgers_model, out / f"burgers8x_{dtype}.onnx", ExportConfig(dtype))
+            for dtype in ("float32", "float64")}

@@ -43,7 +43,7 @@ def test_coarse_data_is_cell_averaged_and_target_is_the_flux_divergence(tiny_dat
 
 def test_loss_on_known_cases(tiny_data, tmp_path):
     trainer = Trainer(preset("quick", "burgers", 8, steps=1, kind="constant"), tiny_data, tmp_path)
-    u = trainer.u[:4]
+    u = trainer.train_set[0][:4]
     with torch.no_grad():
         from training.models import periodic_time_derivative
         exact = periodic_time_derivative(trainer.model, u)
@@ -52,7 +52,7 @@ def test_loss_on_known_cases(tiny_data, tmp_path):
         expected = float(torch.mean(exact ** 2)) / trainer.scale
         assert float(trainer.loss(u, zero)) == pytest.approx(expected, rel=1e-6)
     # normalization: predicting du/dt = 0 on the whole training set scores exactly 1
-    assert float(torch.mean(trainer.target ** 2)) / trainer.scale == pytest.approx(1.0)
+    assert float(torch.mean(trainer.train_set[1] ** 2)) / trainer.scale == pytest.approx(1.0)
 
 
 def test_tiny_training_lowers_the_loss_and_resumes_bitwise(tiny_data, tmp_path):
@@ -73,3 +73,54 @@ def test_tiny_training_lowers_the_loss_and_resumes_bitwise(tiny_data, tmp_path):
     assert meta["model"]["dx"] == pytest.approx(2 * np.pi / 64) and meta["halo"] == 7
     model = load_model(tmp_path / "full")
     assert model(torch.zeros(1, 1, 64 + 14)).shape == (1, 1, 65)
+
+
+# Snapshots 8 x 0.001 apart: the unrolled loss's reference continuation of snapshot i over
+# 8 midpoint-loss steps must land on snapshot i + 1 of the stored trajectory.
+UNROLL_DATA = DataConfig("burgers", trajectories=3, snapshots=4, t_first=0.5, t_last=0.524, workers=1)
+
+
+@pytest.fixture(scope="module")
+def unroll_data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("unroll")
+    generate(UNROLL_DATA, out, progress=False)
+    return out
+
+
+def test_unrolled_targets_continue_the_reference(unroll_data):
+    from training.unroll import UnrollConfig, unrolled_targets
+
+    fine, coarse = load(unroll_data / "train.nc", 1), load(unroll_data / "train.nc", 8)
+    future, forcing = unrolled_targets(coarse, fine, UnrollConfig(8, 1e-3), workers=1, progress=False)
+    assert future.shape == (len(coarse.u), 8, 64) and forcing.shape == (len(coarse.u), 16, 64)
+    later = np.flatnonzero(np.isclose(coarse.time, 0.5))          # first snapshot of each trajectory
+    # The stored run reached t + 0.008 in CFL steps, the continuation in 8 exact-hit calls:
+    # the same solution up to SSP-RK3 local errors, O(dt^4) ~ 1e-9 with dt ~ 5e-3.
+    np.testing.assert_allclose(future[later, -1], coarse.u[later + 1], atol=1e-7)
+    assert np.max(np.abs(future[later, -1] - coarse.u[later])) > 1e-4     # and it did move
+
+
+def test_unrolled_loss_known_cases_and_training(unroll_data, tmp_path):
+    from training.unroll import rollout
+
+    config = preset("quick", "burgers", 8, steps=30, eval_every=15, batch_size=4, kind="constant",
+                    godunov=True, unroll=8)
+    trainer = Trainer(config, unroll_data, tmp_path)
+    u, future, forcing = trainer.train_set
+    with torch.no_grad():
+        exact = rollout(trainer.model, u, forcing, 1e-3)
+        assert float(trainer.loss(u, exact, forcing)) == 0.0
+    # normalization: predicting "no change" over the training set scores exactly 1
+    assert float(torch.mean((u[:, None] - future) ** 2)) / trainer.scale == pytest.approx(1.0, rel=1e-6)
+    summary = trainer.run(progress=False)
+    assert summary["validation_loss_final"] < summary["validation_loss_initial"]
+    assert summary["train"]["unroll"] == 8 and summary["train"]["unroll_dt"] == 1e-3
+
+
+def test_unrolled_loss_is_refused_for_spectral_equations():
+    from training.data import Snapshots
+    from training.unroll import UnrollConfig, reference_continuation
+
+    snaps = Snapshots(np.zeros((1, 8)), np.zeros((1, 8)), np.zeros(1), np.zeros(1), 1.0, "kdv")
+    with pytest.raises(ValueError, match="Burgers only"):
+        reference_continuation(snaps, UnrollConfig())

@@ -43,7 +43,8 @@ class Equation:
     def linear_flux(self, face: dict[int, torch.Tensor]) -> torch.Tensor:
         out = torch.zeros_like(face[0])
         for order, coefficient in self.linear:
-            out = out + coefficient * face[order]
+            # a typed tensor, not a bare float: keeps float64 ONNX exports exact (see models._constant)
+            out = out + torch.tensor(coefficient, dtype=out.dtype, device=out.device) * face[order]
         return out
 
     def godunov_flux(self, left: torch.Tensor, right: torch.Tensor, face: dict[int, torch.Tensor]) -> torch.Tensor:

@@ -27,7 +27,9 @@ class ForcingBatch:
         self.omega = as_t(np.stack([f.omega for f in forcings]))
         self.phase = as_t(np.stack([f.phase for f in forcings]))
 
-    def __call__(self, t: float) -> torch.Tensor:
+    def __call__(self, t) -> torch.Tensor:
+        """Forcing at time t: one float for all runs, or one time per run, shape (runs,)."""
+        t = torch.as_tensor(t, dtype=self.omega.dtype).reshape(-1, 1)
         theta = self.omega * t + self.phase
         return (torch.einsum("rm,rmn->rn", torch.sin(theta), self.cos)
                 + torch.einsum("rm,rmn->rn", torch.cos(theta), self.sin))

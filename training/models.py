@@ -116,7 +116,7 @@ class FluxModel(nn.Module):
         for name, order, layer, part in zip(self.quantities, self.orders, self.coefficients,
                                             torch.split(theta, self.splits, dim=-1)):
             alpha = layer(part)                                            # (batch, faces, s) or (s,)
-            out[name] = (alpha * cells).sum(-1) / self.config.dx ** order
+            out[name] = (alpha * cells).sum(-1) / _constant(self.config.dx ** order, cells)
         return out
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -130,6 +130,12 @@ class FluxModel(nn.Module):
             face[0] = q["value"]
             flux = self.equation.flux(face)
         return flux.unsqueeze(1)
+
+
+def _constant(value: float, like: torch.Tensor) -> torch.Tensor:
+    """A Python float as a tensor of `like`'s dtype. The ONNX exporter stores bare Python
+    scalars as float32 even in a float64 graph; a typed tensor keeps float64 exact."""
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
 
 
 def pad_periodic(u: torch.Tensor, g: int) -> torch.Tensor:

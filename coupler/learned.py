@@ -1,0 +1,182 @@
+"""Learned face fluxes at run time: one ONNX Runtime session per model (`LearnedFlux`).
+
+The model file is checked before anything runs: a readable ONNX file of sane size, no
+external data outside its folder or through a link, one input `u` and one output `flux`
+of rank 3 and a float dtype, and the metadata written by `hfc export`. `check_host`
+compares the metadata with the host's grid and equation before the first step.
+
+Precision: the host is float64, models default to float32. The one cast happens in
+`__call__`: the halo-filled state is rounded to the model dtype on the way in and the
+fluxes are widened to float64 on the way out (exact). The effect of the rounding is
+measured in tests/test_learned.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coupler.errors import ConfigError, HfcError
+from coupler.host import HostConfig, PythonFlux
+
+MAX_MODEL_BYTES = 1 << 30          # refuse anything larger than 1 GiB: not a flux model
+SCHEMA_VERSIONS = ("1",)
+REQUIRED = ("hfc_schema_version", "equation", "space_dimensions", "halo", "dx", "length",
+            "input_name", "output_name", "dtype")
+DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64}
+
+
+class ModelError(HfcError):
+    """A model file that cannot be used: not ONNX, truncated, wrong signature or metadata."""
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    device: str = "cpu"            # "cpu" or "cuda:N"
+    threads: int = 1               # ONNX Runtime intra-op threads (explicit; 1 per MPI rank)
+
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        if self.device != "cpu" and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
+            raise ConfigError(f"device must be 'cpu' or 'cuda:N', got '{self.device}'")
+
+
+def read_model_bytes(path: str | Path) -> bytes:
+    """The bytes of an ONNX file, after the checks on size, links and external data."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist")
+    size = path.stat().st_size
+    if size == 0 or size > MAX_MODEL_BYTES:
+        raise ModelError(f"model file '{path}' has {size} bytes; expected an ONNX file of 1 B to 1 GiB")
+    data = path.read_bytes()
+    try:
+        proto = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"'{path}' is not an ONNX model (or is truncated): {exc}") from None
+    if not proto.graph.node:
+        raise ModelError(f"'{path}' is not an ONNX model (or is truncated): its graph is empty")
+    if check_external_data(proto, path.parent):
+        # weights kept beside the model: read them in, so a session is made from memory
+        from onnx.external_data_helper import load_external_data_for_model
+        load_external_data_for_model(proto, str(path.parent))
+        data = proto.SerializeToString()
+    return data
+
+
+def check_external_data(proto, folder: Path) -> bool:
+    """External tensors must be regular files inside the model's folder, reached without
+    links. Returns whether the model has any."""
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    root = folder.resolve()
+    found = False
+    for tensor in _get_all_tensors(proto):
+        if not uses_external_data(tensor):
+            continue
+        found = True
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = folder / location
+        steps = [folder.joinpath(*Path(location).parts[:i + 1]) for i in range(len(Path(location).parts))]
+        inside = not os.path.isabs(location) and target.resolve().is_relative_to(root)
+        if not inside or any(step.is_symlink() for step in steps):
+            raise ModelError(f"external data '{location}' of tensor '{tensor.name}' points outside the "
+                             f"model's folder {folder} or through a link; refusing to load it")
+        if not target.is_file():
+            raise ModelError(f"external data file '{target}' of tensor '{tensor.name}' is missing")
+    return found
+
+
+class LearnedFlux:
+    """Face fluxes from an exported model. Call with halo-filled float64 states."""
+
+    def __init__(self, path: str | Path, config: RuntimeConfig = RuntimeConfig(), data: bytes | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        self.config = config
+        data = read_model_bytes(self.path) if data is None else data
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(data, options, providers=self._providers(ort))
+        except Exception as exc:   # ORT raises its own types (Fail, InvalidGraph, ...)
+            raise ModelError(f"ONNX Runtime cannot load '{self.path}': {exc}") from None
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self._check_signature()
+
+    def _providers(self, ort) -> list:
+        if self.config.device == "cpu":
+            return ["CPUExecutionProvider"]
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ConfigError(f"device {self.config.device} asked for, but this onnxruntime has no CUDA "
+                              f"execution provider (has {', '.join(ort.get_available_providers())}); "
+                              "install onnxruntime-gpu or use --device cpu")
+        return [("CUDAExecutionProvider", {"device_id": int(self.config.device[5:])}), "CPUExecutionProvider"]
+
+    def _check_signature(self) -> None:
+        missing = [k for k in REQUIRED if k not in self.metadata]
+        if missing:
+            raise ModelError(f"'{self.path}' lacks the hfc metadata {', '.join(missing)}; export it with `hfc export`")
+        if self.metadata["hfc_schema_version"] not in SCHEMA_VERSIONS:
+            raise ModelError(f"'{self.path}': metadata schema version {self.metadata['hfc_schema_version']} "
+                             f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        expected = (self.metadata["input_name"], self.metadata["output_name"])
+        found = (",".join(i.name for i in inputs), ",".join(o.name for o in outputs))
+        if len(inputs) != 1 or len(outputs) != 1 or found != expected:
+            raise ModelError(f"'{self.path}': expected one input '{expected[0]}' and one output '{expected[1]}', "
+                             f"found inputs [{found[0]}] and outputs [{found[1]}]")
+        for arg in (inputs[0], outputs[0]):
+            if len(arg.shape) != 3:
+                raise ModelError(f"'{self.path}': {arg.name} has rank {len(arg.shape)}, expected 3 (batch, 1, cells)")
+            if arg.type not in DTYPES:
+                raise ModelError(f"'{self.path}': {arg.name} has type {arg.type}, expected float or double")
+        self.dtype = DTYPES[inputs[0].type]
+        if np.dtype(self.dtype).name != {"float32": "float32", "float64": "float64"}.get(self.metadata["dtype"]):
+            raise ModelError(f"'{self.path}': metadata dtype {self.metadata['dtype']} but the input is {inputs[0].type}")
+        self.input_name, self.output_name = expected
+        self.halo = int(self.metadata["halo"])
+
+    def check_host(self, host: HostConfig) -> None:
+        """Refuse a host whose equation, dimensions or grid spacing the model was not trained for."""
+        meta = self.metadata
+        checks = [("equation", meta["equation"], host.equation),
+                  ("space_dimensions", meta["space_dimensions"], "1")]
+        for field, expected, found in checks:
+            if expected != found:
+                raise ConfigError(f"model '{self.path}' metadata {field} = {expected}, the host has {found}")
+        if not math.isclose(float(meta["dx"]), host.dx, rel_tol=1e-9):
+            raise ConfigError(f"model '{self.path}' metadata dx = {float(meta['dx']):.9g} (length "
+                              f"{float(meta['length']):.6g} / {meta.get('cells', '?')} cells), the host has dx = "
+                              f"{host.dx:.9g} ({host.length:.6g} / {host.n}); use a grid with the model's spacing")
+        if host.equation == "burgers" and not math.isclose(float(meta["viscosity"]), host.viscosity, rel_tol=1e-12):
+            raise ConfigError(f"model '{self.path}' metadata viscosity = {meta['viscosity']}, the host has "
+                              f"{host.viscosity:g}")
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        """Face fluxes (n + 1,) or (batch, n + 1), float64, from halo-filled float64 states
+        (n + 2 halo,) or (batch, n + 2 halo). The input is rounded to the model dtype here."""
+        u = np.asarray(u)
+        single = u.ndim == 1
+        x = np.ascontiguousarray(np.atleast_2d(u)[:, None, :], dtype=self.dtype)
+        if x.shape[-1] < 2 * self.halo + 1:
+            raise ConfigError(f"states of length {x.shape[-1]} hold no interior cells with halo {self.halo}")
+        flux = self.session.run([self.output_name], {self.input_name: x})[0][:, 0, :].astype(np.float64)
+        return flux[0] if single else flux
+
+    def provider(self) -> PythonFlux:
+        """This model as a flux provider of the Fortran host (called back each RK stage)."""
+        return PythonFlux(lambda u, t: self(u), self.halo)

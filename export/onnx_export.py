@@ -1,0 +1,227 @@
+"""torch -> ONNX export of a trained flux model (`hfc export`), with the metadata of
+DESIGN.md, verification against torch and a model card.
+
+The exported graph is the trained module itself: input `u` (batch, 1, n + 2g) cell
+averages with g halo cells per side, output `flux` (batch, 1, n + 1) face fluxes, batch
+and n dynamic, no padding inside. The equation's flux formula is part of the graph.
+Nothing is written unless the ONNX checker passes and ONNX Runtime reproduces torch on
+random valid inputs within the tolerance of the dtype.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.train import PRESETS, TrainConfig, load_model, preset
+
+SCHEMA_VERSION = "1"
+INPUT, OUTPUT = "u", "flux"
+# ORT vs torch, max |difference| / max |torch| over the verification inputs
+TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
+
+
+class MatmulConv1d(torch.nn.Module):
+    """The same valid Conv1d as im2col + MatMul. ONNX Runtime's CPU Conv kernel is float32
+    only, MatMul also runs in float64; the float64 export uses this (verified to 1e-12)."""
+
+    def __init__(self, conv: torch.nn.Conv1d):
+        super().__init__()
+        self.kernel = conv.kernel_size[0]
+        self.weight = torch.nn.Parameter(conv.weight.detach().flatten(1).T.clone())   # (C k, O)
+        self.bias = torch.nn.Parameter(conv.bias.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        columns = x.unfold(-1, self.kernel, 1).permute(0, 2, 1, 3).flatten(2)      # (B, L', C k)
+        return (columns @ self.weight + self.bias).transpose(1, 2)
+
+
+def float64_friendly(model: torch.nn.Module) -> torch.nn.Module:
+    """Swap every Conv1d for its MatmulConv1d twin, in place."""
+    for name, child in model.named_children():
+        if isinstance(child, torch.nn.Conv1d):
+            setattr(model, name, MatmulConv1d(child))
+        else:
+            float64_friendly(child)
+    return model
+
+
+class ExportError(Exception):
+    """The model could not be exported or did not verify; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    dtype: str = "float32"
+    opset: int = 18
+    seed: int = 0                      # verification inputs
+
+    def __post_init__(self) -> None:
+        if self.dtype not in TOLERANCE:
+            raise ValueError(f"dtype must be one of {', '.join(TOLERANCE)}, got '{self.dtype}'")
+
+
+def training_command(train: dict, data_dir: str, out_dir: str) -> str:
+    """The `hfc train` command that reproduces a model.json's training configuration."""
+    config = TrainConfig(**train)
+    base = {k: getattr(config, k) for k in ("kind", "godunov", "seed", "dtype", "threads", "unroll", "unroll_dt")}
+    flags = [f"--equation {config.equation}", f"--factor {config.factor}", f"--data {data_dir}",
+             f"--out {out_dir}"]
+    name = next((p for p in PRESETS if preset(p, config.equation, config.factor, **base) == config), None)
+    if name is None:
+        flags += [f"--steps {config.steps}", f"--batch-size {config.batch_size}"]
+        name = "quick"
+    flags.append(f"--preset {name}")
+    if config.kind != "network":
+        flags.append(f"--kind {config.kind}")
+    if config.godunov:
+        flags.append("--godunov")
+    if config.unroll:
+        flags.append(f"--unroll {config.unroll} --unroll-dt {config.unroll_dt:g}")
+    if config.seed:
+        flags.append(f"--seed {config.seed}")
+    if config.dtype != "float32":
+        flags.append(f"--dtype {config.dtype}")
+    if config.threads:
+        flags.append(f"--threads {config.threads}")
+    return "hfc train " + " ".join(flags)
+
+
+def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
+    """ONNX metadata_props: everything a host checks before its first step, and provenance."""
+    from coupler import __version__
+    from training.equations import make_equation
+
+    m, t = summary["model"], summary["train"]
+    length = make_equation(m["equation"]).length
+    return {
+        "hfc_schema_version": SCHEMA_VERSION,
+        "equation": m["equation"],
+        "space_dimensions": "1",
+        "halo": str(summary["halo"]),
+        "dx": repr(float(m["dx"])),
+        "length": repr(float(length)),
+        "cells": str(int(round(length / m["dx"]))),
+        "viscosity": repr(float(m["viscosity"])) if m["equation"] == "burgers" else "0",
+        "resample_factor": str(t["factor"]),
+        "dtype": config.dtype,
+        "input_name": INPUT,
+        "input_meaning": "cell averages with halo cells on both sides, shape (batch, 1, n + 2 halo)",
+        "output_name": OUTPUT,
+        "output_meaning": "total flux J at the n + 1 interior faces, face k between cells k-1 and k, "
+                          "shape (batch, 1, n + 1)",
+        "model_kind": m["kind"] + ("-godunov" if m["godunov"] else ""),
+        "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
+        "dataset_sha256": summary["data"]["train_sha256"],
+        "validation_loss": repr(float(summary["validation_loss_final"])),
+        "code_version": __version__,
+        "torch_version": torch.__version__,
+    }
+
+
+def verification_inputs(halo: int, dtype: torch.dtype, seed: int) -> list[torch.Tensor]:
+    """Random valid inputs of several non-square shapes: smooth waves plus jumps, O(1)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    cases = []
+    for batch, n in ((1, 64), (3, 37), (2, 512), (5, 9)):
+        x = np.linspace(0, 2 * np.pi, n + 2 * halo, endpoint=False)
+        u = sum(rng.uniform(-1, 1, (batch, 1)) * np.sin(k * x + rng.uniform(0, 2 * np.pi, (batch, 1)))
+                for k in range(1, 4))
+        u += np.where(rng.uniform(size=(batch, n + 2 * halo)) < 0.05, rng.uniform(-1, 1, (batch, n + 2 * halo)), 0)
+        cases.append(torch.as_tensor(u[:, None, :], dtype=dtype))
+    return cases
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    max_relative_error: float
+    sha256: str
+    metadata: dict
+
+
+def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = ExportConfig()) -> ExportReport:
+    """Export, check, verify against torch; then write the .onnx file and its model card."""
+    import onnx
+    import onnxruntime as ort
+
+    model_dir, out_path = Path(model_dir), Path(out_path)
+    dtype = getattr(torch, config.dtype)
+    summary = json.loads((model_dir / "model.json").read_text())
+    model = load_model(model_dir, dtype)
+    if config.dtype == "float64":
+        model = float64_friendly(model)
+    g = model.halo
+    example = torch.zeros(2, 1, 64 + 2 * g, dtype=dtype)
+    shapes = {"u": {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".export-") as scratch:
+        raw = Path(scratch) / "raw.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # the exporter logs a warning per torchvision operator it cannot register
+            logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+            torch.onnx.export(model, (example,), raw, dynamo=True, input_names=[INPUT], output_names=[OUTPUT],
+                              dynamic_shapes=shapes, opset_version=config.opset, optimize=True,
+                              external_data=False, verbose=False)
+        proto = onnx.load(raw)
+        meta = metadata(summary, model_dir, config)
+        del proto.metadata_props[:]
+        for key, value in meta.items():
+            proto.metadata_props.add(key=key, value=value)
+        proto.doc_string = f"hfc learned flux model ({meta['equation']}, {meta['model_kind']}, {meta['resample_factor']}x)"
+        try:
+            onnx.checker.check_model(proto, full_check=True)
+        except onnx.checker.ValidationError as exc:
+            raise ExportError(f"the exported graph fails the ONNX checker: {exc}") from None
+        data = proto.SerializeToString()
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        worst = 0.0
+        with torch.no_grad():
+            for u in verification_inputs(g, dtype, config.seed):
+                expected = model(u).numpy()
+                got = session.run([OUTPUT], {INPUT: u.numpy()})[0]
+                if got.shape != expected.shape:
+                    raise ExportError(f"ONNX Runtime returned shape {got.shape}, torch {expected.shape}")
+                worst = max(worst, float(np.max(np.abs(got - expected)) / np.max(np.abs(expected))))
+        if not worst <= TOLERANCE[config.dtype]:
+            raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
+                              f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
+        final = Path(scratch) / "final.onnx"
+        final.write_bytes(data)
+        from coupler.output import publish
+        publish(final, out_path)
+    digest = hashlib.sha256(data).hexdigest()
+    report = ExportReport(out_path, worst, digest, meta)
+    write_model_card(report, summary, config, model_dir)
+    return report
+
+
+def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, model_dir: Path) -> None:
+    """<model>.md and <model>.json beside the .onnx file."""
+    meta = report.metadata
+    card = {"file": report.path.name, "sha256": report.sha256, "metadata": meta,
+            "verification": {"max_relative_error_ort_vs_torch": report.max_relative_error,
+                             "tolerance": TOLERANCE[config.dtype]},
+            "export": asdict(config), "training": summary,
+            "regenerate": f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
+                          + (f" --dtype {config.dtype}" if config.dtype != "float32" else "")}
+    report.path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    lines = [f"# Model card: {report.path.name}", "",
+             f"Learned face fluxes for **{meta['equation']}** ({meta['model_kind']}), trained at resample factor "
+             f"{meta['resample_factor']} (dx = {float(meta['dx']):.6g}, {meta['cells']} cells on length "
+             f"{float(meta['length']):.6g}), exported as {meta['dtype']}.", "",
+             "| field | value |", "|---|---|"]
+    lines += [f"| {k} | `{v}` |" for k, v in meta.items()]
+    lines += ["", f"Verification: ONNX Runtime vs torch, max relative difference "
+                  f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
+              f"Validation loss (normalized MSE of du/dt, 1 = predicting zero): {float(meta['validation_loss']):.4g}.",
+              "", "Regenerate:", "", "```", card["regenerate"], "```", ""]
+    report.path.with_suffix(".md").write_text("\n".join(lines))

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates every committed model and results table, from the repository root after
+# `make setup`:  bash models/regenerate.sh   (about 5 CPU-hours on 2 cores, most of it the
+# `paper` preset and the KdV reference). Each step is also documented in models/README.md.
+set -euo pipefail
+source .venv/bin/activate
+T="--threads 1 --quiet"
+
+hfc data --equation burgers --out data/burgers
+hfc data --equation ks --out data/ks
+hfc data --equation kdv --out data/kdv
+
+for f in 2 4 8 16 32; do
+  hfc train --equation burgers --factor $f --data data/burgers --out models/burgers/network/${f}x --preset quick $T
+  hfc train --equation ks --factor $f --data data/ks --out models/ks/network/${f}x --preset quick $T
+  hfc train --equation kdv --factor $f --data data/kdv --out models/kdv/network/${f}x --preset quick $T
+done
+for f in 4 8 16 32; do
+  hfc train --equation burgers --factor $f --data data/burgers --out models/burgers/constant-godunov/${f}x \
+      --preset quick --kind constant --godunov --unroll 8 $T
+done
+hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers/network-paper/8x --preset paper $T
+
+hfc evaluate --equation burgers --models models/burgers --out results/burgers --factors 1,2,4,8,16,32 --baselines
+hfc evaluate --equation burgers --models models/burgers --out results/burgers-10x --factors 8 --domain 10 --runs 10 --baselines
+hfc evaluate --equation ks --models models/ks --out results/ks
+hfc evaluate --equation kdv --models models/kdv --out results/kdv

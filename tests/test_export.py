@@ -1,0 +1,65 @@
+"""ONNX export: metadata, checker, ONNX Runtime against torch on non-square dynamic shapes,
+float32 and float64, the model card, and refusals."""
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from export.onnx_export import training_command
+from training.train import load_model
+
+
+def test_metadata_and_model_card(exported, burgers_model):
+    report = exported["float32"]
+    proto = onnx.load(report.path)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    summary = json.loads((burgers_model / "model.json").read_text())
+    assert meta["equation"] == "burgers" and meta["halo"] == "7" and meta["space_dimensions"] == "1"
+    assert float(meta["dx"]) == summary["model"]["dx"] and meta["cells"] == "64"
+    assert meta["resample_factor"] == "8" and meta["dtype"] == "float32"
+    assert meta["dataset_sha256"] == summary["data"]["train_sha256"]
+    assert meta["training_command"].startswith("hfc train --equation burgers --factor 8")
+    assert [i.name for i in proto.graph.input] == ["u"] and [o.name for o in proto.graph.output] == ["flux"]
+    card = json.loads(report.path.with_suffix(".json").read_text())
+    assert card["sha256"] == report.sha256 and "hfc export --model" in card["regenerate"]
+    assert report.path.with_suffix(".md").read_text().startswith("# Model card")
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("float64", 1e-12)])
+def test_onnx_runtime_matches_torch_on_dynamic_nonsquare_shapes(exported, burgers_model, dtype, tolerance):
+    """Batch and length differ from the export example (2 x 78) and from each other."""
+    assert exported[dtype].max_relative_error <= tolerance
+    model = load_model(burgers_model, getattr(torch, dtype))
+    session = ort.InferenceSession(str(exported[dtype].path), providers=["CPUExecutionProvider"])
+    rng = np.random.Generator(np.random.PCG64(7))
+    for batch, n in ((4, 100), (1, 513), (7, 3)):
+        u = rng.normal(size=(batch, 1, n + 14)).astype(dtype)
+        expected = model(torch.as_tensor(u)).detach().numpy()
+        got = session.run(["flux"], {"u": u})[0]
+        assert got.shape == (batch, 1, n + 1)
+        assert np.max(np.abs(got - expected)) <= tolerance * np.max(np.abs(expected))
+
+
+def test_training_command_names_the_preset():
+    from dataclasses import asdict
+    from training.train import preset
+
+    config = asdict(preset("quick", "burgers", 4, kind="constant", godunov=True, unroll=8, threads=1))
+    command = training_command(config, "data/burgers", "models/x")
+    assert command == ("hfc train --equation burgers --factor 4 --data data/burgers --out models/x --preset quick "
+                       "--kind constant --godunov --unroll 8 --unroll-dt 0.001 --threads 1")
+    config["steps"] = 123
+    assert "--steps 123" in training_command(config, "d", "o")
+
+
+def test_cli_export_refuses_bad_input(hfc, tmp_path, burgers_model):
+    result = hfc("export", "--model", tmp_path, "--out", tmp_path / "m.onnx")
+    assert result.returncode == 1 and "holds no trained model" in result.stderr and "Traceback" not in result.stderr
+    result = hfc("export", "--model", burgers_model, "--out", tmp_path / "missing" / "m.onnx")
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    result = hfc("export", "--model", burgers_model, "--out", tmp_path / "m.txt")
+    assert result.returncode == 1 and ".onnx" in result.stderr
+    assert not list(tmp_path.glob("*.onnx"))

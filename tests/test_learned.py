@@ -1,0 +1,176 @@
+"""The Python runtime of learned fluxes: LearnedFlux against torch (float64 and float32,
+the cost of the one cast), batched layout, the Fortran host driving the model through the
+callback, `hfc simulate --scheme learned`, and every refusal before the first step."""
+import os
+
+import netCDF4
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from coupler.errors import ConfigError
+from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
+from coupler.learned import LearnedFlux, ModelError, RuntimeConfig
+from training.forcing import random_forcing
+from training.train import load_model
+
+HOST = HostConfig("burgers", 64)
+
+
+@pytest.fixture(scope="module")
+def onnx64(exported):
+    return exported["float64"].path
+
+
+@pytest.fixture(scope="module")
+def onnx32(exported):
+    return exported["float32"].path
+
+
+def states(rng, batch, n, g=7):
+    x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
+    return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
+
+
+def test_float64_model_equals_torch_and_float32_cast_is_measured(onnx64, onnx32, burgers_model, rng):
+    u = states(rng, 5, 64)
+    torch64 = load_model(burgers_model, torch.float64)(torch.as_tensor(u[:, None])).detach().numpy()[:, 0]
+    torch32 = load_model(burgers_model, torch.float32)(torch.as_tensor(u[:, None], dtype=torch.float32))
+    torch32 = torch32.detach().numpy()[:, 0].astype(np.float64)
+    scale = np.max(np.abs(torch64))
+    # float64 end to end: same arithmetic up to operation order
+    assert np.max(np.abs(LearnedFlux(onnx64)(u) - torch64)) <= 1e-12 * scale
+    # float32 model vs float32 torch on the same rounded input: kernels differ in summation order
+    assert np.max(np.abs(LearnedFlux(onnx32)(u) - torch32)) <= 1e-6 * scale
+    # the cost of running the host's float64 state through a float32 model: ~1e-7 relative
+    assert np.max(np.abs(LearnedFlux(onnx32)(u) - torch64)) <= 1e-5 * scale
+
+
+def test_batched_call_is_rowwise_and_not_transposed(onnx32, rng):
+    learned = LearnedFlux(onnx32)
+    u = states(rng, 3, 40)                                   # (3, 54): not square
+    batch = learned(u)
+    assert batch.shape == (3, 41) and batch.dtype == np.float64
+    # rows agree with single calls to float32 rounding (ONNX Runtime blocks its kernels by
+    # batch size, so the last bit may differ); a transposition would differ at O(1)
+    for row in range(3):
+        np.testing.assert_allclose(batch[row], learned(u[row]), rtol=0, atol=1e-6 * np.max(np.abs(batch)))
+
+
+def test_fortran_host_with_learned_flux_matches_torch_callback(onnx64, burgers_model):
+    """The Fortran loop calling ONNX Runtime and the Fortran loop calling torch (both
+    float64) give the same trajectory to round-off over ~150 SSP-RK3 steps."""
+    learned = LearnedFlux(onnx64)
+    learned.check_host(HOST)
+    model = load_model(burgers_model, torch.float64)
+    torch_flux = PythonFlux(lambda u, t: model(torch.as_tensor(u)[None, None]).detach().numpy()[0, 0], 7)
+    forcing, time = random_forcing(3), TimeConfig(cfl=0.5)
+    u0 = np.sin(HOST.cell_centres())
+    a, steps = Host(HOST, learned.provider(), forcing, time).advance(u0, 0.0, 10.0)
+    b, _ = Host(HOST, torch_flux, forcing, time).advance(u0, 0.0, 10.0)
+    assert steps > 100
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-11)
+
+
+def test_hfc_simulate_learned_writes_model_provenance(hfc, onnx32, tmp_path):
+    out = tmp_path / "learned.nc"
+    result = hfc("simulate", "--scheme", "learned", "--model", onnx32, "--n", 64, "--t-end", 2,
+                 "--seed", 1000000005, "--output", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    with netCDF4.Dataset(out) as ds:
+        assert ds.scheme == "learned" and len(ds.model_sha256) == 64 and ds.model_dtype == "float32"
+        assert ds.threads == 1 and ds.device == "cpu"
+        u = ds["u"][:]
+        assert np.all(np.isfinite(u)) and u.shape == (101, 64) and np.max(np.abs(u[-1])) > 0.05
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n", 32], "metadata dx = "),
+    (["--n", 64, "--viscosity", 0.02], "metadata viscosity"),
+    (["--n", 64, "--equation", "advection"], "metadata equation = burgers"),
+    (["--n", 64, "--device", "cuda:0"], "no CUDA execution provider"),
+    (["--n", 64, "--device", "gpu"], "device must be"),
+])
+def test_host_mismatch_is_refused_before_the_first_step(hfc, onnx32, tmp_path, args, message):
+    out = tmp_path / "x.nc"
+    result = hfc("simulate", "--scheme", "learned", "--model", onnx32, "--t-end", 1, "--output", out, *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def _rewrite(path, out, edit):
+    proto = onnx.load(path)
+    edit(proto)
+    onnx.save(proto, out)
+    return out
+
+
+def test_bad_model_files_are_refused(onnx32, tmp_path):
+    text = tmp_path / "notes.onnx"
+    text.write_text("this is not a model")
+    with pytest.raises(ModelError, match="not an ONNX model"):
+        LearnedFlux(text)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(onnx32.read_bytes()[: onnx32.stat().st_size // 2])
+    with pytest.raises(ModelError, match="not an ONNX model|cannot load"):
+        LearnedFlux(truncated)
+    with pytest.raises(ModelError, match="does not exist"):
+        LearnedFlux(tmp_path / "absent.onnx")
+
+    def strip(proto):
+        del proto.metadata_props[:]
+    with pytest.raises(ModelError, match="lacks the hfc metadata"):
+        LearnedFlux(_rewrite(onnx32, tmp_path / "bare.onnx", strip))
+
+    def rename(proto):
+        old = proto.graph.input[0].name
+        proto.graph.input[0].name = "x"
+        for node in proto.graph.node:
+            node.input[:] = ["x" if i == old else i for i in node.input]
+    with pytest.raises(ModelError, match="expected one input 'u'"):
+        LearnedFlux(_rewrite(onnx32, tmp_path / "renamed.onnx", rename))
+
+    def wrong_dtype(proto):
+        for p in proto.metadata_props:
+            if p.key == "dtype":
+                p.value = "float64"
+    with pytest.raises(ModelError, match="metadata dtype float64"):
+        LearnedFlux(_rewrite(onnx32, tmp_path / "dtype.onnx", wrong_dtype))
+
+
+def _with_external_data(onnx32, folder, location):
+    """The model with its weights in an external file at `location` (relative to folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    proto = onnx.load(onnx32)
+    onnx.save(proto, folder / "m.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=0)
+    proto = onnx.load(folder / "m.onnx", load_external_data=False)
+    for tensor in proto.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location
+    onnx.save(proto, folder / "m.onnx")
+    return folder / "m.onnx"
+
+
+def test_external_data_inside_the_folder_loads_and_outside_or_linked_is_refused(onnx32, tmp_path, rng):
+    inside = _with_external_data(onnx32, tmp_path / "ok", "weights.bin")
+    u = states(rng, 2, 30)
+    np.testing.assert_array_equal(LearnedFlux(inside)(u), LearnedFlux(onnx32)(u))
+
+    outside = _with_external_data(onnx32, tmp_path / "evil", "../ok/weights.bin")
+    with pytest.raises(ModelError, match="outside the model's folder"):
+        LearnedFlux(outside)
+    linked = _with_external_data(onnx32, tmp_path / "linked", "weights.bin")
+    (tmp_path / "linked" / "weights.bin").unlink()
+    os.symlink(tmp_path / "ok" / "weights.bin", tmp_path / "linked" / "weights.bin")
+    with pytest.raises(ModelError, match="through a link"):
+        LearnedFlux(linked)
+
+
+def test_runtime_config_validation():
+    with pytest.raises(ConfigError):
+        RuntimeConfig(threads=0)
+    with pytest.raises(ConfigError, match="cpu' or 'cuda:N"):
+        RuntimeConfig(device="tpu")
