@@ -53,6 +53,9 @@ def _add_simulate(sub) -> None:
     p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
     p.add_argument("--device", default="cpu", help="cpu or cuda:N (learned; default cpu)")
     p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
+    p.add_argument("--backend", choices=["python", "fortran"], default="python",
+                   help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
+                        "or libhfc's binding over the ONNX Runtime C API (fortran)")
     p.add_argument("--n", type=_positive_int, required=True, help="number of cells")
     p.add_argument("--length", type=_float(0.0), default=2 * math.pi, help="domain length (default 2 pi)")
     p.add_argument("--t-end", type=_float(0.0), required=True, help="end time")
@@ -86,7 +89,7 @@ def _simulate(args: argparse.Namespace) -> int:
         t_end=args.t_end, save_every=args.save_every,
         ic=args.ic or ("zero" if burgers else "sine"),
         seed=args.seed, forcing=not args.no_forcing,
-        model=args.model, runtime=RuntimeConfig(args.device, args.threads))
+        model=args.model, runtime=RuntimeConfig(args.device, args.threads, args.backend))
     command = " ".join(["hfc", *sys.argv[1:]])
     result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command})
     print(f"wrote {args.output}: {len(result.times)} snapshots, {result.nsteps} steps, "
@@ -95,11 +98,22 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub) -> None:
-    p = sub.add_parser("bench", help="ns per cell per RK stage of each classical scheme")
+    p = sub.add_parser("bench", help="ns per cell per RK stage of each classical scheme (or the learned provider)")
     p.add_argument("--n", type=_positive_int, default=4096)
     p.add_argument("--steps", type=_positive_int, default=200)
     p.add_argument("--repeats", type=_positive_int, default=7)
-    p.set_defaults(func=lambda a: __import__("coupler.bench", fromlist=["main"]).main(a.n, a.steps, a.repeats))
+    p.add_argument("--learned", action="store_true",
+                   help="benchmark the learned provider instead: Python callback vs Fortran binding, "
+                        "overhead per call, batches, GFLOP/s, accuracy for cost")
+    p.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.learned:
+        from coupler.bench_learned import main
+        return main(args.repeats)
+    from coupler.bench import main
+    return main(args.n, args.steps, args.repeats)
 
 
 def _add_demo(sub) -> None:
@@ -273,6 +287,13 @@ def _info(args: argparse.Namespace) -> int:
     print(f"hfc {__version__}")
     for key, value in paths.items():
         print(f"{key:10s} {value}")
+    try:
+        from coupler.host import onnx_runtime
+
+        library, version = onnx_runtime()
+        print(f"{'onnxruntime':10s} {version} {library} (used by the Fortran path; override with HFC_ONNXRUNTIME_LIB)")
+    except HfcError as exc:
+        print(f"{'onnxruntime':10s} not available to the Fortran path: {exc}")
     print(f"\nbuild a Fortran program against libhfc:\n"
           f"  export PKG_CONFIG_PATH={paths['pkgconfig']}\n"
           f"  gfortran prog.f90 $(pkg-config --cflags --libs hfc)")

@@ -1,8 +1,10 @@
 """The Fortran finite-volume host, driven from Python.
 
 `Host` advances cell averages with SSP-RK3 in the Fortran library; the face fluxes come
-from a classical scheme ('godunov', 'fv3', 'weno5') or from a Python function (a
-`PythonFlux`), which the Fortran time loop calls back at every Runge-Kutta stage.
+from a classical scheme ('godunov', 'fv3', 'weno5'), from a Python function (a
+`PythonFlux`), which the Fortran time loop calls back at every Runge-Kutta stage, or from
+an ONNX model loaded into the Fortran library (a `FortranModel`, run through the ONNX
+Runtime C API without returning to Python).
 """
 from __future__ import annotations
 
@@ -86,6 +88,61 @@ class PythonFlux:
     halo: int
 
 
+@dataclass(frozen=True)
+class FortranModel:
+    """An ONNX model loaded into the Fortran library (see coupler.learned.FortranLearnedFlux,
+    the owner, kept here so the model stays loaded while a Host uses it)."""
+
+    id: int
+    halo: int
+    owner: object = None
+
+
+def onnx_load(data: np.ndarray, threads: int, device: int, library: str = "") -> tuple[int, int]:
+    """Load model bytes (int8 array) into the Fortran library; returns (id, halo)."""
+    model, halo, stat, errmsg = _api.api_onnx_load(data, library, threads, device)
+    _check(stat, errmsg)
+    return int(model), int(halo)
+
+
+def onnx_metadata(model: int, key: str) -> str:
+    value, stat, errmsg = _api.api_onnx_metadata(model, key)
+    _check(stat, errmsg)
+    return value.strip()
+
+
+def onnx_face_fluxes(model: int, halo: int, u: np.ndarray) -> np.ndarray:
+    """Face fluxes of a loaded model for halo-filled states (n + 2 halo,) or (batch, n + 2 halo)."""
+    u = np.asarray(u, dtype=np.float64)
+    single = u.ndim == 1
+    batch = np.ascontiguousarray(np.atleast_2d(u))
+    n = batch.shape[-1] - 2 * halo
+    if n < 1:
+        raise ConfigError(f"states of length {batch.shape[-1]} hold no interior cells with halo {halo}")
+    flux = np.zeros((batch.shape[0], n + 1))
+    _check(*_api.api_onnx_face_fluxes(model, batch.T, flux.T))
+    return flux[0] if single else flux
+
+
+def onnx_bench(model: int, u: np.ndarray, reps: int) -> tuple[float, float]:
+    """`reps` calls of the Fortran learned provider on states u (batch, cells): total wall
+    seconds and seconds inside ONNX Runtime's Run (for the overhead benchmark)."""
+    seconds, run_seconds, stat, errmsg = _api.api_onnx_bench(model, np.asfortranarray(np.atleast_2d(u).T), reps)
+    _check(stat, errmsg)
+    return float(seconds), float(run_seconds)
+
+
+def onnx_free(model: int) -> None:
+    _api.api_onnx_free(model)
+
+
+def onnx_runtime(library: str = "") -> tuple[str, str]:
+    """Open ONNX Runtime for the Fortran path; returns (library path, version)."""
+    path, version, stat, errmsg = _api.api_onnx_runtime(library)
+    _check(stat, errmsg)
+    return path.strip(), version.strip()
+
+
 def halo_width(scheme: str) -> int:
     """Halo cells per side a classical scheme reads."""
     g, stat, errmsg = _api.api_halo_width(scheme)
@@ -133,7 +190,7 @@ class _Callback:
 class Host:
     """A Fortran host run: problem, flux provider, forcing, time-step control."""
 
-    def __init__(self, config: HostConfig, provider: str | PythonFlux,
+    def __init__(self, config: HostConfig, provider: str | PythonFlux | FortranModel,
                  forcing: Forcing | None = None, time: TimeConfig = TimeConfig()):
         if isinstance(provider, str) and provider not in SCHEMES:
             raise ConfigError(f"unknown scheme '{provider}' (expected one of {', '.join(SCHEMES)})")
@@ -146,7 +203,7 @@ class Host:
 
     @property
     def halo(self) -> int:
-        return self.provider.halo if isinstance(self.provider, PythonFlux) else halo_width(self.provider)
+        return halo_width(self.provider) if isinstance(self.provider, str) else self.provider.halo
 
     def advance(self, u: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, int]:
         """Advance the interior state u (n,) from t to exactly t_end.
@@ -158,13 +215,15 @@ class Host:
             raise ConfigError(f"state has shape {u.shape}, the grid has {self.config.n} cells")
         f, cfg, tc = self.forcing, self.config, self.time
         python = isinstance(self.provider, PythonFlux)
+        model = self.provider.id if isinstance(self.provider, FortranModel) else 0
+        scheme = "python" if python else "learned" if model else self.provider
         callback = _Callback(self.provider) if python else None
         previous = getattr(_ext, "pyflux", None)
         if python:
             _ext.pyflux = callback
         try:
             nsteps, stat, errmsg = _api.api_run(
-                cfg.equation, "python" if python else self.provider, self.halo if python else 0,
+                cfg.equation, scheme, self.halo if python else 0, model,
                 cfg.length, cfg.viscosity, cfg.velocity,
                 np.asarray(f.amplitude, float), np.asarray(f.omega, float),
                 np.asarray(f.phase, float), np.asarray(f.wavenumber, np.int32),

@@ -1,4 +1,7 @@
-"""Learned face fluxes at run time: one ONNX Runtime session per model (`LearnedFlux`).
+"""Learned face fluxes at run time: one ONNX Runtime session per model, run either by
+onnxruntime in Python (`LearnedFlux`, called back by the Fortran loop each RK stage) or by
+libhfc's Fortran binding over the ONNX Runtime C API (`FortranLearnedFlux`, no Python in
+the time loop). `load_model` picks one from `RuntimeConfig.backend`.
 
 The model file is checked before anything runs: a readable ONNX file of sane size, no
 external data outside its folder or through a link, one input `u` and one output `flux`
@@ -21,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from coupler.errors import ConfigError, HfcError
-from coupler.host import HostConfig, PythonFlux
+from coupler.host import (FortranModel, HostConfig, PythonFlux, onnx_face_fluxes, onnx_free, onnx_load,
+                          onnx_metadata)
 
 MAX_MODEL_BYTES = 1 << 30          # refuse anything larger than 1 GiB: not a flux model
 SCHEMA_VERSIONS = ("1",)
@@ -34,16 +38,27 @@ class ModelError(HfcError):
     """A model file that cannot be used: not ONNX, truncated, wrong signature or metadata."""
 
 
+BACKENDS = ("python", "fortran")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "cpu"            # "cpu" or "cuda:N"
     threads: int = 1               # ONNX Runtime intra-op threads (explicit; 1 per MPI rank)
+    backend: str = "python"        # who runs the model: onnxruntime in Python, or libhfc (Fortran)
 
     def __post_init__(self) -> None:
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if self.device != "cpu" and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
             raise ConfigError(f"device must be 'cpu' or 'cuda:N', got '{self.device}'")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got '{self.backend}'")
+
+    @property
+    def device_index(self) -> int:
+        """-1 for the CPU, N for cuda:N."""
+        return -1 if self.device == "cpu" else int(self.device[5:])
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -151,20 +166,7 @@ class LearnedFlux:
         self.halo = int(self.metadata["halo"])
 
     def check_host(self, host: HostConfig) -> None:
-        """Refuse a host whose equation, dimensions or grid spacing the model was not trained for."""
-        meta = self.metadata
-        checks = [("equation", meta["equation"], host.equation),
-                  ("space_dimensions", meta["space_dimensions"], "1")]
-        for field, expected, found in checks:
-            if expected != found:
-                raise ConfigError(f"model '{self.path}' metadata {field} = {expected}, the host has {found}")
-        if not math.isclose(float(meta["dx"]), host.dx, rel_tol=1e-9):
-            raise ConfigError(f"model '{self.path}' metadata dx = {float(meta['dx']):.9g} (length "
-                              f"{float(meta['length']):.6g} / {meta.get('cells', '?')} cells), the host has dx = "
-                              f"{host.dx:.9g} ({host.length:.6g} / {host.n}); use a grid with the model's spacing")
-        if host.equation == "burgers" and not math.isclose(float(meta["viscosity"]), host.viscosity, rel_tol=1e-12):
-            raise ConfigError(f"model '{self.path}' metadata viscosity = {meta['viscosity']}, the host has "
-                              f"{host.viscosity:g}")
+        check_host(self.path, self.metadata, host)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes (n + 1,) or (batch, n + 1), float64, from halo-filled float64 states
@@ -180,3 +182,71 @@ class LearnedFlux:
     def provider(self) -> PythonFlux:
         """This model as a flux provider of the Fortran host (called back each RK stage)."""
         return PythonFlux(lambda u, t: self(u), self.halo)
+
+
+def check_host(path: Path, meta: dict, host: HostConfig) -> None:
+    """Refuse a host whose equation, dimensions or grid spacing the model was not trained for."""
+    checks = [("equation", meta["equation"], host.equation),
+              ("space_dimensions", meta["space_dimensions"], "1")]
+    for field, expected, found in checks:
+        if expected != found:
+            raise ConfigError(f"model '{path}' metadata {field} = {expected}, the host has {found}")
+    if not math.isclose(float(meta["dx"]), host.dx, rel_tol=1e-9):
+        raise ConfigError(f"model '{path}' metadata dx = {float(meta['dx']):.9g} (length "
+                          f"{float(meta['length']):.6g} / {meta.get('cells', '?')} cells), the host has dx = "
+                          f"{host.dx:.9g} ({host.length:.6g} / {host.n}); use a grid with the model's spacing")
+    if host.equation == "burgers" and not math.isclose(float(meta["viscosity"]), host.viscosity, rel_tol=1e-12):
+        raise ConfigError(f"model '{path}' metadata viscosity = {meta['viscosity']}, the host has "
+                          f"{host.viscosity:g}")
+
+
+class FortranLearnedFlux:
+    """The same model run by libhfc's Fortran module hfc_onnx (ONNX Runtime's C API, no
+    Python per call). As a Host provider, the Fortran time loop calls it directly. The model
+    bytes are read and checked here exactly as for LearnedFlux, then handed to Fortran."""
+
+    def __init__(self, path: str | Path, config: RuntimeConfig = RuntimeConfig(), data: bytes | None = None):
+        self.path = Path(path)
+        self.config = config
+        data = read_model_bytes(self.path) if data is None else data
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            self.id, self.halo = onnx_load(np.frombuffer(data, dtype=np.int8), config.threads, config.device_index)
+        except HfcError as exc:
+            raise ModelError(f"'{self.path}': {exc}") from None
+        self.metadata = {}
+        for key in REQUIRED + ("viscosity", "cells", "training_command"):
+            try:
+                self.metadata[key] = onnx_metadata(self.id, key)
+            except HfcError:
+                if key in REQUIRED:
+                    self.close()
+                    raise ModelError(f"'{self.path}' lacks the hfc metadata {key}; export it with `hfc export`") from None
+        if self.metadata["hfc_schema_version"] not in SCHEMA_VERSIONS:
+            self.close()
+            raise ModelError(f"'{self.path}': metadata schema version {self.metadata['hfc_schema_version']} "
+                             f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+
+    def check_host(self, host: HostConfig) -> None:
+        check_host(self.path, self.metadata, host)
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        """Face fluxes, as LearnedFlux.__call__, computed by the Fortran binding."""
+        return onnx_face_fluxes(self.id, self.halo, u)
+
+    def provider(self) -> FortranModel:
+        """This model as a provider of the Fortran host (run from Fortran each RK stage)."""
+        return FortranModel(self.id, self.halo, self)
+
+    def close(self) -> None:
+        if getattr(self, "id", 0):
+            onnx_free(self.id)
+            self.id = 0
+
+    def __del__(self):
+        self.close()
+
+
+def load_model(path: str | Path, config: RuntimeConfig = RuntimeConfig()) -> LearnedFlux | FortranLearnedFlux:
+    """The model run by the backend the configuration names."""
+    return (FortranLearnedFlux if config.backend == "fortran" else LearnedFlux)(path, config)

@@ -10,8 +10,8 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
-from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
-from coupler.learned import LearnedFlux, RuntimeConfig
+from coupler.host import FortranModel, Host, HostConfig, PythonFlux, TimeConfig, onnx_runtime
+from coupler.learned import RuntimeConfig, load_model
 from coupler.output import StateWriter, check_writable
 from training.forcing import Forcing, random_forcing
 from training.initial_conditions import INITIAL_CONDITIONS, initial_condition
@@ -68,19 +68,24 @@ class SimulationResult:
         return 1e9 * self.wall_seconds / max(1, 3 * self.nsteps * self.states.shape[1])
 
 
-def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux, dict]:
+def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux | FortranModel, dict]:
     """The host's provider and the output attributes describing it. A learned model is
     loaded and checked against the host here, before the first step."""
     if config.scheme != "learned":
         return config.scheme, {}
-    import onnxruntime
-
-    learned = LearnedFlux(config.model, config.runtime)
+    learned = load_model(config.model, config.runtime)
     learned.check_host(config.host)
+    if config.runtime.backend == "fortran":
+        library, version = onnx_runtime()
+        backend = f"fortran (libhfc hfc_onnx, ONNX Runtime C API from {library})"
+    else:
+        import onnxruntime
+
+        backend, version = "python (f2py callback, ONNX Runtime)", onnxruntime.__version__
     return learned.provider(), {
         "model_path": str(Path(config.model).resolve()), "model_sha256": learned.sha256,
         "model_dtype": learned.metadata["dtype"], "model_training_command": learned.metadata.get("training_command", ""),
-        "backend": "python (f2py callback, ONNX Runtime)", "onnxruntime_version": onnxruntime.__version__,
+        "backend": backend, "onnxruntime_version": version,
         "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}
 
 

@@ -1,8 +1,9 @@
-!> The Fortran entry points wrapped for Python by f90wrap. Stateless: every call builds
-!> its model from the arguments, so a run continued from a returned state is bit for bit
-!> the run that never stopped. Arrays are assumed-shape and checked here.
+!> The Fortran entry points wrapped for Python by f90wrap. Every run builds its host model
+!> from the arguments, so a run continued from a returned state is bit for bit the run that
+!> never stopped; the only state kept between calls is the ONNX models loaded for the
+!> Fortran-native path, by id (hfc_model_registry). Arrays are assumed-shape and checked here.
 module hfc_api
-  use, intrinsic :: iso_fortran_env, only: int64
+  use, intrinsic :: iso_fortran_env, only: int8, int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERRMSG_LEN, hfc_set_error
   use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_fill_halo
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
@@ -10,6 +11,10 @@ module hfc_api
   use hfc_provider, only: hfc_flux_provider
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
   use hfc_python_provider, only: hfc_python_flux
+  use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_metadata, &
+                      hfc_onnx_face_fluxes, hfc_onnx_runtime_info, hfc_onnx_open_runtime, hfc_onnx_timers
+  use hfc_learned, only: hfc_learned_flux, hfc_learned_init
+  use hfc_model_registry, only: registry, registry_free_slot, registry_valid
   use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
                        hfc_model_advance
   implicit none
@@ -63,14 +68,138 @@ contains
     if (stat == HFC_OK) g = p%halo_width()
   end subroutine api_halo_width
 
-  !> Advance u (interior cells) from t to exactly t_end; on failure u is left unchanged. scheme is a classical scheme name, or
-  !> 'python' for the Python callback provider with halo width `halo`. Forcing: modes as
-  !> arrays (empty for none). Time control: dt > 0 fixed, else CFL number cfl.
-  subroutine api_run(equation, scheme, halo, length, viscosity, velocity, &
+  !> Load an ONNX model for the Fortran-native path from its bytes (read and checked by the
+  !> caller); returns its id (> 0) and halo width. library: the ONNX Runtime library ('' for
+  !> the default); device -1 is the CPU, k >= 0 the CUDA device k.
+  subroutine api_onnx_load(bytes, library, threads, device, id, halo, stat, errmsg)
+    integer(int8), intent(in) :: bytes(:)
+    character(len=*), intent(in) :: library
+    integer, intent(in) :: threads, device
+    integer, intent(out) :: id, halo
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_onnx_config_t) :: config
+
+    errmsg = ''
+    halo = -1
+    id = registry_free_slot()
+    if (id == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
+      return
+    end if
+    config%threads = threads
+    config%device = device
+    config%library = library
+    call hfc_onnx_load_bytes(registry(id), bytes, config, stat, errmsg)
+    if (stat /= HFC_OK) then
+      id = 0
+      return
+    end if
+    halo = registry(id)%halo
+  end subroutine api_onnx_load
+
+  subroutine api_onnx_free(id)
+    integer, intent(in) :: id
+    if (registry_valid(id)) call hfc_onnx_free(registry(id))
+  end subroutine api_onnx_free
+
+  !> A metadata value of a loaded model.
+  subroutine api_onnx_metadata(id, key, value, stat, errmsg)
+    integer, intent(in) :: id
+    character(len=*), intent(in) :: key
+    character(len=1024), intent(out) :: value
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    errmsg = ''
+    value = ''
+    if (.not. registry_valid(id)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
+      return
+    end if
+    call hfc_onnx_metadata(registry(id), key, value, stat, errmsg)
+  end subroutine api_onnx_metadata
+
+  !> Face fluxes flux(n + 1, nbatch) of a loaded model from u(n + 2g, nbatch).
+  subroutine api_onnx_face_fluxes(id, u, flux, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: u(:, :)
+    real(wp), intent(inout) :: flux(:, :)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    errmsg = ''
+    if (.not. registry_valid(id)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
+      return
+    end if
+    call hfc_onnx_face_fluxes(registry(id), u, flux, stat, errmsg)
+  end subroutine api_onnx_face_fluxes
+
+  !> Benchmark of the Fortran-native provider: `reps` calls of the learned provider's
+  !> face_fluxes on the halo-filled states u(n + 2g, nbatch) (each column one call when
+  !> nbatch = 1; the whole batch per call otherwise). Returns the wall seconds of all calls
+  !> and the seconds spent inside ONNX Runtime's Run.
+  subroutine api_onnx_bench(id, u, reps, seconds, run_seconds, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: u(:, :)
+    integer, intent(in) :: reps
+    real(wp), intent(out) :: seconds, run_seconds
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_learned_flux) :: p
+    type(hfc_grid_t) :: grid
+    real(wp), allocatable :: flux(:, :)
+    integer(int64) :: start, finish, rate, runs
+    integer :: i, n, g
+
+    errmsg = ''
+    seconds = 0.0_wp
+    run_seconds = 0.0_wp
+    if (.not. registry_valid(id)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
+      return
+    end if
+    p%model => registry(id)
+    g = p%halo_width()
+    n = size(u, 1) - 2 * g
+    call hfc_grid_init(grid, n, g, real(n, wp), stat, errmsg)
+    if (stat /= HFC_OK) return
+    allocate(flux(n + 1, size(u, 2)))
+    call hfc_onnx_timers(registry(id), run_seconds, runs, .true.)
+    call system_clock(start, rate)
+    do i = 1, reps
+      if (size(u, 2) == 1) then
+        call p%face_fluxes(grid, u(:, 1), 0.0_wp, flux(:, 1), stat, errmsg)
+      else
+        call hfc_onnx_face_fluxes(registry(id), u, flux, stat, errmsg)
+      end if
+      if (stat /= HFC_OK) return
+    end do
+    call system_clock(finish)
+    seconds = real(finish - start, wp) / real(rate, wp)
+    call hfc_onnx_timers(registry(id), run_seconds, runs, .true.)
+  end subroutine api_onnx_bench
+
+  !> Open ONNX Runtime (library '' for the default) and say where it is and its version.
+  subroutine api_onnx_runtime(library, path, version, stat, errmsg)
+    character(len=*), intent(in) :: library
+    character(len=1024), intent(out) :: path
+    character(len=64), intent(out) :: version
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    errmsg = ''
+    call hfc_onnx_open_runtime(library, stat, errmsg)
+    call hfc_onnx_runtime_info(path, version)
+  end subroutine api_onnx_runtime
+
+  !> Advance u (interior cells) from t to exactly t_end; on failure u is left unchanged.
+  !> scheme is a classical scheme name, 'python' for the Python callback provider with halo
+  !> width `halo`, or 'learned' for the loaded ONNX model `model` run from Fortran. Forcing:
+  !> modes as arrays (empty for none). Time control: dt > 0 fixed, else CFL number cfl.
+  subroutine api_run(equation, scheme, halo, model, length, viscosity, velocity, &
                      amplitude, omega, phase, wavenumber, cfl, dt, max_steps, &
                      u, t, t_end, nsteps, stat, errmsg)
     character(len=*), intent(in) :: equation, scheme
-    integer, intent(in) :: halo
+    integer, intent(in) :: halo, model
     real(wp), intent(in) :: length, viscosity, velocity
     real(wp), intent(in) :: amplitude(:), omega(:), phase(:)
     integer, intent(in) :: wavenumber(:)
@@ -85,6 +214,7 @@ contains
     type(hfc_equation_t) :: eq
     type(hfc_classical_flux) :: classical
     type(hfc_python_flux) :: python
+    type(hfc_learned_flux) :: learned
     type(hfc_forcing_params_t) :: forcing
     type(hfc_time_config_t) :: time
     type(hfc_model_t) :: m
@@ -107,6 +237,14 @@ contains
       end if
       python%g = halo
       call hfc_model_init(m, size(u), length, eq, python, forcing, time, stat, errmsg)
+    else if (trim(scheme) == 'learned') then
+      if (.not. registry_valid(model)) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'run: no loaded model with this id')
+        return
+      end if
+      call hfc_learned_init(learned, registry(model), eq, size(u), length, stat, errmsg)
+      if (stat /= HFC_OK) return
+      call hfc_model_init(m, size(u), length, eq, learned, forcing, time, stat, errmsg)
     else
       call hfc_classical_init(classical, eq, scheme, stat, errmsg)
       if (stat /= HFC_OK) return

@@ -1,0 +1,168 @@
+!> A pure Fortran host with learned fluxes: forced Burgers on a coarse grid whose face
+!> fluxes come from an exported ONNX model, run by ONNX Runtime through libhfc's C API
+!> binding. No Python in the process. Configuration by namelist, forcing parameters from a
+!> file, snapshots of u(time, x) to a CF netCDF file (written to a temporary name and
+!> renamed when complete). Build and run: see README.md in this folder.
+program learned_host
+  use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
+  use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char
+  use netcdf
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
+  use hfc_equation, only: hfc_equation_t, hfc_equation_init
+  use hfc_provider, only: hfc_flux_provider
+  use hfc_classical, only: hfc_classical_flux, hfc_classical_init
+  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load, hfc_onnx_runtime_info
+  use hfc_learned, only: hfc_learned_flux, hfc_learned_init
+  use hfc_forcing, only: hfc_forcing_params_t, hfc_forcing_read
+  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
+                       hfc_model_advance
+  implicit none
+
+  ! configuration (namelist &host), with the paper's Burgers defaults
+  integer :: n = 64, threads = 1
+  real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp
+  real(wp) :: cfl = 0.5_wp, dt = 0.0_wp, t_end = 15.0_wp, save_every = 0.5_wp
+  character(len=32) :: scheme = 'learned'
+  character(len=1024) :: model_file = 'burgers_8x.onnx', forcing_file = 'forcing.nml', &
+                         output_file = 'learned_host.nc'
+  namelist /host/ n, length, viscosity, scheme, model_file, threads, cfl, dt, t_end, save_every, &
+                  forcing_file, output_file
+
+  interface
+    integer(c_int) function c_rename(old, new) bind(C, name='rename')
+      import :: c_char, c_int
+      character(kind=c_char), intent(in) :: old(*), new(*)
+    end function c_rename
+  end interface
+
+  character(len=1024) :: config_file, tmp_file, ort_path
+  character(len=64) :: ort_version
+  character(len=HFC_ERRMSG_LEN) :: errmsg
+  type(hfc_equation_t) :: eq
+  type(hfc_onnx_config_t) :: runtime
+  type(hfc_onnx_model_t), target :: onnx
+  type(hfc_learned_flux) :: learned
+  type(hfc_classical_flux) :: classical
+  type(hfc_forcing_params_t) :: forcing
+  type(hfc_time_config_t) :: time
+  type(hfc_model_t) :: model
+  real(wp), allocatable :: x(:)
+  integer :: stat, unit, i, frames, ncid, dim_x, dim_t, var_x, var_t, var_u
+
+  config_file = 'host.nml'
+  if (command_argument_count() >= 1) call get_command_argument(1, config_file)
+  open(newunit=unit, file=config_file, status='old', action='read', iostat=stat)
+  if (stat /= 0) call fail(1, 'cannot open configuration file ' // trim(config_file))
+  read(unit, nml=host, iostat=stat)
+  close(unit)
+  if (stat /= 0) call fail(1, 'bad &host namelist in ' // trim(config_file))
+  if (.not. save_every > 0.0_wp) call fail(1, 'save_every must be positive')
+
+  call hfc_forcing_read(forcing_file, forcing, stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_equation_init(eq, 'burgers', viscosity, 0.0_wp, stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg)
+  time%cfl = cfl
+  time%dt = dt
+
+  ! the provider: the learned model (checked against this grid before any step) or a classical scheme
+  if (scheme == 'learned') then
+    runtime%threads = threads
+    call hfc_onnx_load(onnx, model_file, runtime, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call hfc_learned_init(learned, onnx, eq, n, length, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call hfc_onnx_runtime_info(ort_path, ort_version)
+    write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
+    call start(learned)
+  else
+    call hfc_classical_init(classical, eq, scheme, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call start(classical)
+  end if
+
+  ! netCDF output under a temporary name: u(time, x) is u(x, time) in Fortran order
+  tmp_file = trim(output_file) // '.part'
+  call nc(nf90_create(tmp_file, nf90_netcdf4, ncid))
+  call nc(nf90_def_dim(ncid, 'x', n, dim_x))
+  call nc(nf90_def_dim(ncid, 'time', nf90_unlimited, dim_t))
+  call nc(nf90_def_var(ncid, 'x', nf90_double, [dim_x], var_x))
+  call nc(nf90_put_att(ncid, var_x, 'units', '1'))
+  call nc(nf90_put_att(ncid, var_x, 'long_name', 'cell centre'))
+  call nc(nf90_put_att(ncid, var_x, 'axis', 'X'))
+  call nc(nf90_def_var(ncid, 'time', nf90_double, [dim_t], var_t))
+  call nc(nf90_put_att(ncid, var_t, 'units', '1'))
+  call nc(nf90_put_att(ncid, var_t, 'axis', 'T'))
+  call nc(nf90_def_var(ncid, 'u', nf90_double, [dim_x, dim_t], var_u))
+  call nc(nf90_put_att(ncid, var_u, 'long_name', 'cell average of the solution'))
+  call nc(nf90_put_att(ncid, var_u, 'units', '1'))
+  call nc(nf90_put_att(ncid, nf90_global, 'Conventions', 'CF-1.8'))
+  call nc(nf90_put_att(ncid, nf90_global, 'equation', 'burgers'))
+  call nc(nf90_put_att(ncid, nf90_global, 'scheme', trim(scheme)))
+  call nc(nf90_put_att(ncid, nf90_global, 'n', n))
+  call nc(nf90_put_att(ncid, nf90_global, 'length', length))
+  call nc(nf90_put_att(ncid, nf90_global, 'viscosity', viscosity))
+  call nc(nf90_put_att(ncid, nf90_global, 'forcing_file', trim(forcing_file)))
+  call nc(nf90_put_att(ncid, nf90_global, 'host', 'examples/02_fortran_learned (pure Fortran)'))
+  if (scheme == 'learned') then
+    call nc(nf90_put_att(ncid, nf90_global, 'model_path', trim(model_file)))
+    call nc(nf90_put_att(ncid, nf90_global, 'onnxruntime_version', trim(ort_version)))
+    call nc(nf90_put_att(ncid, nf90_global, 'threads', threads))
+  end if
+  call nc(nf90_enddef(ncid))
+  x = [((i - 0.5_wp) * length / n, i = 1, n)]
+  call nc(nf90_put_var(ncid, var_x, x))
+
+  frames = nint(t_end / save_every)
+  if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
+    call fail(1, 't_end must be a whole number of save_every intervals')
+  call write_frame(1)
+  do i = 1, frames
+    call hfc_model_advance(model, min(i * save_every, t_end), stat, errmsg)
+    if (stat /= HFC_OK) then
+      stat = nf90_close(ncid)
+      open(newunit=unit, file=tmp_file, status='old', iostat=stat)
+      if (stat == 0) close(unit, status='delete')
+      call fail(2, errmsg)
+    end if
+    call write_frame(i + 1)
+  end do
+  call nc(nf90_put_att(ncid, nf90_global, 'steps', int(model%nsteps)))
+  call nc(nf90_close(ncid))
+  if (c_rename(trim(tmp_file) // c_null_char, trim(output_file) // c_null_char) /= 0) &
+    call fail(1, 'cannot rename ' // trim(tmp_file) // ' to ' // trim(output_file))
+  write(output_unit, '(a, i0, a, a, a, i0, a, es12.5, a, a)') 'learned_host: n=', n, ' scheme=', &
+    trim(scheme), ' steps=', model%nsteps, ' t=', model%t, ' wrote ', trim(output_file)
+
+contains
+
+  subroutine start(provider)
+    class(hfc_flux_provider), intent(in) :: provider
+    real(wp), allocatable :: u0(:)
+    call hfc_model_init(model, n, length, eq, provider, forcing, time, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+    allocate(u0(n), source=0.0_wp)
+    call hfc_model_set_state(model, u0, 0.0_wp, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+  end subroutine start
+
+  subroutine write_frame(frame)
+    integer, intent(in) :: frame
+    call nc(nf90_put_var(ncid, var_t, [model%t], start=[frame]))
+    call nc(nf90_put_var(ncid, var_u, model%u(1:n), start=[1, frame], count=[n, 1]))
+  end subroutine write_frame
+
+  subroutine nc(status)
+    integer, intent(in) :: status
+    if (status /= nf90_noerr) call fail(4, 'netCDF: ' // trim(nf90_strerror(status)))
+  end subroutine nc
+
+  !> The host program, not the library, decides to stop.
+  subroutine fail(code, message)
+    integer, intent(in) :: code
+    character(len=*), intent(in) :: message
+    write(error_unit, '(a, i0, a, a)') 'learned_host: error ', code, ': ', trim(message)
+    error stop 1
+  end subroutine fail
+
+end program learned_host

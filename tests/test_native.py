@@ -1,0 +1,222 @@
+"""The Fortran-native path: libhfc's hfc_onnx module over the ONNX Runtime C API.
+
+Agreement with onnxruntime in Python and with torch on batched non-square inputs, the
+coupled trajectories of `--backend python` and `--backend fortran`, the pure Fortran host
+of examples/02, and the refusals (each also exercises the C API slots it goes through).
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from coupler.errors import ConfigError
+from coupler.host import FortranModel, Host, HostConfig, TimeConfig, onnx_runtime
+from coupler.learned import FortranLearnedFlux, LearnedFlux, ModelError, RuntimeConfig
+from training.forcing import random_forcing
+from training.train import load_model
+
+HOST = HostConfig("burgers", 64)
+FORTRAN = RuntimeConfig(backend="fortran")
+
+
+@pytest.fixture(scope="module")
+def onnx64(exported):
+    return exported["float64"].path
+
+
+@pytest.fixture(scope="module")
+def onnx32(exported):
+    return exported["float32"].path
+
+
+def states(rng, batch, n, g=7):
+    x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
+    return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
+
+
+def test_runtime_library_and_version_are_recorded(hfc):
+    path, version = onnx_runtime()
+    assert Path(path).is_file() and version == onnxruntime.__version__
+    info = hfc("info").stdout
+    assert f"onnxruntime {version} {path}" in info
+
+
+def test_native_fluxes_agree_with_onnxruntime_python_and_torch(onnx32, onnx64, burgers_model, rng):
+    """Same library version, same input rounding, one thread: the Fortran path and
+    onnxruntime-python run the same kernels on the same bits, so they agree exactly.
+    Against torch: float64 to 1e-12 (operation order), float32 to 1e-6 (float32 kernels
+    summing in a different order; measured ~4e-7)."""
+    u = states(rng, 3, 50)                                   # (3, 64): batched, not square
+    torch64 = load_model(burgers_model, torch.float64)(torch.as_tensor(u[:, None])).detach().numpy()[:, 0]
+    torch32 = load_model(burgers_model, torch.float32)(torch.as_tensor(u[:, None], dtype=torch.float32))
+    torch32 = torch32.detach().numpy()[:, 0].astype(np.float64)
+    scale = np.max(np.abs(torch64))
+    for path, reference, tolerance in ((onnx64, torch64, 1e-12), (onnx32, torch32, 1e-6)):
+        native = FortranLearnedFlux(path, FORTRAN)(u)
+        assert native.shape == (3, 51)
+        np.testing.assert_array_equal(native, LearnedFlux(path)(u))
+        assert np.max(np.abs(native - reference)) <= tolerance * scale
+        # single rows through the rank-1 entry point give the batch's rows
+        single = FortranLearnedFlux(path, FORTRAN)
+        for row in range(3):
+            np.testing.assert_allclose(single(u[row]), native[row], rtol=0, atol=1e-6 * scale)
+
+
+def test_coupled_runs_of_both_backends_are_bit_identical_over_1000_steps(onnx32):
+    forcing, time = random_forcing(7), TimeConfig(dt=0.01)
+    u0 = np.sin(HOST.cell_centres())
+    python, steps = Host(HOST, LearnedFlux(onnx32).provider(), forcing, time).advance(u0, 0.0, 10.0)
+    native_model = FortranLearnedFlux(onnx32, FORTRAN)
+    native, _ = Host(HOST, native_model.provider(), forcing, time).advance(u0, 0.0, 10.0)
+    assert steps == 1000 and np.max(np.abs(native)) > 0.1
+    np.testing.assert_array_equal(native, python)
+
+
+def test_hfc_simulate_backends_write_identical_files(hfc, onnx32, tmp_path):
+    files = {}
+    for backend in ("python", "fortran"):
+        files[backend] = tmp_path / f"{backend}.nc"
+        result = hfc("simulate", "--scheme", "learned", "--model", onnx32, "--backend", backend, "--n", 64,
+                     "--t-end", 3, "--seed", 11, "--output", files[backend], "--quiet")
+        assert result.returncode == 0, result.stderr
+    with netCDF4.Dataset(files["python"]) as a, netCDF4.Dataset(files["fortran"]) as b:
+        np.testing.assert_array_equal(a["u"][:], b["u"][:])
+        assert b.backend.startswith("fortran") and b.onnxruntime_version == onnxruntime.__version__
+        assert b.model_sha256 == a.model_sha256
+
+
+def test_fortran_checks_the_host_before_the_first_step(onnx32):
+    """The check lives in Fortran too (a pure Fortran host has no Python to do it)."""
+    model = FortranLearnedFlux(onnx32, FORTRAN)
+    u0 = np.zeros(32)
+    with pytest.raises(ConfigError, match="learned provider: model metadata dx"):
+        Host(HostConfig("burgers", 32), model.provider()).advance(u0, 0.0, 0.1)
+    with pytest.raises(ConfigError, match="learned provider: model metadata viscosity"):
+        Host(HostConfig("burgers", 64, viscosity=0.05), model.provider()).advance(np.zeros(64), 0.0, 0.1)
+    with pytest.raises(ConfigError, match="learned provider: model metadata equation = burgers"):
+        Host(HostConfig("advection", 64), model.provider()).advance(np.zeros(64), 0.0, 0.1)
+    model.close()
+    with pytest.raises(ConfigError, match="no loaded model"):
+        Host(HOST, FortranModel(99, 7)).advance(np.zeros(64), 0.0, 0.1)
+
+
+def _rewrite(path, out, edit):
+    proto = onnx.load(path)
+    edit(proto)
+    onnx.save(proto, out)
+    return out
+
+
+def test_bad_models_are_refused_by_the_fortran_path(onnx32, tmp_path):
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load the model"):
+        FortranLearnedFlux(onnx32, FORTRAN, data=b"\x08\x07 not a model at all")
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load the model"):
+        FortranLearnedFlux(onnx32, FORTRAN, data=onnx32.read_bytes()[: onnx32.stat().st_size // 2])
+
+    def strip(proto):
+        del proto.metadata_props[:]
+    with pytest.raises(ModelError, match="lacks the metadata 'input_name'"):
+        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "bare.onnx", strip), FORTRAN)
+
+    def rename(proto):
+        old = proto.graph.input[0].name
+        proto.graph.input[0].name = "x"
+        for node in proto.graph.node:
+            node.input[:] = ["x" if i == old else i for i in node.input]
+    with pytest.raises(ModelError, match="the input is named 'x', the metadata says 'u'"):
+        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "renamed.onnx", rename), FORTRAN)
+
+    def wrong_dtype(proto):
+        for p in proto.metadata_props:
+            if p.key == "dtype":
+                p.value = "float64"
+    with pytest.raises(ModelError, match="metadata dtype 'float64' differs"):
+        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "dtype.onnx", wrong_dtype), FORTRAN)
+
+    def bad_halo(proto):
+        for p in proto.metadata_props:
+            if p.key == "halo":
+                p.value = "seven"
+    with pytest.raises(ModelError, match="metadata halo 'seven'"):
+        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "halo.onnx", bad_halo), FORTRAN)
+
+    with pytest.raises(ModelError, match="no CUDA execution provider"):
+        FortranLearnedFlux(onnx32, RuntimeConfig(device="cuda:0", backend="fortran"))
+
+
+def test_model_ids_are_freed_and_reused(onnx32, rng):
+    first = FortranLearnedFlux(onnx32, FORTRAN)
+    second = FortranLearnedFlux(onnx32, FORTRAN)
+    assert first.id != second.id
+    freed = first.id
+    first.close()
+    third = FortranLearnedFlux(onnx32, FORTRAN)
+    assert third.id == freed
+    u = states(rng, 1, 20)
+    np.testing.assert_array_equal(second(u), third(u))
+
+
+def test_a_missing_onnxruntime_library_is_a_clear_error(hfc, onnx32, tmp_path):
+    env = {**os.environ, "HFC_ONNXRUNTIME_LIB": str(tmp_path / "libonnxruntime.so.1")}
+    out = tmp_path / "x.nc"
+    exe = Path(sys.executable).parent / "hfc"
+    result = subprocess.run([str(exe), "simulate", "--scheme", "learned", "--model", str(onnx32), "--backend",
+                             "fortran", "--n", "64", "--t-end", "1", "--output", str(out)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and "cannot open the ONNX Runtime library" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def _build_example(hfc, tool_env, repo_root, folder):
+    pkgconfig = hfc("info", "--pkg-config-path").stdout.strip()
+    env = {**tool_env, "PKG_CONFIG_PATH": pkgconfig}
+    result = subprocess.run(["make", "-C", str(folder), "-f", str(repo_root / "examples/02_fortran_learned/Makefile"),
+                             f"VPATH={repo_root / 'examples/02_fortran_learned'}"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return folder / "learned_host", env
+
+
+def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, tool_env, repo_root, onnx32, tmp_path):
+    """examples/02: no Python in the process; its netCDF snapshots equal those of
+    `hfc simulate --scheme learned` with either backend on the same configuration."""
+    exe, env = _build_example(hfc, tool_env, repo_root, tmp_path)
+    random_forcing(5).write_namelist(tmp_path / "forcing.nml")
+    (tmp_path / "host.nml").write_text(
+        f"&host\n n = 64\n scheme = 'learned'\n model_file = '{onnx32}'\n t_end = 4.0\n save_every = 0.5\n"
+        f" forcing_file = 'forcing.nml'\n output_file = 'pure.nc'\n/\n")
+    run = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"ONNX Runtime {onnxruntime.__version__}" in run.stdout
+    for backend in ("python", "fortran"):
+        out = tmp_path / f"{backend}.nc"
+        result = hfc("simulate", "--scheme", "learned", "--model", onnx32, "--backend", backend, "--n", 64,
+                     "--t-end", 4, "--save-every", 0.5, "--seed", 5, "--output", out, "--quiet")
+        assert result.returncode == 0, result.stderr
+        with netCDF4.Dataset(tmp_path / "pure.nc") as pure, netCDF4.Dataset(out) as driven:
+            assert pure["u"].shape == (9, 64) and np.max(np.abs(pure["u"][-1])) > 0.05
+            np.testing.assert_array_equal(pure["time"][:], driven["time"][:])
+            np.testing.assert_array_equal(pure["u"][:], driven["u"][:])
+
+
+@pytest.mark.parametrize("edit, message", [
+    ("n = 32", "metadata dx"),
+    ("model_file = 'absent.onnx'", "cannot open the model file"),
+])
+def test_pure_fortran_learned_host_refuses_bad_input_without_output(hfc, tool_env, repo_root, onnx32, tmp_path,
+                                                                     edit, message):
+    exe, env = _build_example(hfc, tool_env, repo_root, tmp_path)
+    random_forcing(5).write_namelist(tmp_path / "forcing.nml")
+    (tmp_path / "host.nml").write_text(
+        f"&host\n n = 64\n model_file = '{onnx32}'\n t_end = 1.0\n forcing_file = 'forcing.nml'\n"
+        f" output_file = 'out.nc'\n {edit}\n/\n")
+    run = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert run.returncode != 0 and message in run.stderr, run.stderr
+    assert not (tmp_path / "out.nc").exists() and not (tmp_path / "out.nc.part").exists()
