@@ -56,6 +56,13 @@ def _add_simulate(sub) -> None:
     p.add_argument("--backend", choices=["python", "fortran"], default="python",
                    help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
                         "or libhfc's binding over the ONNX Runtime C API (fortran)")
+    p.add_argument("--on-nonfinite", choices=["abort", "fallback"], default="abort",
+                   help="non-finite fluxes: stop with an error (abort, default) or use WENO5 at the affected "
+                        "faces and count them (fallback); a non-finite state always stops the run")
+    p.add_argument("--restart-every", type=_float(0.0), default=None,
+                   help="write a restart every DT time units (a multiple of --save-every)")
+    p.add_argument("--restart-file", default=None, help="restart file to write (default: OUTPUT.restart.nc)")
+    p.add_argument("--restart-from", default=None, help="continue the run from this restart file")
     p.add_argument("--n", type=_positive_int, required=True, help="number of cells")
     p.add_argument("--length", type=_float(0.0), default=2 * math.pi, help="domain length (default 2 pi)")
     p.add_argument("--t-end", type=_float(0.0), required=True, help="end time")
@@ -78,7 +85,7 @@ def _add_simulate(sub) -> None:
 def _simulate(args: argparse.Namespace) -> int:
     from coupler.host import HostConfig, TimeConfig
     from coupler.learned import RuntimeConfig
-    from coupler.simulate import SimulationConfig, run
+    from coupler.simulate import RestartConfig, SimulationConfig, run
 
     burgers = args.equation == "burgers"
     viscosity = args.viscosity if args.viscosity is not None else (0.01 if burgers else 0.0)
@@ -89,11 +96,14 @@ def _simulate(args: argparse.Namespace) -> int:
         t_end=args.t_end, save_every=args.save_every,
         ic=args.ic or ("zero" if burgers else "sine"),
         seed=args.seed, forcing=not args.no_forcing,
-        model=args.model, runtime=RuntimeConfig(args.device, args.threads, args.backend))
+        model=args.model, runtime=RuntimeConfig(args.device, args.threads, args.backend),
+        on_nonfinite=args.on_nonfinite,
+        restart=RestartConfig(args.restart_every, args.restart_file, args.restart_from))
     command = " ".join(["hfc", *sys.argv[1:]])
     result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command})
     print(f"wrote {args.output}: {len(result.times)} snapshots, {result.nsteps} steps, "
-          f"{result.wall_seconds:.3f} s in the host ({result.ns_per_cell_stage:.1f} ns per cell-stage)")
+          f"{result.wall_seconds:.3f} s in the host ({result.ns_per_cell_stage:.1f} ns per cell-stage)"
+          + (f", {result.fallback_faces} faces from the WENO5 fallback" if args.on_nonfinite == "fallback" else ""))
     return 0
 
 

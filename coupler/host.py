@@ -21,6 +21,7 @@ from training.forcing import Forcing
 
 EQUATIONS = ("burgers", "advection")
 SCHEMES = ("godunov", "fv3", "weno5")
+ON_NONFINITE = ("abort", "fallback")   # codes 1, 2 of hfc_model's guard
 
 # Status codes of fortran/src/hfc_kinds.f90.
 _STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError}
@@ -188,10 +189,14 @@ class _Callback:
 
 
 class Host:
-    """A Fortran host run: problem, flux provider, forcing, time-step control."""
+    """A Fortran host run: problem, flux provider, forcing, time-step control, and the
+    guard for non-finite fluxes: 'abort' fails the step, 'fallback' uses WENO5 at the
+    affected faces and counts them in `fallback_faces` (summed over advance calls)."""
 
     def __init__(self, config: HostConfig, provider: str | PythonFlux | FortranModel,
-                 forcing: Forcing | None = None, time: TimeConfig = TimeConfig()):
+                 forcing: Forcing | None = None, time: TimeConfig = TimeConfig(), on_nonfinite: str = "abort"):
+        if on_nonfinite not in ON_NONFINITE:
+            raise ConfigError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got '{on_nonfinite}'")
         if isinstance(provider, str) and provider not in SCHEMES:
             raise ConfigError(f"unknown scheme '{provider}' (expected one of {', '.join(SCHEMES)})")
         if isinstance(provider, PythonFlux) and provider.halo < 0:
@@ -200,6 +205,8 @@ class Host:
         self.provider = provider
         self.forcing = forcing if forcing is not None else Forcing()
         self.time = time
+        self.on_nonfinite = on_nonfinite
+        self.fallback_faces = 0
 
     @property
     def halo(self) -> int:
@@ -222,12 +229,14 @@ class Host:
         if python:
             _ext.pyflux = callback
         try:
-            nsteps, stat, errmsg = _api.api_run(
+            nsteps, fallbacks, stat, errmsg = _api.api_run(
                 cfg.equation, scheme, self.halo if python else 0, model,
                 cfg.length, cfg.viscosity, cfg.velocity,
                 np.asarray(f.amplitude, float), np.asarray(f.omega, float),
                 np.asarray(f.phase, float), np.asarray(f.wavenumber, np.int32),
-                tc.cfl, tc.dt or 0.0, tc.max_steps, u, float(t), float(t_end))
+                tc.cfl, tc.dt or 0.0, tc.max_steps, ON_NONFINITE.index(self.on_nonfinite) + 1,
+                u, float(t), float(t_end))
+            self.fallback_faces += int(fallbacks)
         finally:
             if python:
                 _ext.pyflux = previous

@@ -10,11 +10,30 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
-from coupler.host import FortranModel, Host, HostConfig, PythonFlux, TimeConfig, onnx_runtime
+from coupler.host import ON_NONFINITE, FortranModel, Host, HostConfig, PythonFlux, TimeConfig, onnx_runtime
 from coupler.learned import RuntimeConfig, load_model
 from coupler.output import StateWriter, check_writable
+from coupler.restart import Restart, check_identity, read_restart, write_restart
 from training.forcing import Forcing, random_forcing
 from training.initial_conditions import INITIAL_CONDITIONS, initial_condition
+
+
+@dataclass(frozen=True)
+class RestartConfig:
+    """Restarts: write one every `every` time units (at output times) to `file` (default:
+    the output's name with .restart.nc), and/or continue from the restart `start_from`."""
+    every: float | None = None
+    file: str | None = None
+    start_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.every is not None and not (math.isfinite(self.every) and self.every > 0):
+            raise ConfigError(f"the restart interval must be positive, got {self.every}")
+
+
+def _is_multiple(a: float, b: float) -> bool:
+    ratio = a / b
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, ratio) and round(ratio) >= 1
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,8 @@ class SimulationConfig:
     forcing: bool = True               # Burgers forcing on/off (advection has none)
     model: str | None = None           # exported .onnx file, for scheme "learned"
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    on_nonfinite: str = "abort"        # or "fallback": WENO5 at faces with non-finite fluxes
+    restart: RestartConfig = field(default_factory=RestartConfig)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.t_end) and self.t_end > 0):
@@ -39,16 +60,34 @@ class SimulationConfig:
             raise ConfigError("scheme 'learned' needs a model (--model M.onnx), and a model needs scheme 'learned'")
         if self.ic not in INITIAL_CONDITIONS:
             raise ConfigError(f"unknown initial condition '{self.ic}' (expected one of {', '.join(INITIAL_CONDITIONS)})")
+        if self.on_nonfinite not in ON_NONFINITE:
+            raise ConfigError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got '{self.on_nonfinite}'")
+        every = self.restart.every
+        if every is not None and not _is_multiple(every, self.save_interval):
+            raise ConfigError(f"the restart interval {every:g} must be a whole number of output intervals "
+                              f"({self.save_interval:g}), so a continued run takes the same steps")
+
+    @property
+    def save_interval(self) -> float:
+        return self.save_every or self.t_end / 100
 
     def output_times(self) -> np.ndarray:
         """0, save_every, 2 save_every, ... and t_end (always the last)."""
-        every = self.save_every or self.t_end / 100
+        every = self.save_interval
         count = int(math.floor(self.t_end / every * (1 + 1e-12)))
         times = every * np.arange(count + 1)
         if self.t_end - times[-1] > 1e-9 * every:
             times = np.append(times, self.t_end)
         times[-1] = self.t_end
         return times
+
+    def identity(self, model_sha256: str = "") -> dict:
+        """What a restart must share with the run that continues it."""
+        h = self.host
+        return {"equation": h.equation, "n": h.n, "length": repr(h.length), "viscosity": repr(h.viscosity),
+                "velocity": repr(h.velocity), "scheme": self.scheme, "seed": self.seed, "forcing": self.forcing,
+                "time_step": f"dt={self.time.dt!r}" if self.time.dt else f"cfl={self.time.cfl!r}",
+                "save_every": repr(self.save_interval), "model_sha256": model_sha256}
 
     def make_forcing(self) -> Forcing:
         if self.host.equation == "burgers" and self.forcing:
@@ -62,6 +101,7 @@ class SimulationResult:
     states: np.ndarray       # (time, x)
     nsteps: int
     wall_seconds: float      # time spent in the Fortran host
+    fallback_faces: int = 0  # faces whose flux came from the WENO5 guard fallback
 
     @property
     def ns_per_cell_stage(self) -> float:
@@ -91,23 +131,44 @@ def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux | FortranM
 
 def run(config: SimulationConfig, output: str | Path | None = None, progress: bool = False,
         extra_attributes: dict | None = None) -> SimulationResult:
-    """Integrate from t = 0 to t_end, keeping (and optionally writing) every snapshot."""
+    """Integrate from t = 0 (or the restart's time) to t_end, keeping (and optionally
+    writing) every snapshot, and writing restarts when asked."""
     if output is not None:
         check_writable(output)
+    restart_file = config.restart.file or (Path(output).with_suffix(".restart.nc") if output else None)
+    if config.restart.every is not None:
+        if restart_file is None:
+            raise ConfigError("restarts need a restart file (or an output file to name it after)")
+        check_writable(restart_file)
     forcing = config.make_forcing()
     provider, model_attributes = flux_provider(config)
-    host = Host(config.host, provider, forcing, config.time)
-    u = initial_condition(config.ic, config.host.n, config.host.length)
+    identity = config.identity(model_attributes.get("model_sha256", ""))
+    host = Host(config.host, provider, forcing, config.time, config.on_nonfinite)
     times = config.output_times()
+    nsteps, restart_attributes = 0, {}
+    if config.restart.start_from:
+        restart = read_restart(config.restart.start_from)
+        check_identity(config.restart.start_from, restart, identity)
+        later = times[times > restart.t + 1e-9 * config.save_interval]
+        if not np.any(np.isclose(times, restart.t, rtol=0, atol=1e-9 * config.save_interval)) or len(later) == 0:
+            raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {config.t_end:g} "
+                              f"of this run (every {config.save_interval:g})")
+        times = np.concatenate([[restart.t], later])
+        u, nsteps, host.fallback_faces = restart.u, restart.nsteps, restart.fallback_faces
+        restart_attributes = {"restart_from": str(Path(config.restart.start_from).resolve()),
+                              "restart_from_checksum": restart.checksum}
+    else:
+        u = initial_condition(config.ic, config.host.n, config.host.length)
     states = np.empty((len(times), config.host.n))
     states[0] = u
-    nsteps, wall = 0, 0.0
+    wall = 0.0
     attributes = {
         "scheme": config.scheme, "seed": np.int32(config.seed), "initial_condition": config.ic,
         "forcing": "Bar-Sinai et al. (2019) Eq. S-6, cell averages" if forcing.n_modes else "none",
         "time_stepping": "SSP-RK3 (Shu-Osher)",
         "time_step": f"fixed dt={config.time.dt!r}" if config.time.dt else f"CFL {config.time.cfl!r}",
-        **model_attributes,
+        "on_nonfinite": config.on_nonfinite,
+        **model_attributes, **restart_attributes,
         **(extra_attributes or {}),
     }
     writer = StateWriter(output, config.host, attributes, forcing) if output is not None else None
@@ -123,11 +184,13 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
             states[i] = u
             if writer:
                 writer.append(times[i], u)
+            if config.restart.every is not None and _is_multiple(times[i], config.restart.every):
+                write_restart(restart_file, Restart(float(times[i]), u, nsteps, host.fallback_faces, identity))
         if writer:
-            writer.set_attributes(steps=np.int64(nsteps))
+            writer.set_attributes(steps=np.int64(nsteps), guard_fallback_faces=np.int64(host.fallback_faces))
             writer.close()
     except BaseException:
         if writer:
             writer.abort()
         raise
-    return SimulationResult(times, states, nsteps, wall)
+    return SimulationResult(times, states, nsteps, wall, host.fallback_faces)

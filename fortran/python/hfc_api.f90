@@ -15,8 +15,8 @@ module hfc_api
                       hfc_onnx_face_fluxes, hfc_onnx_runtime_info, hfc_onnx_open_runtime, hfc_onnx_timers
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
   use hfc_model_registry, only: registry, registry_free_slot, registry_valid
-  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
-                       hfc_model_advance
+  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_guard_config_t, hfc_model_init, &
+                       hfc_model_set_state, hfc_model_advance
   implicit none
 
 contains
@@ -195,9 +195,10 @@ contains
   !> scheme is a classical scheme name, 'python' for the Python callback provider with halo
   !> width `halo`, or 'learned' for the loaded ONNX model `model` run from Fortran. Forcing:
   !> modes as arrays (empty for none). Time control: dt > 0 fixed, else CFL number cfl.
+  !> on_nonfinite: 1 abort, 2 WENO5 fallback at non-finite faces (counted in fallback_faces).
   subroutine api_run(equation, scheme, halo, model, length, viscosity, velocity, &
-                     amplitude, omega, phase, wavenumber, cfl, dt, max_steps, &
-                     u, t, t_end, nsteps, stat, errmsg)
+                     amplitude, omega, phase, wavenumber, cfl, dt, max_steps, on_nonfinite, &
+                     u, t, t_end, nsteps, fallback_faces, stat, errmsg)
     character(len=*), intent(in) :: equation, scheme
     integer, intent(in) :: halo, model
     real(wp), intent(in) :: length, viscosity, velocity
@@ -205,10 +206,11 @@ contains
     integer, intent(in) :: wavenumber(:)
     real(wp), intent(in) :: cfl, dt
     integer(int64), intent(in) :: max_steps
+    integer, intent(in) :: on_nonfinite
     real(wp), intent(inout) :: u(:)
     real(wp), intent(in) :: t
     real(wp), intent(in) :: t_end
-    integer(int64), intent(out) :: nsteps
+    integer(int64), intent(out) :: nsteps, fallback_faces
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_equation_t) :: eq
@@ -217,10 +219,13 @@ contains
     type(hfc_learned_flux) :: learned
     type(hfc_forcing_params_t) :: forcing
     type(hfc_time_config_t) :: time
+    type(hfc_guard_config_t) :: guard
     type(hfc_model_t) :: m
 
     errmsg = ''
     nsteps = 0
+    fallback_faces = 0
+    guard%on_nonfinite = on_nonfinite
     call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
     if (stat /= HFC_OK) return
     forcing%amplitude = amplitude
@@ -236,7 +241,7 @@ contains
         return
       end if
       python%g = halo
-      call hfc_model_init(m, size(u), length, eq, python, forcing, time, stat, errmsg)
+      call hfc_model_init(m, size(u), length, eq, python, forcing, time, stat, errmsg, guard)
     else if (trim(scheme) == 'learned') then
       if (.not. registry_valid(model)) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'run: no loaded model with this id')
@@ -244,17 +249,18 @@ contains
       end if
       call hfc_learned_init(learned, registry(model), eq, size(u), length, stat, errmsg)
       if (stat /= HFC_OK) return
-      call hfc_model_init(m, size(u), length, eq, learned, forcing, time, stat, errmsg)
+      call hfc_model_init(m, size(u), length, eq, learned, forcing, time, stat, errmsg, guard)
     else
       call hfc_classical_init(classical, eq, scheme, stat, errmsg)
       if (stat /= HFC_OK) return
-      call hfc_model_init(m, size(u), length, eq, classical, forcing, time, stat, errmsg)
+      call hfc_model_init(m, size(u), length, eq, classical, forcing, time, stat, errmsg, guard)
     end if
     if (stat /= HFC_OK) return
     call hfc_model_set_state(m, u, t, stat, errmsg)
     if (stat /= HFC_OK) return
     call hfc_model_advance(m, t_end, stat, errmsg)
     nsteps = m%nsteps
+    fallback_faces = m%fallback_faces
     if (stat /= HFC_OK) return
     u = m%u(1:size(u))
   end subroutine api_run

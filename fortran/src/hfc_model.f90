@@ -8,8 +8,18 @@ module hfc_model
   use hfc_equation, only: hfc_equation_t, hfc_stable_dt
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init, hfc_forcing_eval
   use hfc_provider, only: hfc_flux_provider
+  use hfc_classical, only: hfc_classical_flux, hfc_classical_init
   implicit none
   private
+
+  integer, parameter, public :: HFC_ON_NONFINITE_ABORT = 1      !< fail with HFC_ERR_NONFINITE
+  integer, parameter, public :: HFC_ON_NONFINITE_FALLBACK = 2   !< WENO5 at the affected faces
+
+  !> What to do when a provider returns non-finite fluxes. A non-finite state always fails:
+  !> no flux can repair it, and nothing is written from it.
+  type, public :: hfc_guard_config_t
+    integer :: on_nonfinite = HFC_ON_NONFINITE_ABORT
+  end type hfc_guard_config_t
 
   !> Time-step control: a fixed step dt > 0, or else the CFL-limited step (Courant number cfl).
   type, public :: hfc_time_config_t
@@ -24,18 +34,22 @@ module hfc_model
     type(hfc_forcing_t) :: forcing
     type(hfc_time_config_t) :: time
     class(hfc_flux_provider), allocatable :: provider
+    type(hfc_guard_config_t) :: guard
+    type(hfc_classical_flux) :: fallback   !< WENO5, for guard fallback
+    integer(int64) :: fallback_faces = 0   !< faces whose flux came from the fallback
     real(wp), allocatable :: u(:)        !< state u(1-g:n+g); interior 1..n
     real(wp) :: t = 0.0_wp
     integer(int64) :: nsteps = 0         !< steps taken since init
-    real(wp), allocatable :: u1(:), u2(:), dudt(:), flux(:), src(:)
+    real(wp), allocatable :: u1(:), u2(:), dudt(:), flux(:), src(:), flux_fallback(:)
   end type hfc_model_t
 
   public :: hfc_model_init, hfc_model_set_state, hfc_model_rhs, hfc_model_step, hfc_model_advance
 
 contains
 
-  !> Set up a model of n cells on [0, length). The halo width is the provider's.
-  subroutine hfc_model_init(m, n, length, eq, provider, forcing, time, stat, errmsg)
+  !> Set up a model of n cells on [0, length). The halo width is the provider's. The guard
+  !> (optional, default abort) says what to do with non-finite fluxes.
+  subroutine hfc_model_init(m, n, length, eq, provider, forcing, time, stat, errmsg, guard)
     type(hfc_model_t), intent(out) :: m
     integer, intent(in) :: n
     real(wp), intent(in) :: length
@@ -45,6 +59,7 @@ contains
     type(hfc_time_config_t), intent(in) :: time
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
+    type(hfc_guard_config_t), intent(in), optional :: guard
     integer :: g
 
     g = provider%halo_width()
@@ -58,6 +73,19 @@ contains
     if (stat /= HFC_OK) return
     m%eq = eq
     m%time = time
+    if (present(guard)) m%guard = guard
+    if (m%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) then
+      call hfc_classical_init(m%fallback, eq, 'weno5', stat, errmsg)
+      if (stat /= HFC_OK) return
+      if (g < m%fallback%halo_width()) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: the WENO5 fallback needs a provider halo of at least 3')
+        return
+      end if
+      allocate(m%flux_fallback(n + 1))
+    else if (m%guard%on_nonfinite /= HFC_ON_NONFINITE_ABORT) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: unknown policy for non-finite fluxes')
+      return
+    end if
     allocate(m%provider, source=provider)
     allocate(m%u(1 - g:n + g), m%u1(1 - g:n + g), m%u2(1 - g:n + g))
     allocate(m%dudt(n), m%flux(n + 1), m%src(n))
@@ -99,6 +127,8 @@ contains
     call hfc_fill_halo(m%grid, v, stat, errmsg)
     if (stat /= HFC_OK) return
     call m%provider%face_fluxes(m%grid, v, t, m%flux, stat, errmsg)
+    if (stat == HFC_ERR_NONFINITE .and. m%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
+      call fallback_fluxes(m, v, t, stat, errmsg)
     if (stat /= HFC_OK) return
     m%dudt = -(m%flux(2:n + 1) - m%flux(1:n)) / m%grid%dx
     if (m%forcing%n_modes > 0) then
@@ -106,6 +136,27 @@ contains
       m%dudt = m%dudt + m%src
     end if
   end subroutine hfc_model_rhs
+
+  !> Replace the non-finite face fluxes by WENO5's on the same halo-filled state, and count
+  !> them. Fails when the state itself is not finite (then no flux is trustworthy).
+  subroutine fallback_fluxes(m, v, t, stat, errmsg)
+    type(hfc_model_t), intent(inout) :: m
+    real(wp), intent(in) :: v(1 - m%grid%g:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    logical :: bad(size(m%flux))
+
+    if (.not. all(abs(v) <= huge(1.0_wp))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'guard: the state is not finite; no fallback can repair it')
+      return
+    end if
+    call m%fallback%face_fluxes(m%grid, v, t, m%flux_fallback, stat, errmsg)
+    if (stat /= HFC_OK) return
+    bad = .not. (abs(m%flux) <= huge(1.0_wp))
+    where (bad) m%flux = m%flux_fallback
+    m%fallback_faces = m%fallback_faces + count(bad)
+  end subroutine fallback_fluxes
 
   !> One SSP-RK3 step of size dt (Shu-Osher form; stages at t, t + dt, t + dt/2).
   subroutine hfc_model_step(m, dt, stat, errmsg)

@@ -1,0 +1,153 @@
+"""Guards for non-finite fluxes (abort / WENO5 fallback, counted) and restarts (atomic,
+checksummed, bit-identical continuation), from Python and through both learned backends."""
+import glob
+
+import netCDF4
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+
+from coupler.errors import ConfigError, NonFiniteStateError
+from coupler.host import Host, HostConfig, PythonFlux, TimeConfig, face_fluxes
+from coupler.learned import FortranLearnedFlux, LearnedFlux, RuntimeConfig
+from coupler.restart import RestartError
+from coupler.simulate import RestartConfig, SimulationConfig, run
+from training.forcing import random_forcing
+
+HOST = HostConfig("burgers", 64)
+
+
+def weno5_with_holes(t_from: float, faces=slice(5, 8)):
+    """WENO5 fluxes (halo 3) with NaN at three faces from time t_from on."""
+    calls = {"holes": 0}
+
+    def flux(u, t):
+        f = face_fluxes(HOST, "weno5", u)
+        if t >= t_from:
+            f[faces] = np.nan
+            calls["holes"] += 1
+        return f
+    return PythonFlux(flux, 3), calls
+
+
+def test_fallback_replaces_exactly_the_bad_faces_by_weno5():
+    """The holes are filled with WENO5's own fluxes, so the run equals the WENO5 run bit
+    for bit, and the counter is three faces per stage that had holes."""
+    provider, calls = weno5_with_holes(0.3)
+    forcing, time = random_forcing(2), TimeConfig(dt=0.01)
+    host = Host(HOST, provider, forcing, time, on_nonfinite="fallback")
+    u, steps = host.advance(np.zeros(64), 0.0, 1.0)
+    reference, _ = Host(HOST, "weno5", forcing, time).advance(np.zeros(64), 0.0, 1.0)
+    np.testing.assert_array_equal(u, reference)
+    assert calls["holes"] > 0 and host.fallback_faces == 3 * calls["holes"]
+
+
+def test_abort_stops_in_the_step_where_fluxes_go_bad():
+    provider, _ = weno5_with_holes(0.3)
+    host = Host(HOST, provider, random_forcing(2), TimeConfig(dt=0.01))
+    with pytest.raises(NonFiniteStateError, match="non-finite fluxes"):
+        host.advance(np.zeros(64), 0.0, 1.0)
+    with pytest.raises(NonFiniteStateError):      # state already bad: no fallback can help
+        Host(HOST, provider, on_nonfinite="fallback").advance(np.full(64, np.nan), 0.0, 0.1)
+
+
+@pytest.fixture(scope="module")
+def poisoned(exported, tmp_path_factory):
+    """The float32 model with NaN appended wherever its flux is below 0.01:
+    flux + 0 * sqrt(flux - 0.01)."""
+    proto = onnx.load(exported["float32"].path)
+    for node in proto.graph.node:
+        node.output[:] = ["flux_raw" if o == "flux" else o for o in node.output]
+    proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, np.float32), "c_hole"),
+                                    numpy_helper.from_array(np.array(0.0, np.float32), "c_zero")])
+    proto.graph.node.extend([helper.make_node("Sub", ["flux_raw", "c_hole"], ["hole_d"]),
+                             helper.make_node("Sqrt", ["hole_d"], ["hole_s"]),
+                             helper.make_node("Mul", ["hole_s", "c_zero"], ["hole_z"]),
+                             helper.make_node("Add", ["flux_raw", "hole_z"], ["flux"])])
+    path = tmp_path_factory.mktemp("poisoned") / "poisoned.onnx"
+    onnx.save(proto, path)
+    return path
+
+
+def test_fallback_through_both_learned_backends_agrees(poisoned):
+    forcing, time = random_forcing(4), TimeConfig(cfl=0.5)
+    u0 = np.sin(HOST.cell_centres())
+    results = []
+    for model in (LearnedFlux(poisoned), FortranLearnedFlux(poisoned, RuntimeConfig(backend="fortran"))):
+        host = Host(HOST, model.provider(), forcing, time, on_nonfinite="fallback")
+        u, _ = host.advance(u0, 0.0, 2.0)
+        assert np.all(np.isfinite(u)) and host.fallback_faces > 0
+        results.append((u, host.fallback_faces))
+        with pytest.raises(NonFiniteStateError, match="non-finite"):
+            Host(HOST, model.provider(), forcing, time).advance(u0, 0.0, 2.0)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+@pytest.mark.parametrize("backend", ["python", "fortran"])
+def test_cli_guard_policies_and_no_restart_from_a_poisoned_state(hfc, poisoned, tmp_path, backend):
+    common = ["simulate", "--scheme", "learned", "--model", poisoned, "--backend", backend, "--n", 64,
+              "--t-end", 1, "--save-every", 0.5, "--restart-every", 0.5, "--quiet"]
+    out = tmp_path / "abort.nc"
+    result = hfc(*common, "--output", out)
+    assert result.returncode == 1 and "non-finite fluxes" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not (tmp_path / "abort.restart.nc").exists()
+    assert not glob.glob(str(tmp_path / ".*.tmp"))
+
+    out = tmp_path / "fallback.nc"
+    result = hfc(*common, "--on-nonfinite", "fallback", "--output", out)
+    assert result.returncode == 0, result.stderr
+    with netCDF4.Dataset(out) as ds:
+        assert ds.on_nonfinite == "fallback" and ds.guard_fallback_faces > 0
+        assert np.all(np.isfinite(ds["u"][:]))
+    assert (tmp_path / "fallback.restart.nc").exists()
+
+
+def _config(**kw):
+    base = dict(host=HOST, t_end=4.0, save_every=0.5, seed=9)
+    base.update(kw)
+    return SimulationConfig(**base)
+
+
+@pytest.mark.parametrize("scheme, time", [("weno5", TimeConfig(dt=0.01)), ("weno5", TimeConfig(cfl=0.5)),
+                                          ("learned", TimeConfig(cfl=0.5))])
+def test_restart_continuation_is_bit_identical(exported, tmp_path, scheme, time):
+    """2N steps in one run == N steps, restart, N steps (the restart holds the exact bits
+    of the state; the continued run takes the same steps)."""
+    model = dict(model=str(exported["float32"].path), runtime=RuntimeConfig(backend="fortran")) \
+        if scheme == "learned" else {}
+    whole = run(_config(scheme=scheme, time=time, **model))
+    first = run(_config(scheme=scheme, time=time, t_end=2.0, restart=RestartConfig(every=2.0), **model),
+                tmp_path / "first.nc")
+    second = run(_config(scheme=scheme, time=time, restart=RestartConfig(start_from=str(tmp_path / "first.restart.nc")),
+                         **model), tmp_path / "second.nc")
+    np.testing.assert_array_equal(second.states[-1], whole.states[-1])
+    np.testing.assert_array_equal(second.states, whole.states[4:])
+    assert first.nsteps + (second.nsteps - first.nsteps) == whole.nsteps == second.nsteps
+    with netCDF4.Dataset(tmp_path / "second.nc") as ds:
+        assert ds.restart_from.endswith("first.restart.nc") and len(ds.restart_from_checksum) == 64
+    assert not glob.glob(str(tmp_path / ".*.tmp"))
+
+
+def test_bad_restarts_are_refused(tmp_path):
+    run(_config(t_end=1.0, restart=RestartConfig(every=1.0)), tmp_path / "a.nc")
+    restart = tmp_path / "a.restart.nc"
+    with pytest.raises(ConfigError, match="different run: seed"):
+        run(_config(seed=10, restart=RestartConfig(start_from=str(restart))))
+    with pytest.raises(ConfigError, match="different run: .*save_every"):
+        run(_config(save_every=0.25, restart=RestartConfig(start_from=str(restart))))
+    with pytest.raises(ConfigError, match="not an output time before t_end"):
+        run(_config(t_end=1.0, restart=RestartConfig(start_from=str(restart))))
+    with pytest.raises(ConfigError, match="whole number of output intervals"):
+        _config(restart=RestartConfig(every=0.7))
+    with netCDF4.Dataset(restart, "a") as ds:
+        ds["u"][3] = ds["u"][3] + 1e-12
+    with pytest.raises(RestartError, match="fails its checksum"):
+        run(_config(restart=RestartConfig(start_from=str(restart))))
+    with pytest.raises(RestartError, match="does not exist"):
+        run(_config(restart=RestartConfig(start_from=str(tmp_path / "absent.nc"))))
+    (tmp_path / "junk.nc").write_text("not netCDF")
+    with pytest.raises(RestartError, match="cannot read"):
+        run(_config(restart=RestartConfig(start_from=str(tmp_path / "junk.nc"))))
