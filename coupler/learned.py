@@ -142,12 +142,7 @@ class LearnedFlux:
         return [("CUDAExecutionProvider", {"device_id": int(self.config.device[5:])}), "CPUExecutionProvider"]
 
     def _check_signature(self) -> None:
-        missing = [k for k in REQUIRED if k not in self.metadata]
-        if missing:
-            raise ModelError(f"'{self.path}' lacks the hfc metadata {', '.join(missing)}; export it with `hfc export`")
-        if self.metadata["hfc_schema_version"] not in SCHEMA_VERSIONS:
-            raise ModelError(f"'{self.path}': metadata schema version {self.metadata['hfc_schema_version']} "
-                             f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+        check_metadata(self.path, self.metadata)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         expected = (self.metadata["input_name"], self.metadata["output_name"])
         found = (",".join(i.name for i in inputs), ",".join(o.name for o in outputs))
@@ -184,6 +179,16 @@ class LearnedFlux:
         return PythonFlux(lambda u, t: self(u), self.halo)
 
 
+def check_metadata(path: Path, meta: dict) -> None:
+    """The hfc metadata must be there, in a schema version this code reads."""
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing:
+        raise ModelError(f"'{path}' lacks the hfc metadata {', '.join(missing)}; export it with `hfc export`")
+    if meta["hfc_schema_version"] not in SCHEMA_VERSIONS:
+        raise ModelError(f"'{path}': metadata schema version {meta['hfc_schema_version']} "
+                         f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+
+
 def check_host(path: Path, meta: dict, host: HostConfig) -> None:
     """Refuse a host whose equation, dimensions or grid spacing the model was not trained for."""
     checks = [("equation", meta["equation"], host.equation),
@@ -218,14 +223,13 @@ class FortranLearnedFlux:
         for key in REQUIRED + ("viscosity", "cells", "training_command"):
             try:
                 self.metadata[key] = onnx_metadata(self.id, key)
-            except HfcError:
-                if key in REQUIRED:
-                    self.close()
-                    raise ModelError(f"'{self.path}' lacks the hfc metadata {key}; export it with `hfc export`") from None
-        if self.metadata["hfc_schema_version"] not in SCHEMA_VERSIONS:
+            except HfcError:   # absent: check_metadata names what is required
+                pass
+        try:
+            check_metadata(self.path, self.metadata)
+        except ModelError:
             self.close()
-            raise ModelError(f"'{self.path}': metadata schema version {self.metadata['hfc_schema_version']} "
-                             f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+            raise
 
     def check_host(self, host: HostConfig) -> None:
         check_host(self.path, self.metadata, host)

@@ -60,3 +60,22 @@ def exported(burgers_model, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("onnx")
     return {dtype: export(burgers_model, out / f"burgers8x_{dtype}.onnx", ExportConfig(dtype))
             for dtype in ("float32", "float64")}
+
+
+@pytest.fixture(scope="session")
+def onnx32(exported) -> Path:
+    return exported["float32"].path
+
+
+@pytest.fixture(scope="session")
+def onnx64(exported) -> Path:
+    return exported["float64"].path
+
+
+@pytest.fixture(scope="session")
+def halo_states():
+    """make(rng, batch, n, g=7): smooth-plus-noise halo-filled states (batch, n + 2g)."""
+    def make(rng, batch, n, g=7):
+        x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
+        return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
+    return make

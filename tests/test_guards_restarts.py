@@ -53,10 +53,10 @@ def test_abort_stops_in_the_step_where_fluxes_go_bad():
 
 
 @pytest.fixture(scope="module")
-def poisoned(exported, tmp_path_factory):
+def poisoned(onnx32, tmp_path_factory):
     """The float32 model with NaN appended wherever its flux is below 0.01:
     flux + 0 * sqrt(flux - 0.01)."""
-    proto = onnx.load(exported["float32"].path)
+    proto = onnx.load(onnx32)
     for node in proto.graph.node:
         node.output[:] = ["flux_raw" if o == "flux" else o for o in node.output]
     proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, np.float32), "c_hole"),
@@ -113,11 +113,10 @@ def _config(**kw):
 
 @pytest.mark.parametrize("scheme, time", [("weno5", TimeConfig(dt=0.01)), ("weno5", TimeConfig(cfl=0.5)),
                                           ("learned", TimeConfig(cfl=0.5))])
-def test_restart_continuation_is_bit_identical(exported, tmp_path, scheme, time):
+def test_restart_continuation_is_bit_identical(onnx32, tmp_path, scheme, time):
     """2N steps in one run == N steps, restart, N steps (the restart holds the exact bits
     of the state; the continued run takes the same steps)."""
-    model = dict(model=str(exported["float32"].path), runtime=RuntimeConfig(backend="fortran")) \
-        if scheme == "learned" else {}
+    model = dict(model=str(onnx32), runtime=RuntimeConfig(backend="fortran")) if scheme == "learned" else {}
     whole = run(_config(scheme=scheme, time=time, **model))
     first = run(_config(scheme=scheme, time=time, t_end=2.0, restart=RestartConfig(every=2.0), **model),
                 tmp_path / "first.nc")

@@ -18,23 +18,9 @@ from training.train import load_model
 HOST = HostConfig("burgers", 64)
 
 
-@pytest.fixture(scope="module")
-def onnx64(exported):
-    return exported["float64"].path
-
-
-@pytest.fixture(scope="module")
-def onnx32(exported):
-    return exported["float32"].path
-
-
-def states(rng, batch, n, g=7):
-    x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
-    return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
-
-
-def test_float64_model_equals_torch_and_float32_cast_is_measured(onnx64, onnx32, burgers_model, rng):
-    u = states(rng, 5, 64)
+def test_float64_model_equals_torch_and_float32_cast_is_measured(onnx64, onnx32, burgers_model, rng,
+                                                                 halo_states):
+    u = halo_states(rng, 5, 64)
     torch64 = load_model(burgers_model, torch.float64)(torch.as_tensor(u[:, None])).detach().numpy()[:, 0]
     torch32 = load_model(burgers_model, torch.float32)(torch.as_tensor(u[:, None], dtype=torch.float32))
     torch32 = torch32.detach().numpy()[:, 0].astype(np.float64)
@@ -47,9 +33,9 @@ def test_float64_model_equals_torch_and_float32_cast_is_measured(onnx64, onnx32,
     assert np.max(np.abs(LearnedFlux(onnx32)(u) - torch64)) <= 1e-5 * scale
 
 
-def test_batched_call_is_rowwise_and_not_transposed(onnx32, rng):
+def test_batched_call_is_rowwise_and_not_transposed(onnx32, rng, halo_states):
     learned = LearnedFlux(onnx32)
-    u = states(rng, 3, 40)                                   # (3, 54): not square
+    u = halo_states(rng, 3, 40)                                   # (3, 54): not square
     batch = learned(u)
     assert batch.shape == (3, 41) and batch.dtype == np.float64
     # rows agree with single calls to float32 rounding (ONNX Runtime blocks its kernels by
@@ -154,9 +140,10 @@ def _with_external_data(onnx32, folder, location):
     return folder / "m.onnx"
 
 
-def test_external_data_inside_the_folder_loads_and_outside_or_linked_is_refused(onnx32, tmp_path, rng):
+def test_external_data_inside_the_folder_loads_and_outside_or_linked_is_refused(onnx32, tmp_path, rng,
+                                                                               halo_states):
     inside = _with_external_data(onnx32, tmp_path / "ok", "weights.bin")
-    u = states(rng, 2, 30)
+    u = halo_states(rng, 2, 30)
     np.testing.assert_array_equal(LearnedFlux(inside)(u), LearnedFlux(onnx32)(u))
 
     outside = _with_external_data(onnx32, tmp_path / "evil", "../ok/weights.bin")

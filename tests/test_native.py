@@ -26,21 +26,6 @@ HOST = HostConfig("burgers", 64)
 FORTRAN = RuntimeConfig(backend="fortran")
 
 
-@pytest.fixture(scope="module")
-def onnx64(exported):
-    return exported["float64"].path
-
-
-@pytest.fixture(scope="module")
-def onnx32(exported):
-    return exported["float32"].path
-
-
-def states(rng, batch, n, g=7):
-    x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
-    return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
-
-
 def test_runtime_library_and_version_are_recorded(hfc):
     path, version = onnx_runtime()
     assert Path(path).is_file() and version == onnxruntime.__version__
@@ -48,12 +33,13 @@ def test_runtime_library_and_version_are_recorded(hfc):
     assert f"onnxruntime {version} {path}" in info
 
 
-def test_native_fluxes_agree_with_onnxruntime_python_and_torch(onnx32, onnx64, burgers_model, rng):
+def test_native_fluxes_agree_with_onnxruntime_python_and_torch(onnx32, onnx64, burgers_model, rng,
+                                                               halo_states):
     """Same library version, same input rounding, one thread: the Fortran path and
     onnxruntime-python run the same kernels on the same bits, so they agree exactly.
     Against torch: float64 to 1e-12 (operation order), float32 to 1e-6 (float32 kernels
     summing in a different order; measured ~4e-7)."""
-    u = states(rng, 3, 50)                                   # (3, 64): batched, not square
+    u = halo_states(rng, 3, 50)                                   # (3, 64): batched, not square
     torch64 = load_model(burgers_model, torch.float64)(torch.as_tensor(u[:, None])).detach().numpy()[:, 0]
     torch32 = load_model(burgers_model, torch.float32)(torch.as_tensor(u[:, None], dtype=torch.float32))
     torch32 = torch32.detach().numpy()[:, 0].astype(np.float64)
@@ -151,7 +137,7 @@ def test_bad_models_are_refused_by_the_fortran_path(onnx32, tmp_path):
         FortranLearnedFlux(onnx32, RuntimeConfig(device="cuda:0", backend="fortran"))
 
 
-def test_model_ids_are_freed_and_reused(onnx32, rng):
+def test_model_ids_are_freed_and_reused(onnx32, rng, halo_states):
     first = FortranLearnedFlux(onnx32, FORTRAN)
     second = FortranLearnedFlux(onnx32, FORTRAN)
     assert first.id != second.id
@@ -159,7 +145,7 @@ def test_model_ids_are_freed_and_reused(onnx32, rng):
     first.close()
     third = FortranLearnedFlux(onnx32, FORTRAN)
     assert third.id == freed
-    u = states(rng, 1, 20)
+    u = halo_states(rng, 1, 20)
     np.testing.assert_array_equal(second(u), third(u))
 
 
@@ -208,12 +194,19 @@ def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, tool_env, 
 
 @pytest.mark.parametrize("edit, message", [
     ("n = 32", "metadata dx"),
+    ("viscosity = 0.02", "metadata viscosity"),
     ("model_file = 'absent.onnx'", "cannot open the model file"),
+    ("model_file = 'notes.onnx'", "ONNX Runtime cannot load the model"),
+    ("model_file = 'external/m.onnx'", "ONNX Runtime cannot load the model"),   # a model in memory has no folder
 ])
 def test_pure_fortran_learned_host_refuses_bad_input_without_output(hfc, tool_env, repo_root, onnx32, tmp_path,
                                                                      edit, message):
     exe, env = _build_example(hfc, tool_env, repo_root, tmp_path)
     random_forcing(5).write_namelist(tmp_path / "forcing.nml")
+    (tmp_path / "notes.onnx").write_text("not a model")
+    (tmp_path / "external").mkdir()
+    onnx.save(onnx.load(onnx32), tmp_path / "external" / "m.onnx", save_as_external_data=True,
+              location="weights.bin", size_threshold=0)
     (tmp_path / "host.nml").write_text(
         f"&host\n n = 64\n model_file = '{onnx32}'\n t_end = 1.0\n forcing_file = 'forcing.nml'\n"
         f" output_file = 'out.nc'\n {edit}\n/\n")

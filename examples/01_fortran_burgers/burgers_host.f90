@@ -69,7 +69,7 @@ contains
     integer, intent(in) :: code
     character(len=*), intent(in) :: message
     write(error_unit, '(a, i0, a, a)') 'burgers_host: error ', code, ': ', trim(message)
-    error stop 1
+    stop 1
   end subroutine fail
 
 end program burgers_host
