@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
 from coupler import __version__
-from coupler.errors import HfcError
+from coupler.errors import FortranError, HfcError
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -100,7 +101,12 @@ def _simulate(args: argparse.Namespace) -> int:
         on_nonfinite=args.on_nonfinite,
         restart=RestartConfig(args.restart_every, args.restart_file, args.restart_from))
     command = " ".join(["hfc", *sys.argv[1:]])
-    result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command})
+    comm = world_comm()
+    result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command}, comm=comm)
+    if comm is not None:
+        report_ranks(comm, result)
+        if comm.Get_rank() != 0:
+            return 0
     print(f"wrote {args.output}: {len(result.times)} snapshots, {result.nsteps} steps, "
           f"{result.wall_seconds:.3f} s in the host ({result.ns_per_cell_stage:.1f} ns per cell-stage)"
           + (f", {result.fallback_faces} faces from the WENO5 fallback" if args.on_nonfinite == "fallback" else ""))
@@ -115,10 +121,15 @@ def _add_bench(sub) -> None:
     p.add_argument("--learned", action="store_true",
                    help="benchmark the learned provider instead: Python callback vs Fortran binding, "
                         "overhead per call, batches, GFLOP/s, accuracy for cost")
+    p.add_argument("--mpi", action="store_true",
+                   help="strong scaling 1 -> 2 MPI ranks at n = 2^16 (WENO5 and learned), halo exchange share")
     p.set_defaults(func=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.mpi:
+        from coupler.bench_mpi import main
+        return main(min(args.repeats, 3))
     if args.learned:
         from coupler.bench_learned import main
         return main(args.repeats)
@@ -325,11 +336,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def world_comm():
+    """MPI_COMM_WORLD when launched by mpirun/mpiexec on more than one rank, else None
+    (mpi4py is imported only then, so serial runs never initialise MPI)."""
+    if int(os.environ.get("OMPI_COMM_WORLD_SIZE", os.environ.get("PMI_SIZE", "1"))) <= 1:
+        return None
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def report_ranks(comm, result) -> None:
+    """Per-rank timers, printed by rank 0: time in the host and in the halo exchange."""
+    rows = comm.gather((result.wall_seconds, result.halo_seconds), root=0)
+    if comm.Get_rank() == 0:
+        for rank, (wall, halo) in enumerate(rows):
+            print(f"rank {rank}: {wall:.3f} s in the host, {halo:.3f} s ({halo / max(wall, 1e-300):.0%}) "
+                  "in halo exchange")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except FortranError as exc:   # the library agreed it over all ranks: every rank reports and exits alike
+        if world_comm() is None or world_comm().Get_rank() == 0:
+            print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except HfcError as exc:
+        comm = world_comm()
+        if comm is not None:   # possibly this rank alone: say which, and stop every rank now
+            print(f"hfc {args.command}: error on rank {comm.Get_rank()}: {exc}", file=sys.stderr, flush=True)
+            comm.Abort(EXIT_FAILURE)
         print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

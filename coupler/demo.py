@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import time as clock
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,17 +61,17 @@ def committed_model() -> Path | None:
     return None
 
 
-def learned_model(output_dir: Path) -> Path | None:
+def learned_model(output_dir: Path, dtype: str = "float32") -> Path | None:
     """The committed Burgers 8x model as ONNX, exported once into the output folder
     (again when model.pt is newer). None when the source tree's models are not at hand."""
     source = committed_model()
     if source is None:
         return None
-    target = output_dir / "burgers_network_8x.onnx"
+    target = output_dir / ("burgers_network_8x.onnx" if dtype == "float32" else f"burgers_network_8x_{dtype}.onnx")
     if not target.exists() or target.stat().st_mtime < (source / "model.pt").stat().st_mtime:
-        from export.onnx_export import export
+        from export.onnx_export import ExportConfig, export
         print(f"exporting {source} to {target}")
-        export(source, target)
+        export(source, target, ExportConfig(dtype))
     return target
 
 
@@ -217,7 +218,42 @@ def main(output_dir: Path, seeds: int = 10) -> int:
                                          f"{table}\n\n" + "\n\n".join(notes) + "\n")
     plot(first, output_dir / "spacetime.png")
     print(f"wrote {output_dir}/table.md, {output_dir}/spacetime.png and netCDF files of the first forcing")
-    return 0 if identical else 1
+    parallel = mpi_check(output_dir, learned_model(output_dir, "float64") if model else None)
+    return 0 if identical and parallel else 1
+
+
+def mpi_check(output_dir: Path, model: Path | None) -> bool:
+    """The first forcing again on 2 MPI ranks (`mpirun -n 2 hfc simulate`), WENO5 and, when
+    at hand, the learned model (exported in float64) through the Fortran binding: the files
+    must equal the serial runs' bit for bit. Skipped (True) when mpirun is not installed."""
+    if shutil.which("mpirun") is None:
+        print("hfc demo: mpirun not found; skipping the 2-rank run")
+        return True
+    hfc = str(Path(sys.executable).parent / "hfc")
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    runs = {"weno5": ["--scheme", "weno5"]}
+    if model is not None:
+        runs["learned float64 (fortran binding)"] = ["--scheme", "learned", "--model", str(model), "--backend", "fortran"]
+    same = True
+    for name, scheme in runs.items():
+        args = ["simulate", *scheme, "--n", str(GRIDS["coarse"]), "--t-end", repr(T_END), "--save-every",
+                repr(SAVE_EVERY), "--seed", str(FIRST_SEED), "--quiet"]
+        files = {ranks: output_dir / f"mpi_check_{ranks}rank.nc" for ranks in (1, 2)}
+        subprocess.run([hfc, *args, "--output", str(files[1])], check=True, capture_output=True, env=env)
+        done = subprocess.run(["mpirun", "-n", "2", hfc, *args, "--output", str(files[2])],
+                              capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise HfcError(f"the 2-rank run failed: {done.stderr.strip()}")
+        with netCDF4.Dataset(files[1]) as a, netCDF4.Dataset(files[2]) as b:
+            equal = bool(np.array_equal(a["u"][:], b["u"][:]))
+            gap = float(np.max(np.abs(a["u"][:] - b["u"][:])))
+        same &= equal
+        print(f"2 MPI ranks vs serial, {name} on {GRIDS['coarse']} cells: "
+              + ("bit for bit identical" if equal else f"DIFFERENT (max {gap:.1e})"))
+        print("\n".join(line for line in done.stdout.splitlines() if line.startswith("rank ")))
+        for path in files.values():
+            path.unlink()
+    return same
 
 
 def plot(first: dict, path: Path) -> None:

@@ -144,6 +144,24 @@ def onnx_runtime(library: str = "") -> tuple[str, str]:
     return path.strip(), version.strip()
 
 
+def decompose(comm, n: int, halo: int) -> tuple[int, int]:
+    """(cells, offset) of this rank's block of n cells over an mpi4py communicator (the
+    library's split; (n, 0) without one)."""
+    if comm is None:
+        return n, 0
+    n_local, offset, stat, errmsg = _api.api_decompose(comm.py2f(), n, halo)
+    _check(stat, errmsg)
+    return int(n_local), int(offset)
+
+
+def fill_halo(comm, n: int, halo: int, u: np.ndarray) -> np.ndarray:
+    """The library's halo fill of this rank's block u (n_local + 2 halo,): periodic wrap, or
+    the exchange with the neighbouring ranks (collective)."""
+    u = np.array(u, dtype=np.float64)
+    _check(*_api.api_fill_halo(comm.py2f() if comm is not None else -1, n, halo, u))
+    return u
+
+
 def halo_width(scheme: str) -> int:
     """Halo cells per side a classical scheme reads."""
     g, stat, errmsg = _api.api_halo_width(scheme)
@@ -194,7 +212,8 @@ class Host:
     affected faces and counts them in `fallback_faces` (summed over advance calls)."""
 
     def __init__(self, config: HostConfig, provider: str | PythonFlux | FortranModel,
-                 forcing: Forcing | None = None, time: TimeConfig = TimeConfig(), on_nonfinite: str = "abort"):
+                 forcing: Forcing | None = None, time: TimeConfig = TimeConfig(), on_nonfinite: str = "abort",
+                 comm=None):
         if on_nonfinite not in ON_NONFINITE:
             raise ConfigError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got '{on_nonfinite}'")
         if isinstance(provider, str) and provider not in SCHEMES:
@@ -207,19 +226,25 @@ class Host:
         self.time = time
         self.on_nonfinite = on_nonfinite
         self.fallback_faces = 0
+        self.halo_seconds = 0.0   # time in halo fills (the MPI exchange under MPI), summed over advance calls
+        # MPI: an mpi4py communicator; this rank then owns cells offset .. offset + n_local - 1
+        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
+        self.n_local, self.offset = decompose(self.comm, config.n, self.halo)
 
     @property
     def halo(self) -> int:
         return halo_width(self.provider) if isinstance(self.provider, str) else self.provider.halo
 
     def advance(self, u: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, int]:
-        """Advance the interior state u (n,) from t to exactly t_end.
+        """Advance the interior state u (n,) from t to exactly t_end; under MPI u is this
+        rank's block (n_local,) and the call is collective.
 
         Returns the new state and the number of steps; u itself is not modified.
         """
         u = np.array(u, dtype=np.float64, order="F")
-        if u.shape != (self.config.n,):
-            raise ConfigError(f"state has shape {u.shape}, the grid has {self.config.n} cells")
+        if u.shape != (self.n_local,):
+            raise ConfigError(f"state has shape {u.shape}, the grid has {self.n_local} cells"
+                              + (" on this rank" if self.comm else ""))
         f, cfg, tc = self.forcing, self.config, self.time
         python = isinstance(self.provider, PythonFlux)
         model = self.provider.id if isinstance(self.provider, FortranModel) else 0
@@ -229,14 +254,15 @@ class Host:
         if python:
             _ext.pyflux = callback
         try:
-            nsteps, fallbacks, stat, errmsg = _api.api_run(
+            nsteps, fallbacks, halo_seconds, stat, errmsg = _api.api_run(
                 cfg.equation, scheme, self.halo if python else 0, model,
-                cfg.length, cfg.viscosity, cfg.velocity,
+                self.comm.py2f() if self.comm else -1, cfg.n, cfg.length, cfg.viscosity, cfg.velocity,
                 np.asarray(f.amplitude, float), np.asarray(f.omega, float),
                 np.asarray(f.phase, float), np.asarray(f.wavenumber, np.int32),
                 tc.cfl, tc.dt or 0.0, tc.max_steps, ON_NONFINITE.index(self.on_nonfinite) + 1,
                 u, float(t), float(t_end))
             self.fallback_faces += int(fallbacks)
+            self.halo_seconds += float(halo_seconds)
         finally:
             if python:
                 _ext.pyflux = previous

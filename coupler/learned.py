@@ -251,6 +251,20 @@ class FortranLearnedFlux:
         self.close()
 
 
-def load_model(path: str | Path, config: RuntimeConfig = RuntimeConfig()) -> LearnedFlux | FortranLearnedFlux:
-    """The model run by the backend the configuration names."""
-    return (FortranLearnedFlux if config.backend == "fortran" else LearnedFlux)(path, config)
+def load_model(path: str | Path, config: RuntimeConfig = RuntimeConfig(), comm=None) -> LearnedFlux | FortranLearnedFlux:
+    """The model run by the backend the configuration names. Under MPI (an mpi4py
+    communicator) rank 0 reads and checks the file and broadcasts the bytes; every rank
+    makes its session from memory."""
+    data = None
+    if comm is not None:
+        data = comm.bcast(_read_or_error(path) if comm.Get_rank() == 0 else None, root=0)
+        if isinstance(data, HfcError):
+            raise data
+    return (FortranLearnedFlux if config.backend == "fortran" else LearnedFlux)(path, config, data=data)
+
+
+def _read_or_error(path) -> bytes | HfcError:
+    try:
+        return read_model_bytes(path)
+    except HfcError as exc:   # handed to every rank, which all raise it
+        return exc

@@ -6,6 +6,7 @@ file behind and never clobbers an earlier good one.
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -83,7 +84,11 @@ class StateWriter:
         u = ds.createVariable("u", "f8", ("time", "x"), zlib=True, complevel=1)
         u.long_name = "cell average of the solution"
         u.units = "1"
-        self._t, self._u = t, u
+        mass = ds.createVariable("mass", "f8", ("time",))
+        mass.long_name = ("integral of u over the domain: dx times the correctly rounded sum (math.fsum) of "
+                          "the cell averages, so the same bits for any MPI decomposition or summation order")
+        mass.units = "1"
+        self._t, self._u, self._mass, self._dx = t, u, mass, config.dx
         if forcing is not None and forcing.n_modes:
             ds.createDimension("mode", forcing.n_modes)
             for name, values, kind, meaning in (
@@ -99,6 +104,7 @@ class StateWriter:
         i = len(self._t)
         self._t[i] = t
         self._u[i, :] = u
+        self._mass[i] = self._dx * math.fsum(u)
 
     def set_attributes(self, **attributes) -> None:
         for key, value in attributes.items():

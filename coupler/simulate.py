@@ -102,18 +102,19 @@ class SimulationResult:
     nsteps: int
     wall_seconds: float      # time spent in the Fortran host
     fallback_faces: int = 0  # faces whose flux came from the WENO5 guard fallback
+    halo_seconds: float = 0.0  # of wall_seconds, time in halo fills (the MPI exchange), this rank
 
     @property
     def ns_per_cell_stage(self) -> float:
         return 1e9 * self.wall_seconds / max(1, 3 * self.nsteps * self.states.shape[1])
 
 
-def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux | FortranModel, dict]:
+def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux | FortranModel, dict]:
     """The host's provider and the output attributes describing it. A learned model is
-    loaded and checked against the host here, before the first step."""
+    loaded (read once under MPI) and checked against the host here, before the first step."""
     if config.scheme != "learned":
         return config.scheme, {}
-    learned = load_model(config.model, config.runtime)
+    learned = load_model(config.model, config.runtime, comm)
     learned.check_host(config.host)
     if config.runtime.backend == "fortran":
         library, version = onnx_runtime()
@@ -130,9 +131,16 @@ def flux_provider(config: SimulationConfig) -> tuple[str | PythonFlux | FortranM
 
 
 def run(config: SimulationConfig, output: str | Path | None = None, progress: bool = False,
-        extra_attributes: dict | None = None) -> SimulationResult:
+        extra_attributes: dict | None = None, comm=None) -> SimulationResult:
     """Integrate from t = 0 (or the restart's time) to t_end, keeping (and optionally
-    writing) every snapshot, and writing restarts when asked."""
+    writing) every snapshot, and writing restarts when asked.
+
+    Under MPI (`comm`, an mpi4py communicator of more than one rank) every rank advances its
+    block of the grid; the snapshots are gathered in global cell order, so every rank
+    returns the whole states, and rank 0 alone writes the output and the restarts: the
+    files are those of the serial run."""
+    comm = comm if comm is not None and comm.Get_size() > 1 else None
+    root = comm is None or comm.Get_rank() == 0
     if output is not None:
         check_writable(output)
     restart_file = config.restart.file or (Path(output).with_suffix(".restart.nc") if output else None)
@@ -141,11 +149,13 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
             raise ConfigError("restarts need a restart file (or an output file to name it after)")
         check_writable(restart_file)
     forcing = config.make_forcing()
-    provider, model_attributes = flux_provider(config)
+    provider, model_attributes = flux_provider(config, comm)
     identity = config.identity(model_attributes.get("model_sha256", ""))
-    host = Host(config.host, provider, forcing, config.time, config.on_nonfinite)
+    host = Host(config.host, provider, forcing, config.time, config.on_nonfinite, comm)
+    blocks = comm.allgather((host.offset, host.n_local)) if comm else [(0, config.host.n)]
+    mine = slice(host.offset, host.offset + host.n_local)
     times = config.output_times()
-    nsteps, restart_attributes = 0, {}
+    nsteps, fallbacks, restart_attributes = 0, 0, {}
     if config.restart.start_from:
         restart = read_restart(config.restart.start_from)
         check_identity(config.restart.start_from, restart, identity)
@@ -154,43 +164,61 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
             raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {config.t_end:g} "
                               f"of this run (every {config.save_interval:g})")
         times = np.concatenate([[restart.t], later])
-        u, nsteps, host.fallback_faces = restart.u, restart.nsteps, restart.fallback_faces
+        u, nsteps, fallbacks = restart.u, restart.nsteps, restart.fallback_faces
         restart_attributes = {"restart_from": str(Path(config.restart.start_from).resolve()),
                               "restart_from_checksum": restart.checksum}
     else:
         u = initial_condition(config.ic, config.host.n, config.host.length)
     states = np.empty((len(times), config.host.n))
     states[0] = u
-    wall = 0.0
+    local, wall = u[mine], 0.0
     attributes = {
         "scheme": config.scheme, "seed": np.int32(config.seed), "initial_condition": config.ic,
         "forcing": "Bar-Sinai et al. (2019) Eq. S-6, cell averages" if forcing.n_modes else "none",
         "time_stepping": "SSP-RK3 (Shu-Osher)",
         "time_step": f"fixed dt={config.time.dt!r}" if config.time.dt else f"CFL {config.time.cfl!r}",
-        "on_nonfinite": config.on_nonfinite,
+        "on_nonfinite": config.on_nonfinite, "mpi_ranks": np.int32(len(blocks)),
         **model_attributes, **restart_attributes,
         **(extra_attributes or {}),
     }
-    writer = StateWriter(output, config.host, attributes, forcing) if output is not None else None
+    writer = StateWriter(output, config.host, attributes, forcing) if output is not None and root else None
     try:
         if writer:
             writer.append(times[0], u)
         for i in tqdm(range(1, len(times)), desc=f"{config.scheme} n={config.host.n}",
-                      disable=not progress, unit="frame"):
+                      disable=not (progress and root), unit="frame"):
             start = clock.perf_counter()
-            u, steps = host.advance(u, times[i - 1], times[i])
+            local, steps = host.advance(local, times[i - 1], times[i])
             wall += clock.perf_counter() - start
             nsteps += steps
+            u = gather(comm, local, blocks)
             states[i] = u
             if writer:
                 writer.append(times[i], u)
             if config.restart.every is not None and _is_multiple(times[i], config.restart.every):
-                write_restart(restart_file, Restart(float(times[i]), u, nsteps, host.fallback_faces, identity))
+                total = fallbacks + _sum(comm, host.fallback_faces)          # collective
+                if root:
+                    write_restart(restart_file, Restart(float(times[i]), u, nsteps, total, identity))
+        fallbacks += _sum(comm, host.fallback_faces)
         if writer:
-            writer.set_attributes(steps=np.int64(nsteps), guard_fallback_faces=np.int64(host.fallback_faces))
+            writer.set_attributes(steps=np.int64(nsteps), guard_fallback_faces=np.int64(fallbacks))
             writer.close()
     except BaseException:
         if writer:
             writer.abort()
         raise
-    return SimulationResult(times, states, nsteps, wall, host.fallback_faces)
+    return SimulationResult(times, states, nsteps, wall, fallbacks, host.halo_seconds)
+
+
+def gather(comm, local: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:
+    """The whole state from the ranks' blocks, in global cell order, on every rank."""
+    if comm is None:
+        return local
+    whole = np.empty(sum(n for _, n in blocks))
+    comm.Allgatherv(np.ascontiguousarray(local), [whole, ([n for _, n in blocks], [o for o, _ in blocks])])
+    return whole
+
+
+def _sum(comm, value: int) -> int:
+    """Sum of an integer counter over the ranks (collective)."""
+    return int(value) if comm is None else int(comm.allreduce(int(value)))

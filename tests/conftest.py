@@ -79,3 +79,37 @@ def halo_states():
         x = np.linspace(0, 2 * np.pi, n + 2 * g, endpoint=False)
         return np.sin(x + rng.uniform(0, 6, (batch, 1))) + 0.3 * rng.normal(size=(batch, n + 2 * g))
     return make
+
+
+@pytest.fixture(scope="session")
+def poisoned(onnx32, tmp_path_factory) -> Path:
+    """The float32 model with NaN wherever its flux is below 0.01:
+    flux + 0 * sqrt(flux - 0.01) (for the guard tests)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    proto = onnx.load(onnx32)
+    for node in proto.graph.node:
+        node.output[:] = ["flux_raw" if o == "flux" else o for o in node.output]
+    proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, np.float32), "c_hole"),
+                                    numpy_helper.from_array(np.array(0.0, np.float32), "c_zero")])
+    proto.graph.node.extend([helper.make_node("Sub", ["flux_raw", "c_hole"], ["hole_d"]),
+                             helper.make_node("Sqrt", ["hole_d"], ["hole_s"]),
+                             helper.make_node("Mul", ["hole_s", "c_zero"], ["hole_z"]),
+                             helper.make_node("Add", ["flux_raw", "hole_z"], ["flux"])])
+    path = tmp_path_factory.mktemp("poisoned") / "poisoned.onnx"
+    onnx.save(proto, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def learned_host(hfc, tool_env, tmp_path_factory) -> tuple[Path, dict]:
+    """examples/02 built once with its Makefile against the installed library:
+    (executable, environment with PKG_CONFIG_PATH)."""
+    folder = tmp_path_factory.mktemp("learned_host")
+    example = ROOT / "examples" / "02_fortran_learned"
+    env = {**tool_env, "PKG_CONFIG_PATH": hfc("info", "--pkg-config-path").stdout.strip()}
+    result = subprocess.run(["make", "-C", str(folder), "-f", str(example / "Makefile"), f"VPATH={example}"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return folder / "learned_host", env

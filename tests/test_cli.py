@@ -111,4 +111,6 @@ def test_demo_runs_classical_and_learned_schemes(hfc, tmp_path, repo_root):
     assert len({rows[(name, 64)] for name in learned}) == 1
     assert rows[("learned (python callback)", 64)] < 0.5 * rows[("weno5", 64)]
     assert "bit for bit: yes" in (tmp_path / "table.md").read_text()
+    assert "2 MPI ranks vs serial, weno5 on 64 cells: bit for bit identical" in result.stdout
+    assert "2 MPI ranks vs serial, learned float64 (fortran binding) on 64 cells: bit for bit identical" in result.stdout
     assert (tmp_path / "spacetime.png").stat().st_size > 0 and (tmp_path / "learned_python_n64.nc").exists()

@@ -4,9 +4,7 @@ import glob
 
 import netCDF4
 import numpy as np
-import onnx
 import pytest
-from onnx import helper, numpy_helper
 
 from coupler.errors import ConfigError, NonFiniteStateError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig, face_fluxes
@@ -50,24 +48,6 @@ def test_abort_stops_in_the_step_where_fluxes_go_bad():
         host.advance(np.zeros(64), 0.0, 1.0)
     with pytest.raises(NonFiniteStateError):      # state already bad: no fallback can help
         Host(HOST, provider, on_nonfinite="fallback").advance(np.full(64, np.nan), 0.0, 0.1)
-
-
-@pytest.fixture(scope="module")
-def poisoned(onnx32, tmp_path_factory):
-    """The float32 model with NaN appended wherever its flux is below 0.01:
-    flux + 0 * sqrt(flux - 0.01)."""
-    proto = onnx.load(onnx32)
-    for node in proto.graph.node:
-        node.output[:] = ["flux_raw" if o == "flux" else o for o in node.output]
-    proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, np.float32), "c_hole"),
-                                    numpy_helper.from_array(np.array(0.0, np.float32), "c_zero")])
-    proto.graph.node.extend([helper.make_node("Sub", ["flux_raw", "c_hole"], ["hole_d"]),
-                             helper.make_node("Sqrt", ["hole_d"], ["hole_s"]),
-                             helper.make_node("Mul", ["hole_s", "c_zero"], ["hole_z"]),
-                             helper.make_node("Add", ["flux_raw", "hole_z"], ["flux"])])
-    path = tmp_path_factory.mktemp("poisoned") / "poisoned.onnx"
-    onnx.save(proto, path)
-    return path
 
 
 def test_fallback_through_both_learned_backends_agrees(poisoned):

@@ -160,20 +160,10 @@ def test_a_missing_onnxruntime_library_is_a_clear_error(hfc, onnx32, tmp_path):
     assert "Traceback" not in result.stderr and not out.exists()
 
 
-def _build_example(hfc, tool_env, repo_root, folder):
-    pkgconfig = hfc("info", "--pkg-config-path").stdout.strip()
-    env = {**tool_env, "PKG_CONFIG_PATH": pkgconfig}
-    result = subprocess.run(["make", "-C", str(folder), "-f", str(repo_root / "examples/02_fortran_learned/Makefile"),
-                             f"VPATH={repo_root / 'examples/02_fortran_learned'}"],
-                            capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return folder / "learned_host", env
-
-
-def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, tool_env, repo_root, onnx32, tmp_path):
+def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, learned_host, onnx32, tmp_path):
     """examples/02: no Python in the process; its netCDF snapshots equal those of
     `hfc simulate --scheme learned` with either backend on the same configuration."""
-    exe, env = _build_example(hfc, tool_env, repo_root, tmp_path)
+    exe, env = learned_host
     random_forcing(5).write_namelist(tmp_path / "forcing.nml")
     (tmp_path / "host.nml").write_text(
         f"&host\n n = 64\n scheme = 'learned'\n model_file = '{onnx32}'\n t_end = 4.0\n save_every = 0.5\n"
@@ -199,9 +189,8 @@ def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, tool_env, 
     ("model_file = 'notes.onnx'", "ONNX Runtime cannot load the model"),
     ("model_file = 'external/m.onnx'", "ONNX Runtime cannot load the model"),   # a model in memory has no folder
 ])
-def test_pure_fortran_learned_host_refuses_bad_input_without_output(hfc, tool_env, repo_root, onnx32, tmp_path,
-                                                                     edit, message):
-    exe, env = _build_example(hfc, tool_env, repo_root, tmp_path)
+def test_pure_fortran_learned_host_refuses_bad_input_without_output(learned_host, onnx32, tmp_path, edit, message):
+    exe, env = learned_host
     random_forcing(5).write_namelist(tmp_path / "forcing.nml")
     (tmp_path / "notes.onnx").write_text("not a model")
     (tmp_path / "external").mkdir()

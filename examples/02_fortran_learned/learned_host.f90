@@ -2,16 +2,20 @@
 !> fluxes come from an exported ONNX model, run by ONNX Runtime through libhfc's C API
 !> binding. No Python in the process. Configuration by namelist, forcing parameters from a
 !> file, snapshots of u(time, x) to a CF netCDF file (written to a temporary name and
-!> renamed when complete). Build and run: see README.md in this folder.
+!> renamed when complete). Runs serially or under `mpirun -n N`: the grid is decomposed
+!> over MPI_COMM_WORLD, rank 0 reads the model and broadcasts its bytes, and gathers the
+!> snapshots to write the one file. Build and run: see README.md in this folder.
 program learned_host
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
   use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char
+  use, intrinsic :: iso_fortran_env, only: int8, int64
+  use mpi
   use netcdf
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_provider, only: hfc_flux_provider
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
-  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load, hfc_onnx_runtime_info
+  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_runtime_info
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
   use hfc_forcing, only: hfc_forcing_params_t, hfc_forcing_read
   use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
@@ -46,8 +50,15 @@ program learned_host
   type(hfc_forcing_params_t) :: forcing
   type(hfc_time_config_t) :: time
   type(hfc_model_t) :: model
-  real(wp), allocatable :: x(:)
-  integer :: stat, unit, i, frames, ncid, dim_x, dim_t, var_x, var_t, var_u
+  real(wp), allocatable :: x(:), whole(:)
+  integer(int8), allocatable :: bytes(:)
+  integer, allocatable :: counts(:), offsets(:)
+  integer :: stat, unit, i, frames, ncid, dim_x, dim_t, var_x, var_t, var_u, rank, nranks, ierr
+  integer(int64) :: nbytes
+
+  call MPI_Init(ierr)
+  call MPI_Comm_rank(MPI_COMM_WORLD, rank, ierr)
+  call MPI_Comm_size(MPI_COMM_WORLD, nranks, ierr)
 
   config_file = 'host.nml'
   if (command_argument_count() >= 1) call get_command_argument(1, config_file)
@@ -68,12 +79,13 @@ program learned_host
   ! the provider: the learned model (checked against this grid before any step) or a classical scheme
   if (scheme == 'learned') then
     runtime%threads = threads
-    call hfc_onnx_load(onnx, model_file, runtime, stat, errmsg)
-    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call read_model(model_file)            ! rank 0 reads, every rank gets the bytes
+    call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg)
     call hfc_learned_init(learned, onnx, eq, n, length, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, errmsg)
     call hfc_onnx_runtime_info(ort_path, ort_version)
-    write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
+    if (rank == 0) write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
     call start(learned)
   else
     call hfc_classical_init(classical, eq, scheme, stat, errmsg)
@@ -81,9 +93,44 @@ program learned_host
     call start(classical)
   end if
 
-  ! netCDF output under a temporary name: u(time, x) is u(x, time) in Fortran order
+  ! the blocks of the ranks, for gathering snapshots in global order on rank 0
+  allocate(counts(nranks), offsets(nranks), whole(n))
+  call MPI_Gather(model%grid%n, 1, MPI_INTEGER, counts, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
+  call MPI_Gather(model%grid%offset, 1, MPI_INTEGER, offsets, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
+
+  ! netCDF output (rank 0) under a temporary name: u(time, x) is u(x, time) in Fortran order
   tmp_file = trim(output_file) // '.part'
-  call nc(nf90_create(tmp_file, nf90_netcdf4, ncid))
+  if (rank == 0) call define_output()
+  frames = nint(t_end / save_every)
+  if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
+    call fail(1, 't_end must be a whole number of save_every intervals')
+  call write_frame(1)
+  do i = 1, frames
+    call hfc_model_advance(model, min(i * save_every, t_end), stat, errmsg)   ! collective: all ranks agree on failure
+    if (stat /= HFC_OK) then
+      if (rank == 0) then
+        stat = nf90_close(ncid)
+        open(newunit=unit, file=tmp_file, status='old', iostat=stat)
+        if (stat == 0) close(unit, status='delete')
+      end if
+      call fail(2, errmsg)
+    end if
+    call write_frame(i + 1)
+  end do
+  if (rank == 0) then
+    call nc(nf90_put_att(ncid, nf90_global, 'steps', int(model%nsteps)))
+    call nc(nf90_close(ncid))
+    if (c_rename(trim(tmp_file) // c_null_char, trim(output_file) // c_null_char) /= 0) &
+      call fail(1, 'cannot rename ' // trim(tmp_file) // ' to ' // trim(output_file))
+    write(output_unit, '(a, i0, a, a, a, i0, a, i0, a, es12.5, a, a)') 'learned_host: n=', n, ' scheme=', &
+      trim(scheme), ' ranks=', nranks, ' steps=', model%nsteps, ' t=', model%t, ' wrote ', trim(output_file)
+  end if
+  call MPI_Finalize(ierr)
+
+contains
+
+  subroutine define_output()
+    call nc(nf90_create(tmp_file, nf90_netcdf4, ncid))
   call nc(nf90_def_dim(ncid, 'x', n, dim_x))
   call nc(nf90_def_dim(ncid, 'time', nf90_unlimited, dim_t))
   call nc(nf90_def_var(ncid, 'x', nf90_double, [dim_x], var_x))
@@ -109,47 +156,50 @@ program learned_host
     call nc(nf90_put_att(ncid, nf90_global, 'onnxruntime_version', trim(ort_version)))
     call nc(nf90_put_att(ncid, nf90_global, 'threads', threads))
   end if
-  call nc(nf90_enddef(ncid))
-  x = [((i - 0.5_wp) * length / n, i = 1, n)]
-  call nc(nf90_put_var(ncid, var_x, x))
+    call nc(nf90_put_att(ncid, nf90_global, 'mpi_ranks', nranks))
+    call nc(nf90_enddef(ncid))
+    x = [((i - 0.5_wp) * length / n, i = 1, n)]
+    call nc(nf90_put_var(ncid, var_x, x))
+  end subroutine define_output
 
-  frames = nint(t_end / save_every)
-  if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
-    call fail(1, 't_end must be a whole number of save_every intervals')
-  call write_frame(1)
-  do i = 1, frames
-    call hfc_model_advance(model, min(i * save_every, t_end), stat, errmsg)
-    if (stat /= HFC_OK) then
-      stat = nf90_close(ncid)
-      open(newunit=unit, file=tmp_file, status='old', iostat=stat)
-      if (stat == 0) close(unit, status='delete')
-      call fail(2, errmsg)
+  !> Rank 0 reads the model file; its bytes (or the failure) go to every rank.
+  subroutine read_model(path)
+    character(len=*), intent(in) :: path
+    integer :: ios
+    nbytes = -1
+    if (rank == 0) then
+      open(newunit=unit, file=path, access='stream', form='unformatted', action='read', status='old', iostat=ios)
+      if (ios == 0) then
+        inquire(unit=unit, size=nbytes)
+        allocate(bytes(max(nbytes, 0_int64)))
+        read(unit, iostat=ios) bytes
+        close(unit)
+        if (ios /= 0) nbytes = -1
+      end if
     end if
-    call write_frame(i + 1)
-  end do
-  call nc(nf90_put_att(ncid, nf90_global, 'steps', int(model%nsteps)))
-  call nc(nf90_close(ncid))
-  if (c_rename(trim(tmp_file) // c_null_char, trim(output_file) // c_null_char) /= 0) &
-    call fail(1, 'cannot rename ' // trim(tmp_file) // ' to ' // trim(output_file))
-  write(output_unit, '(a, i0, a, a, a, i0, a, es12.5, a, a)') 'learned_host: n=', n, ' scheme=', &
-    trim(scheme), ' steps=', model%nsteps, ' t=', model%t, ' wrote ', trim(output_file)
-
-contains
+    call MPI_Bcast(nbytes, 1, MPI_INTEGER8, 0, MPI_COMM_WORLD, ierr)
+    if (nbytes <= 0) call fail(4, "cannot open the model file '" // trim(path) // "'")
+    if (rank /= 0) allocate(bytes(nbytes))
+    call MPI_Bcast(bytes, int(nbytes), MPI_INTEGER1, 0, MPI_COMM_WORLD, ierr)
+  end subroutine read_model
 
   subroutine start(provider)
     class(hfc_flux_provider), intent(in) :: provider
     real(wp), allocatable :: u0(:)
-    call hfc_model_init(model, n, length, eq, provider, forcing, time, stat, errmsg)
+    call hfc_model_init(model, n, length, eq, provider, forcing, time, stat, errmsg, comm=MPI_COMM_WORLD)
     if (stat /= HFC_OK) call fail(stat, errmsg)
-    allocate(u0(n), source=0.0_wp)
+    allocate(u0(model%grid%n), source=0.0_wp)
     call hfc_model_set_state(model, u0, 0.0_wp, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, errmsg)
   end subroutine start
 
   subroutine write_frame(frame)
     integer, intent(in) :: frame
+    call MPI_Gatherv(model%u(1:model%grid%n), model%grid%n, MPI_DOUBLE_PRECISION, whole, counts, offsets, &
+                     MPI_DOUBLE_PRECISION, 0, MPI_COMM_WORLD, ierr)
+    if (rank /= 0) return
     call nc(nf90_put_var(ncid, var_t, [model%t], start=[frame]))
-    call nc(nf90_put_var(ncid, var_u, model%u(1:n), start=[1, frame], count=[n, 1]))
+    call nc(nf90_put_var(ncid, var_u, whole, start=[1, frame], count=[n, 1]))
   end subroutine write_frame
 
   subroutine nc(status)
@@ -157,11 +207,14 @@ contains
     if (status /= nf90_noerr) call fail(4, 'netCDF: ' // trim(nf90_strerror(status)))
   end subroutine nc
 
-  !> The host program, not the library, decides to stop.
+  !> The host program, not the library, decides to stop: under MPI, all ranks at once.
   subroutine fail(code, message)
     integer, intent(in) :: code
     character(len=*), intent(in) :: message
-    write(error_unit, '(a, i0, a, a)') 'learned_host: error ', code, ': ', trim(message)
+    write(error_unit, '(a, i0, a, i0, a, a)') 'learned_host: error ', code, ' (rank ', rank, '): ', trim(message)
+    flush(error_unit)
+    if (nranks > 1) call MPI_Abort(MPI_COMM_WORLD, 1, ierr)
+    call MPI_Finalize(ierr)
     stop 1
   end subroutine fail
 

@@ -5,7 +5,8 @@
 module hfc_api
   use, intrinsic :: iso_fortran_env, only: int8, int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERRMSG_LEN, hfc_set_error
-  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_fill_halo
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_init_parallel, hfc_fill_halo
+  use hfc_parallel, only: HFC_NO_COMM, hfc_decompose
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_forcing, only: hfc_forcing_params_t
   use hfc_provider, only: hfc_flux_provider
@@ -191,16 +192,49 @@ contains
     call hfc_onnx_runtime_info(path, version)
   end subroutine api_onnx_runtime
 
+  !> This rank's block of n_global cells over the communicator comm (-1: serial): its
+  !> number of cells and the global index of its first cell minus one.
+  subroutine api_decompose(comm, n_global, g, n, offset, stat, errmsg)
+    integer, intent(in) :: comm, n_global, g
+    integer, intent(out) :: n, offset
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    errmsg = ''
+    if (comm == HFC_NO_COMM) then
+      n = n_global
+      offset = 0
+      stat = HFC_OK
+      return
+    end if
+    call hfc_decompose(comm, n_global, g, n, offset, stat, errmsg)
+  end subroutine api_decompose
+
+  !> Fill the halos of this rank's block u(n + 2g) of a periodic grid of n_global cells
+  !> (collective over comm): the library's halo exchange, for tests.
+  subroutine api_fill_halo(comm, n_global, g, u, stat, errmsg)
+    integer, intent(in) :: comm, n_global, g
+    real(wp), intent(inout) :: u(:)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_grid_t) :: grid
+    errmsg = ''
+    call hfc_grid_init_parallel(grid, n_global, g, 1.0_wp, comm, stat, errmsg)
+    if (stat /= HFC_OK) return
+    call hfc_fill_halo(grid, u, stat, errmsg)
+  end subroutine api_fill_halo
+
   !> Advance u (interior cells) from t to exactly t_end; on failure u is left unchanged.
+  !> Under MPI (comm /= -1) u is this rank's block of a grid of n_global cells (see
+  !> api_decompose) and the call is collective; serially n_global is size(u).
   !> scheme is a classical scheme name, 'python' for the Python callback provider with halo
   !> width `halo`, or 'learned' for the loaded ONNX model `model` run from Fortran. Forcing:
   !> modes as arrays (empty for none). Time control: dt > 0 fixed, else CFL number cfl.
   !> on_nonfinite: 1 abort, 2 WENO5 fallback at non-finite faces (counted in fallback_faces).
-  subroutine api_run(equation, scheme, halo, model, length, viscosity, velocity, &
+  subroutine api_run(equation, scheme, halo, model, comm, n_global, length, viscosity, velocity, &
                      amplitude, omega, phase, wavenumber, cfl, dt, max_steps, on_nonfinite, &
-                     u, t, t_end, nsteps, fallback_faces, stat, errmsg)
+                     u, t, t_end, nsteps, fallback_faces, halo_seconds, stat, errmsg)
     character(len=*), intent(in) :: equation, scheme
-    integer, intent(in) :: halo, model
+    integer, intent(in) :: halo, model, comm, n_global
     real(wp), intent(in) :: length, viscosity, velocity
     real(wp), intent(in) :: amplitude(:), omega(:), phase(:)
     integer, intent(in) :: wavenumber(:)
@@ -211,6 +245,7 @@ contains
     real(wp), intent(in) :: t
     real(wp), intent(in) :: t_end
     integer(int64), intent(out) :: nsteps, fallback_faces
+    real(wp), intent(out) :: halo_seconds
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_equation_t) :: eq
@@ -221,9 +256,11 @@ contains
     type(hfc_time_config_t) :: time
     type(hfc_guard_config_t) :: guard
     type(hfc_model_t) :: m
+    integer :: n
 
     errmsg = ''
     nsteps = 0
+    n = merge(size(u), n_global, comm == HFC_NO_COMM)
     fallback_faces = 0
     guard%on_nonfinite = on_nonfinite
     call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
@@ -241,19 +278,19 @@ contains
         return
       end if
       python%g = halo
-      call hfc_model_init(m, size(u), length, eq, python, forcing, time, stat, errmsg, guard)
+      call hfc_model_init(m, n, length, eq, python, forcing, time, stat, errmsg, guard, comm)
     else if (trim(scheme) == 'learned') then
       if (.not. registry_valid(model)) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'run: no loaded model with this id')
         return
       end if
-      call hfc_learned_init(learned, registry(model), eq, size(u), length, stat, errmsg)
+      call hfc_learned_init(learned, registry(model), eq, n, length, stat, errmsg)
       if (stat /= HFC_OK) return
-      call hfc_model_init(m, size(u), length, eq, learned, forcing, time, stat, errmsg, guard)
+      call hfc_model_init(m, n, length, eq, learned, forcing, time, stat, errmsg, guard, comm)
     else
       call hfc_classical_init(classical, eq, scheme, stat, errmsg)
       if (stat /= HFC_OK) return
-      call hfc_model_init(m, size(u), length, eq, classical, forcing, time, stat, errmsg, guard)
+      call hfc_model_init(m, n, length, eq, classical, forcing, time, stat, errmsg, guard, comm)
     end if
     if (stat /= HFC_OK) return
     call hfc_model_set_state(m, u, t, stat, errmsg)
@@ -261,6 +298,7 @@ contains
     call hfc_model_advance(m, t_end, stat, errmsg)
     nsteps = m%nsteps
     fallback_faces = m%fallback_faces
+    halo_seconds = m%halo_seconds
     if (stat /= HFC_OK) return
     u = m%u(1:size(u))
   end subroutine api_run

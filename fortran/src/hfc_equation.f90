@@ -15,7 +15,7 @@ module hfc_equation
     real(wp) :: velocity = 0.0_wp    !< a, advection only
   end type hfc_equation_t
 
-  public :: hfc_equation_init, hfc_equation_parse, hfc_max_wave_speed, hfc_stable_dt
+  public :: hfc_equation_init, hfc_equation_parse, hfc_max_wave_speed, hfc_stable_dt, hfc_stable_dt_for_speed
 
 contains
 
@@ -80,11 +80,19 @@ contains
     type(hfc_grid_t), intent(in) :: grid
     real(wp), intent(in) :: u(:)
     real(wp), intent(in) :: cfl
-    real(wp) :: dt, s
+    real(wp) :: dt
+    dt = hfc_stable_dt_for_speed(eq, grid, hfc_max_wave_speed(eq, u), cfl)
+  end function hfc_stable_dt
+
+  !> The same from a given largest wave speed s (e.g. the maximum over all MPI ranks).
+  pure function hfc_stable_dt_for_speed(eq, grid, s, cfl) result(dt)
+    type(hfc_equation_t), intent(in) :: eq
+    type(hfc_grid_t), intent(in) :: grid
+    real(wp), intent(in) :: s, cfl
+    real(wp) :: dt
     dt = huge(dt)
-    s = hfc_max_wave_speed(eq, u)
     if (s > 0.0_wp) dt = min(dt, cfl * grid%dx / s)
     if (eq%viscosity > 0.0_wp) dt = min(dt, cfl * grid%dx**2 / (2.0_wp * eq%viscosity))
-  end function hfc_stable_dt
+  end function hfc_stable_dt_for_speed
 
 end module hfc_equation

@@ -5,7 +5,7 @@
 !> over as arrays or read from a namelist file, so every host sees the identical forcing.
 module hfc_forcing
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error
-  use hfc_grid, only: hfc_grid_t, hfc_cell_centres
+  use hfc_grid, only: hfc_grid_t
   implicit none
   private
 
@@ -45,9 +45,9 @@ contains
     type(hfc_forcing_params_t), intent(in) :: params
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    real(wp), allocatable :: x(:)
+    real(wp), allocatable :: x(:), wave(:)
     real(wp) :: k, s
-    integer :: m, nm, j
+    integer :: m, nm, j, i
     integer, allocatable :: distinct(:)
 
     stat = HFC_OK
@@ -83,14 +83,19 @@ contains
       end if
       f%wave(m) = j
     end do
-    allocate(f%ctab(grid%n, f%n_waves), f%stab(grid%n, f%n_waves), x(grid%n))
+    allocate(f%ctab(grid%n, f%n_waves), f%stab(grid%n, f%n_waves))
     allocate(f%ccoef(f%n_waves), f%scoef(f%n_waves))
-    call hfc_cell_centres(grid, x)
+    ! Tabulated over the whole domain, then this rank's block kept: cos/sin may be
+    ! vectorized, and which cells fall in the vector body depends on the array length, so
+    ! only the same global loop gives the same bits on every decomposition.
+    x = [(grid%x0 + (real(i, wp) - 0.5_wp) * grid%dx, i = 1, grid%n_global)]
     do j = 1, f%n_waves
       k = TWO_PI * real(distinct(j), wp) / grid%length
       s = sinc(0.5_wp * k * grid%dx)
-      f%ctab(:, j) = s * cos(k * x)
-      f%stab(:, j) = s * sin(k * x)
+      wave = s * cos(k * x)
+      f%ctab(:, j) = wave(grid%offset + 1:grid%offset + grid%n)
+      wave = s * sin(k * x)
+      f%stab(:, j) = wave(grid%offset + 1:grid%offset + grid%n)
     end do
     end associate
   end subroutine hfc_forcing_init

@@ -4,8 +4,9 @@
 module hfc_model
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error
-  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_fill_halo
-  use hfc_equation, only: hfc_equation_t, hfc_stable_dt
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init_parallel, hfc_fill_halo
+  use hfc_parallel, only: HFC_NO_COMM, hfc_agree, hfc_global_max, hfc_wtime
+  use hfc_equation, only: hfc_equation_t, hfc_stable_dt_for_speed, hfc_max_wave_speed
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init, hfc_forcing_eval
   use hfc_provider, only: hfc_flux_provider
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
@@ -37,6 +38,7 @@ module hfc_model
     type(hfc_guard_config_t) :: guard
     type(hfc_classical_flux) :: fallback   !< WENO5, for guard fallback
     integer(int64) :: fallback_faces = 0   !< faces whose flux came from the fallback
+    real(wp) :: halo_seconds = 0.0_wp      !< wall time in halo fills (the MPI exchange when decomposed)
     real(wp), allocatable :: u(:)        !< state u(1-g:n+g); interior 1..n
     real(wp) :: t = 0.0_wp
     integer(int64) :: nsteps = 0         !< steps taken since init
@@ -48,8 +50,10 @@ module hfc_model
 contains
 
   !> Set up a model of n cells on [0, length). The halo width is the provider's. The guard
-  !> (optional, default abort) says what to do with non-finite fluxes.
-  subroutine hfc_model_init(m, n, length, eq, provider, forcing, time, stat, errmsg, guard)
+  !> (optional, default abort) says what to do with non-finite fluxes. With an MPI
+  !> communicator `comm`, n is the global number of cells and this rank gets its block
+  !> (m%grid%n cells); every routine of the model is then collective over comm.
+  subroutine hfc_model_init(m, n, length, eq, provider, forcing, time, stat, errmsg, guard, comm)
     type(hfc_model_t), intent(out) :: m
     integer, intent(in) :: n
     real(wp), intent(in) :: length
@@ -60,11 +64,15 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     type(hfc_guard_config_t), intent(in), optional :: guard
-    integer :: g
+    integer, intent(in), optional :: comm
+    integer :: g, nl, communicator
 
+    communicator = HFC_NO_COMM
+    if (present(comm)) communicator = comm
     g = provider%halo_width()
-    call hfc_grid_init(m%grid, n, g, length, stat, errmsg)
+    call hfc_grid_init_parallel(m%grid, n, g, length, communicator, stat, errmsg)
     if (stat /= HFC_OK) return
+    nl = m%grid%n
     if (.not. (time%dt > 0.0_wp) .and. .not. (time%cfl > 0.0_wp .and. time%cfl <= 10.0_wp)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10]')
       return
@@ -81,14 +89,14 @@ contains
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: the WENO5 fallback needs a provider halo of at least 3')
         return
       end if
-      allocate(m%flux_fallback(n + 1))
+      allocate(m%flux_fallback(nl + 1))
     else if (m%guard%on_nonfinite /= HFC_ON_NONFINITE_ABORT) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: unknown policy for non-finite fluxes')
       return
     end if
     allocate(m%provider, source=provider)
-    allocate(m%u(1 - g:n + g), m%u1(1 - g:n + g), m%u2(1 - g:n + g))
-    allocate(m%dudt(n), m%flux(n + 1), m%src(n))
+    allocate(m%u(1 - g:nl + g), m%u1(1 - g:nl + g), m%u2(1 - g:nl + g))
+    allocate(m%dudt(nl), m%flux(nl + 1), m%src(nl))
     m%u = 0.0_wp
     m%u1 = 0.0_wp
     m%u2 = 0.0_wp
@@ -103,12 +111,14 @@ contains
     stat = HFC_OK
     if (size(u) /= m%grid%n) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_state: state length differs from the grid')
+      call hfc_agree(m%grid%comm, stat, errmsg)
       return
     end if
     if (.not. all(abs(u) <= huge(1.0_wp)) .or. .not. abs(t) <= huge(t)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'set_state: state or time is not finite')
-      return
     end if
+    call hfc_agree(m%grid%comm, stat, errmsg)
+    if (stat /= HFC_OK) return
     m%u(1:m%grid%n) = u
     m%t = t
   end subroutine hfc_model_set_state
@@ -122,13 +132,17 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     integer :: n
+    real(wp) :: start
 
     n = m%grid%n
+    start = hfc_wtime()
     call hfc_fill_halo(m%grid, v, stat, errmsg)
+    m%halo_seconds = m%halo_seconds + (hfc_wtime() - start)
     if (stat /= HFC_OK) return
     call m%provider%face_fluxes(m%grid, v, t, m%flux, stat, errmsg)
     if (stat == HFC_ERR_NONFINITE .and. m%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
       call fallback_fluxes(m, v, t, stat, errmsg)
+    call hfc_agree(m%grid%comm, stat, errmsg)   ! one rank's failure stops all, here
     if (stat /= HFC_OK) return
     m%dudt = -(m%flux(2:n + 1) - m%flux(1:n)) / m%grid%dx
     if (m%forcing%n_modes > 0) then
@@ -206,7 +220,8 @@ contains
       if (m%time%dt > 0.0_wp) then
         dt = m%time%dt
       else
-        dt = hfc_stable_dt(m%eq, m%grid, m%u(1:m%grid%n), m%time%cfl)
+        dt = hfc_stable_dt_for_speed(m%eq, m%grid, &
+               hfc_global_max(m%grid%comm, hfc_max_wave_speed(m%eq, m%u(1:m%grid%n))), m%time%cfl)
       end if
       last = t_end - m%t <= dt * (1.0_wp + 1.0e-9_wp)
       if (last) dt = t_end - m%t
@@ -221,8 +236,9 @@ contains
       if (.not. all(abs(m%u(1:m%grid%n)) <= huge(1.0_wp))) then
         write(when, '(es12.5)') m%t
         call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the state became non-finite at t =' // trim(when))
-        return
       end if
+      call hfc_agree(m%grid%comm, stat, errmsg)
+      if (stat /= HFC_OK) return
     end do
   end subroutine hfc_model_advance
 

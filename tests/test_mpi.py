@@ -1,0 +1,151 @@
+"""MPI domain decomposition under `mpirun --oversubscribe -n 2` and `-n 3`: the halo
+exchange, decomposition-independent results (bit for bit against the serial run, with an
+n that the rank counts do not divide), restarts across rank counts, and a failing rank
+that stops the job promptly. Each case runs `mpirun ... hfc simulate` as a user would."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+
+HFC = str(Path(sys.executable).parent / "hfc")
+TIMEOUT = 180   # seconds: a hang fails the test instead of the suite
+
+
+@pytest.fixture(scope="module")
+def mpi_env():
+    if shutil.which("mpirun") is None:
+        pytest.fail("mpirun is not installed; run `make setup`")
+    env = dict(os.environ)
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1",
+               OMPI_MCA_mpi_yield_when_idle="1")   # oversubscribed ranks yield instead of spinning
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def mpirun(env, ranks, *args, check=True):
+    command = ["mpirun", "-n", str(ranks), *map(str, args)] if ranks else list(map(str, args))
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def states(path):
+    with netCDF4.Dataset(path) as ds:
+        return ds["time"][:].data, ds["u"][:].data
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_halo_exchange_with_rank_tagged_values(mpi_env, repo_root, ranks):
+    for n, g in ((10, 3), (23, 7)):
+        out = mpirun(mpi_env, ranks, sys.executable, repo_root / "tests/mpi/halo_exchange.py", n, g).stdout
+        assert "halo exchange ok" in out, out
+
+
+def test_weno5_is_bit_identical_on_1_2_3_4_ranks(mpi_env, tmp_path):
+    """n = 100 cells: 50/50, 34/33/33, 25 x 4; forced Burgers, CFL steps (a global max)."""
+    args = ["simulate", "--n", 100, "--t-end", 2, "--seed", 3, "--quiet"]
+    mpirun(mpi_env, 0, HFC, *args, "--output", tmp_path / "serial.nc")
+    t0, u0 = states(tmp_path / "serial.nc")
+    for ranks in (1, 2, 3, 4):
+        out = tmp_path / f"ranks{ranks}.nc"
+        result = mpirun(mpi_env, ranks, HFC, *args, "--output", out)
+        t, u = states(out)
+        np.testing.assert_array_equal(t, t0)
+        np.testing.assert_array_equal(u, u0)
+        with netCDF4.Dataset(out) as ds, netCDF4.Dataset(tmp_path / "serial.nc") as serial:
+            assert ds.mpi_ranks == ranks
+            np.testing.assert_array_equal(ds["mass"][:], serial["mass"][:])   # the conservation diagnostic
+        if ranks > 1:
+            assert f"rank {ranks - 1}:" in result.stdout and "halo exchange" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["python", "fortran"])
+def test_learned_model_is_bit_identical_on_2_and_3_ranks(mpi_env, onnx64, tmp_path, backend):
+    """A float64 model (one ONNX Runtime thread per rank): every face flux is the same
+    arithmetic whatever the block length. n = 64 splits 22/21/21 on 3 ranks."""
+    args = ["simulate", "--scheme", "learned", "--model", onnx64, "--backend", backend, "--n", 64,
+            "--t-end", 1.5, "--seed", 8, "--quiet"]
+    mpirun(mpi_env, 0, HFC, *args, "--output", tmp_path / "serial.nc")
+    _, u0 = states(tmp_path / "serial.nc")
+    for ranks in (2, 3):
+        mpirun(mpi_env, ranks, HFC, *args, "--output", tmp_path / f"r{ranks}.nc")
+        np.testing.assert_array_equal(states(tmp_path / f"r{ranks}.nc")[1], u0)
+
+
+def test_restart_written_on_2_ranks_continues_on_1_and_3(mpi_env, tmp_path):
+    common = ["simulate", "--n", 100, "--seed", 4, "--save-every", 0.5, "--quiet"]
+    mpirun(mpi_env, 0, HFC, *common, "--t-end", 3, "--output", tmp_path / "whole.nc")
+    _, whole = states(tmp_path / "whole.nc")
+    mpirun(mpi_env, 2, HFC, *common, "--t-end", 1.5, "--restart-every", 1.5, "--output", tmp_path / "first.nc")
+    restart = tmp_path / "first.restart.nc"
+    for ranks in (0, 3):
+        out = tmp_path / f"second{ranks}.nc"
+        mpirun(mpi_env, ranks, HFC, *common, "--t-end", 3, "--restart-from", restart, "--output", out)
+        np.testing.assert_array_equal(states(out)[1], whole[3:])
+
+
+def test_a_failing_rank_stops_every_rank_promptly(mpi_env, tmp_path):
+    """Under abort, a non-finite flux on one rank's block stops all ranks at the same step
+    (the library agrees on failure each stage), with the rank and the reason, and nothing
+    is written."""
+    provider = tmp_path / "holes.py"
+    provider.write_text(
+        "import numpy as np\n"
+        "from mpi4py import MPI\n"
+        "from coupler.host import Host, HostConfig, PythonFlux, TimeConfig, face_fluxes\n"
+        "from coupler.errors import NonFiniteStateError\n"
+        "comm = MPI.COMM_WORLD\n"
+        "cfg = HostConfig('burgers', 60)\n"
+        "def flux(u, t):\n"
+        "    f = face_fluxes(cfg, 'weno5', u)\n"
+        "    if comm.rank == comm.size - 1 and t > 0.2:\n"
+        "        f[2] = np.nan\n"
+        "    return f\n"
+        "host = Host(cfg, PythonFlux(flux, 3), time=TimeConfig(dt=0.01), comm=comm)\n"
+        "try:\n"
+        "    host.advance(np.zeros(host.n_local), 0.0, 1.0)\n"
+        "except NonFiniteStateError as exc:\n"
+        "    print(f'rank {comm.rank} stopped: {exc}', flush=True)\n")
+    start = time.perf_counter()
+    result = mpirun(mpi_env, 3, sys.executable, provider)
+    assert time.perf_counter() - start < 60
+    lines = [line for line in result.stdout.splitlines() if "stopped" in line]
+    assert len(lines) == 3, result.stdout + result.stderr
+    assert all("rank 2: python flux provider returned non-finite fluxes" in line for line in lines)
+
+
+def test_cli_failure_on_one_rank_exits_nonzero_without_output(mpi_env, poisoned, tmp_path):
+    out = tmp_path / "x.nc"
+    start = time.perf_counter()
+    result = mpirun(mpi_env, 2, HFC, "simulate", "--scheme", "learned", "--model", poisoned,
+                    "--backend", "fortran", "--n", 64, "--t-end", 1, "--output", out, "--quiet", check=False)
+    assert time.perf_counter() - start < 60
+    assert result.returncode != 0 and "non-finite fluxes" in result.stderr and "rank " in result.stderr, \
+        result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_pure_fortran_host_under_mpi_matches_the_serial_run(mpi_env, learned_host, onnx64, tmp_path):
+    """examples/02 under mpirun: rank 0 reads the model and broadcasts it, the grid is
+    decomposed, snapshots are gathered; the file equals the serial hfc run bit for bit."""
+    from training.forcing import random_forcing
+
+    exe, _ = learned_host
+    random_forcing(6).write_namelist(tmp_path / "forcing.nml")
+    mpirun(mpi_env, 0, HFC, "simulate", "--scheme", "learned", "--model", onnx64, "--backend", "fortran", "--n", 64,
+           "--t-end", 2, "--save-every", 0.5, "--seed", 6, "--output", tmp_path / "serial.nc", "--quiet")
+    for ranks in (2, 3):
+        (tmp_path / "host.nml").write_text(
+            f"&host\n n = 64\n model_file = '{onnx64}'\n t_end = 2.0\n save_every = 0.5\n"
+            f" forcing_file = '{tmp_path / 'forcing.nml'}'\n output_file = '{tmp_path / f'pure{ranks}.nc'}'\n/\n")
+        result = mpirun(mpi_env, ranks, exe, tmp_path / "host.nml")
+        assert f"ranks={ranks}" in result.stdout
+        np.testing.assert_array_equal(states(tmp_path / f"pure{ranks}.nc")[1], states(tmp_path / "serial.nc")[1])
