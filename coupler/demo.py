@@ -85,7 +85,7 @@ def build_fortran_program(output_dir: Path) -> Path | None:
     if source is None or not shutil.which("gfortran") or not shutil.which("nf-config"):
         print("hfc demo: examples/02 or gfortran/nf-config not found; skipping the pure Fortran program")
         return None
-    exe = output_dir / "learned_host"
+    exe = (output_dir / "learned_host").resolve()
     env_flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hfc"], capture_output=True, text=True,
                                env={**os.environ, "PKG_CONFIG_PATH": str(fortran_paths()["pkgconfig"])})
     nc_flags = subprocess.run(["nf-config", "--fflags", "--flibs"], capture_output=True, text=True)
