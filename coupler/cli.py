@@ -52,7 +52,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--equation", choices=["burgers", "advection"], default="burgers")
     p.add_argument("--scheme", choices=["godunov", "fv3", "weno5", "learned"], default="weno5")
     p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
-    p.add_argument("--device", default="cpu", help="cpu or cuda:N (learned; default cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda:N, or cuda = the GPU of the node-local MPI rank (learned; default cpu)")
     p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
     p.add_argument("--backend", choices=["python", "fortran"], default="python",
                    help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "

@@ -43,22 +43,26 @@ BACKENDS = ("python", "fortran")
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    device: str = "cpu"            # "cpu" or "cuda:N"
+    device: str = "cpu"            # "cpu", "cuda:N", or "cuda": the GPU of this MPI rank's node-local rank
     threads: int = 1               # ONNX Runtime intra-op threads (explicit; 1 per MPI rank)
     backend: str = "python"        # who runs the model: onnxruntime in Python, or libhfc (Fortran)
 
     def __post_init__(self) -> None:
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
-        if self.device != "cpu" and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
-            raise ConfigError(f"device must be 'cpu' or 'cuda:N', got '{self.device}'")
+        if self.device not in ("cpu", "cuda") and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
+            raise ConfigError(f"device must be 'cpu', 'cuda:N' or 'cuda', got '{self.device}'")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got '{self.backend}'")
 
     @property
     def device_index(self) -> int:
         """-1 for the CPU, N for cuda:N."""
-        return -1 if self.device == "cpu" else int(self.device[5:])
+        if self.device == "cpu":
+            return -1
+        if self.device == "cuda":   # one GPU per rank on a node: the node-local rank (Open MPI, MPICH)
+            return int(os.environ.get("OMPI_COMM_WORLD_LOCAL_RANK", os.environ.get("MPI_LOCALRANKID", "0")))
+        return int(self.device[5:])
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -139,7 +143,7 @@ class LearnedFlux:
             raise ConfigError(f"device {self.config.device} asked for, but this onnxruntime has no CUDA "
                               f"execution provider (has {', '.join(ort.get_available_providers())}); "
                               "install onnxruntime-gpu or use --device cpu")
-        return [("CUDAExecutionProvider", {"device_id": int(self.config.device[5:])}), "CPUExecutionProvider"]
+        return [("CUDAExecutionProvider", {"device_id": self.config.device_index}), "CPUExecutionProvider"]
 
     def _check_signature(self) -> None:
         check_metadata(self.path, self.metadata)

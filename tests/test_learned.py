@@ -159,5 +159,14 @@ def test_external_data_inside_the_folder_loads_and_outside_or_linked_is_refused(
 def test_runtime_config_validation():
     with pytest.raises(ConfigError):
         RuntimeConfig(threads=0)
-    with pytest.raises(ConfigError, match="cpu' or 'cuda:N"):
+    with pytest.raises(ConfigError, match="cpu', 'cuda:N' or 'cuda'"):
         RuntimeConfig(device="tpu")
+
+
+def test_device_cuda_is_the_node_local_rank(monkeypatch):
+    """`--device cuda` under MPI: rank k on a node takes GPU k (Open MPI's local rank)."""
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3")
+    assert RuntimeConfig(device="cuda").device_index == 3
+    assert RuntimeConfig(device="cuda:1").device_index == 1 and RuntimeConfig().device_index == -1
+    monkeypatch.delenv("OMPI_COMM_WORLD_LOCAL_RANK")
+    assert RuntimeConfig(device="cuda").device_index == 0
