@@ -154,21 +154,7 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     host = Host(config.host, provider, forcing, config.time, config.on_nonfinite, comm)
     blocks = comm.allgather((host.offset, host.n_local)) if comm else [(0, config.host.n)]
     mine = slice(host.offset, host.offset + host.n_local)
-    times = config.output_times()
-    nsteps, fallbacks, restart_attributes = 0, 0, {}
-    if config.restart.start_from:
-        restart = read_restart(config.restart.start_from)
-        check_identity(config.restart.start_from, restart, identity)
-        later = times[times > restart.t + 1e-9 * config.save_interval]
-        if not np.any(np.isclose(times, restart.t, rtol=0, atol=1e-9 * config.save_interval)) or len(later) == 0:
-            raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {config.t_end:g} "
-                              f"of this run (every {config.save_interval:g})")
-        times = np.concatenate([[restart.t], later])
-        u, nsteps, fallbacks = restart.u, restart.nsteps, restart.fallback_faces
-        restart_attributes = {"restart_from": str(Path(config.restart.start_from).resolve()),
-                              "restart_from_checksum": restart.checksum}
-    else:
-        u = initial_condition(config.ic, config.host.n, config.host.length)
+    times, u, nsteps, fallbacks, restart_attributes = starting_point(config, identity)
     states = np.empty((len(times), config.host.n))
     states[0] = u
     local, wall = u[mine], 0.0
@@ -208,6 +194,24 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
             writer.abort()
         raise
     return SimulationResult(times, states, nsteps, wall, fallbacks, host.halo_seconds)
+
+
+def starting_point(config: SimulationConfig, identity: dict) -> tuple[np.ndarray, np.ndarray, int, int, dict]:
+    """Output times, initial state, steps and fallback count so far, and output attributes:
+    from t = 0, or from the verified restart `config.restart.start_from` (which must be one
+    of this run's output times, so the continued run takes the same steps)."""
+    times = config.output_times()
+    if not config.restart.start_from:
+        return times, initial_condition(config.ic, config.host.n, config.host.length), 0, 0, {}
+    restart = read_restart(config.restart.start_from)
+    check_identity(config.restart.start_from, restart, identity)
+    later = times[times > restart.t + 1e-9 * config.save_interval]
+    if not np.any(np.isclose(times, restart.t, rtol=0, atol=1e-9 * config.save_interval)) or len(later) == 0:
+        raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {config.t_end:g} "
+                          f"of this run (every {config.save_interval:g})")
+    attributes = {"restart_from": str(Path(config.restart.start_from).resolve()),
+                  "restart_from_checksum": restart.checksum}
+    return np.concatenate([[restart.t], later]), restart.u, restart.nsteps, restart.fallback_faces, attributes
 
 
 def gather(comm, local: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:

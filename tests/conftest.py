@@ -113,3 +113,36 @@ def learned_host(hfc, tool_env, tmp_path_factory) -> tuple[Path, dict]:
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return folder / "learned_host", env
+
+
+@pytest.fixture(scope="session")
+def broken_models(onnx32, tmp_path_factory) -> dict:
+    """The float32 model edited to be refused: 'bare' (no metadata), 'renamed' (input x),
+    'wrong_dtype' (metadata says float64), 'bad_halo' (metadata halo 'seven')."""
+    import onnx
+
+    def strip(proto):
+        del proto.metadata_props[:]
+
+    def rename(proto):
+        old = proto.graph.input[0].name
+        proto.graph.input[0].name = "x"
+        for node in proto.graph.node:
+            node.input[:] = ["x" if i == old else i for i in node.input]
+
+    def metadata(key, value):
+        def edit(proto):
+            for p in proto.metadata_props:
+                if p.key == key:
+                    p.value = value
+        return edit
+
+    folder = tmp_path_factory.mktemp("broken")
+    paths = {}
+    for name, edit in (("bare", strip), ("renamed", rename), ("wrong_dtype", metadata("dtype", "float64")),
+                       ("bad_halo", metadata("halo", "seven"))):
+        proto = onnx.load(onnx32)
+        edit(proto)
+        paths[name] = folder / f"{name}.onnx"
+        onnx.save(proto, paths[name])
+    return paths

@@ -85,14 +85,7 @@ def test_host_mismatch_is_refused_before_the_first_step(hfc, onnx32, tmp_path, a
     assert "Traceback" not in result.stderr and not out.exists()
 
 
-def _rewrite(path, out, edit):
-    proto = onnx.load(path)
-    edit(proto)
-    onnx.save(proto, out)
-    return out
-
-
-def test_bad_model_files_are_refused(onnx32, tmp_path):
+def test_bad_model_files_are_refused(onnx32, broken_models, tmp_path):
     text = tmp_path / "notes.onnx"
     text.write_text("this is not a model")
     with pytest.raises(ModelError, match="not an ONNX model"):
@@ -103,26 +96,10 @@ def test_bad_model_files_are_refused(onnx32, tmp_path):
         LearnedFlux(truncated)
     with pytest.raises(ModelError, match="does not exist"):
         LearnedFlux(tmp_path / "absent.onnx")
-
-    def strip(proto):
-        del proto.metadata_props[:]
-    with pytest.raises(ModelError, match="lacks the hfc metadata"):
-        LearnedFlux(_rewrite(onnx32, tmp_path / "bare.onnx", strip))
-
-    def rename(proto):
-        old = proto.graph.input[0].name
-        proto.graph.input[0].name = "x"
-        for node in proto.graph.node:
-            node.input[:] = ["x" if i == old else i for i in node.input]
-    with pytest.raises(ModelError, match="expected one input 'u'"):
-        LearnedFlux(_rewrite(onnx32, tmp_path / "renamed.onnx", rename))
-
-    def wrong_dtype(proto):
-        for p in proto.metadata_props:
-            if p.key == "dtype":
-                p.value = "float64"
-    with pytest.raises(ModelError, match="metadata dtype float64"):
-        LearnedFlux(_rewrite(onnx32, tmp_path / "dtype.onnx", wrong_dtype))
+    for name, message in (("bare", "lacks the hfc metadata"), ("renamed", "expected one input 'u'"),
+                          ("wrong_dtype", "metadata dtype float64")):
+        with pytest.raises(ModelError, match=message):
+            LearnedFlux(broken_models[name])
 
 
 def _with_external_data(onnx32, folder, location):

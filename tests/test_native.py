@@ -93,46 +93,16 @@ def test_fortran_checks_the_host_before_the_first_step(onnx32):
         Host(HOST, FortranModel(99, 7)).advance(np.zeros(64), 0.0, 0.1)
 
 
-def _rewrite(path, out, edit):
-    proto = onnx.load(path)
-    edit(proto)
-    onnx.save(proto, out)
-    return out
-
-
-def test_bad_models_are_refused_by_the_fortran_path(onnx32, tmp_path):
+def test_bad_models_are_refused_by_the_fortran_path(onnx32, broken_models):
     with pytest.raises(ModelError, match="ONNX Runtime cannot load the model"):
         FortranLearnedFlux(onnx32, FORTRAN, data=b"\x08\x07 not a model at all")
     with pytest.raises(ModelError, match="ONNX Runtime cannot load the model"):
         FortranLearnedFlux(onnx32, FORTRAN, data=onnx32.read_bytes()[: onnx32.stat().st_size // 2])
-
-    def strip(proto):
-        del proto.metadata_props[:]
-    with pytest.raises(ModelError, match="lacks the metadata 'input_name'"):
-        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "bare.onnx", strip), FORTRAN)
-
-    def rename(proto):
-        old = proto.graph.input[0].name
-        proto.graph.input[0].name = "x"
-        for node in proto.graph.node:
-            node.input[:] = ["x" if i == old else i for i in node.input]
-    with pytest.raises(ModelError, match="the input is named 'x', the metadata says 'u'"):
-        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "renamed.onnx", rename), FORTRAN)
-
-    def wrong_dtype(proto):
-        for p in proto.metadata_props:
-            if p.key == "dtype":
-                p.value = "float64"
-    with pytest.raises(ModelError, match="metadata dtype 'float64' differs"):
-        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "dtype.onnx", wrong_dtype), FORTRAN)
-
-    def bad_halo(proto):
-        for p in proto.metadata_props:
-            if p.key == "halo":
-                p.value = "seven"
-    with pytest.raises(ModelError, match="metadata halo 'seven'"):
-        FortranLearnedFlux(_rewrite(onnx32, tmp_path / "halo.onnx", bad_halo), FORTRAN)
-
+    for name, message in (("bare", "lacks the metadata 'input_name'"),
+                          ("renamed", "the input is named 'x', the metadata says 'u'"),
+                          ("wrong_dtype", "metadata dtype 'float64' differs"), ("bad_halo", "metadata halo 'seven'")):
+        with pytest.raises(ModelError, match=message):
+            FortranLearnedFlux(broken_models[name], FORTRAN)
     with pytest.raises(ModelError, match="no CUDA execution provider"):
         FortranLearnedFlux(onnx32, RuntimeConfig(device="cuda:0", backend="fortran"))
 
