@@ -363,13 +363,21 @@ def main(argv: list[str] | None = None) -> int:
         if world_comm() is None or world_comm().Get_rank() == 0:
             print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except HfcError as exc:
+    except (HfcError, OSError) as exc:   # user errors and I/O failures: one line, no traceback
         comm = world_comm()
         if comm is not None:   # possibly this rank alone: say which, and stop every rank now
             print(f"hfc {args.command}: error on rank {comm.Get_rank()}: {exc}", file=sys.stderr, flush=True)
             comm.Abort(EXIT_FAILURE)
         print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except BaseException as exc:
+        comm = world_comm()
+        if comm is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            # anything else under MPI: never leave the other ranks waiting in a collective
+            print(f"hfc {args.command}: unexpected error on rank {comm.Get_rank()}: {exc!r}", file=sys.stderr,
+                  flush=True)
+            comm.Abort(EXIT_FAILURE)
+        raise
     except KeyboardInterrupt:
         print(f"hfc {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -191,6 +191,11 @@ def check_metadata(path: Path, meta: dict) -> None:
     if meta["hfc_schema_version"] not in SCHEMA_VERSIONS:
         raise ModelError(f"'{path}': metadata schema version {meta['hfc_schema_version']} "
                          f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+    for key, kind in (("halo", int), ("dx", float), ("length", float), ("viscosity", float)):
+        try:
+            kind(meta.get(key, "0"))
+        except ValueError:
+            raise ModelError(f"'{path}': metadata {key} = '{meta[key]}' is not a {kind.__name__}") from None
 
 
 def check_host(path: Path, meta: dict, host: HostConfig) -> None:
@@ -204,8 +209,9 @@ def check_host(path: Path, meta: dict, host: HostConfig) -> None:
         raise ConfigError(f"model '{path}' metadata dx = {float(meta['dx']):.9g} (length "
                           f"{float(meta['length']):.6g} / {meta.get('cells', '?')} cells), the host has dx = "
                           f"{host.dx:.9g} ({host.length:.6g} / {host.n}); use a grid with the model's spacing")
-    if host.equation == "burgers" and not math.isclose(float(meta["viscosity"]), host.viscosity, rel_tol=1e-12):
-        raise ConfigError(f"model '{path}' metadata viscosity = {meta['viscosity']}, the host has "
+    viscosity = float(meta.get("viscosity", "nan"))
+    if host.equation == "burgers" and not math.isclose(viscosity, host.viscosity, rel_tol=1e-12):
+        raise ConfigError(f"model '{path}' metadata viscosity = {meta.get('viscosity')}, the host has "
                           f"{host.viscosity:g}")
 
 
@@ -272,3 +278,5 @@ def _read_or_error(path) -> bytes | HfcError:
         return read_model_bytes(path)
     except HfcError as exc:   # handed to every rank, which all raise it
         return exc
+    except OSError as exc:
+        return ModelError(f"cannot read model file '{path}': {exc}")

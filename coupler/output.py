@@ -54,8 +54,16 @@ class StateWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
-        ds = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
-        self._ds = ds
+        try:
+            self._ds = netCDF4.Dataset(self._tmp, "w", format="NETCDF4")
+            self._define(config, attributes, forcing)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _define(self, config: HostConfig, attributes: dict, forcing: Forcing | None) -> None:
+        """Dimensions, coordinates, variables and global attributes."""
+        ds = self._ds
         ds.Conventions = "CF-1.8"
         ds.title = f"{config.equation} on a periodic grid of {config.n} cells"
         ds.source = f"hfc {__version__} (hybrid flux coupler, Fortran host)"

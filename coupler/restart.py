@@ -21,7 +21,7 @@ import netCDF4
 import numpy as np
 
 from coupler import __version__
-from coupler.errors import ConfigError, HfcError, NonFiniteStateError
+from coupler.errors import ConfigError, HfcError
 from coupler.output import check_writable, publish
 
 FORMAT_VERSION = "1"
@@ -52,7 +52,7 @@ def checksum(u: np.ndarray, t: float) -> str:
 def write_restart(path: str | Path, restart: Restart) -> Path:
     """Write atomically (temporary file, fsync, rename). Refuses a non-finite state."""
     if not (np.all(np.isfinite(restart.u)) and math.isfinite(restart.t)):
-        raise NonFiniteStateError(2, f"refusing to write restart '{path}' from a non-finite state at t = {restart.t}")
+        raise RestartError(f"refusing to write restart '{path}' from a non-finite state at t = {restart.t}")
     path = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -92,8 +92,11 @@ def read_restart(path: str | Path) -> Restart:
             u = np.array(ds["u"][:], dtype=np.float64)
     except (OSError, KeyError) as exc:
         raise RestartError(f"cannot read restart file '{path}': {exc}") from None
-    restart = Restart(float(attrs["time"]), u, int(attrs["steps"]), int(attrs["guard_fallback_faces"]),
-                      {k[4:]: v for k, v in attrs.items() if k.startswith("run_")})
+    try:
+        restart = Restart(float(attrs["time"]), u, int(attrs["steps"]), int(attrs["guard_fallback_faces"]),
+                          {k[4:]: v for k, v in attrs.items() if k.startswith("run_")})
+    except (KeyError, ValueError) as exc:
+        raise RestartError(f"restart file '{path}' is incomplete or damaged: {exc!r}") from None
     if restart.checksum != attrs.get("checksum_sha256"):
         raise RestartError(f"restart file '{path}' fails its checksum: the state was corrupted or edited")
     return restart

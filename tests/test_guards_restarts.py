@@ -127,6 +127,10 @@ def test_bad_restarts_are_refused(tmp_path):
         run(_config(restart=RestartConfig(start_from=str(restart))))
     with pytest.raises(RestartError, match="does not exist"):
         run(_config(restart=RestartConfig(start_from=str(tmp_path / "absent.nc"))))
+    with netCDF4.Dataset(restart, "a") as ds:
+        ds.delncattr("steps")
+    with pytest.raises(RestartError, match="incomplete or damaged"):
+        run(_config(restart=RestartConfig(start_from=str(restart))))
     (tmp_path / "junk.nc").write_text("not netCDF")
     with pytest.raises(RestartError, match="cannot read"):
         run(_config(restart=RestartConfig(start_from=str(tmp_path / "junk.nc"))))

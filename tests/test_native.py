@@ -158,6 +158,7 @@ def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, learned_ho
     ("model_file = 'absent.onnx'", "cannot open the model file"),
     ("model_file = 'notes.onnx'", "ONNX Runtime cannot load the model"),
     ("model_file = 'external/m.onnx'", "ONNX Runtime cannot load the model"),   # a model in memory has no folder
+    ("save_every = 0.3", "whole number of save_every"),
 ])
 def test_pure_fortran_learned_host_refuses_bad_input_without_output(learned_host, onnx32, tmp_path, edit, message):
     exe, env = learned_host

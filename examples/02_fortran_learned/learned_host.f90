@@ -39,7 +39,8 @@ program learned_host
     end function c_rename
   end interface
 
-  character(len=1024) :: config_file, tmp_file, ort_path
+  character(len=1024) :: config_file, ort_path
+  character(len=1024) :: tmp_file = ''   ! the unfinished output, removed on failure
   character(len=64) :: ort_version
   character(len=HFC_ERRMSG_LEN) :: errmsg
   type(hfc_equation_t) :: eq
@@ -99,22 +100,15 @@ program learned_host
   call MPI_Gather(model%grid%offset, 1, MPI_INTEGER, offsets, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
 
   ! netCDF output (rank 0) under a temporary name: u(time, x) is u(x, time) in Fortran order
-  tmp_file = trim(output_file) // '.part'
-  if (rank == 0) call define_output()
   frames = nint(t_end / save_every)
   if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
     call fail(1, 't_end must be a whole number of save_every intervals')
+  tmp_file = trim(output_file) // '.part'
+  if (rank == 0) call define_output()
   call write_frame(1)
   do i = 1, frames
     call hfc_model_advance(model, min(i * save_every, t_end), stat, errmsg)   ! collective: all ranks agree on failure
-    if (stat /= HFC_OK) then
-      if (rank == 0) then
-        stat = nf90_close(ncid)
-        open(newunit=unit, file=tmp_file, status='old', iostat=stat)
-        if (stat == 0) close(unit, status='delete')
-      end if
-      call fail(2, errmsg)
-    end if
+    if (stat /= HFC_OK) call fail(2, errmsg)
     call write_frame(i + 1)
   end do
   if (rank == 0) then
@@ -207,12 +201,19 @@ contains
     if (status /= nf90_noerr) call fail(4, 'netCDF: ' // trim(nf90_strerror(status)))
   end subroutine nc
 
-  !> The host program, not the library, decides to stop: under MPI, all ranks at once.
+  !> The host program, not the library, decides to stop: under MPI, all ranks at once,
+  !> leaving no unfinished output behind.
   subroutine fail(code, message)
     integer, intent(in) :: code
     character(len=*), intent(in) :: message
+    integer :: ios, scratch
     write(error_unit, '(a, i0, a, i0, a, a)') 'learned_host: error ', code, ' (rank ', rank, '): ', trim(message)
     flush(error_unit)
+    if (rank == 0 .and. len_trim(tmp_file) > 0) then
+      ios = nf90_close(ncid)
+      open(newunit=scratch, file=tmp_file, status='old', iostat=ios)
+      if (ios == 0) close(scratch, status='delete')
+    end if
     if (nranks > 1) call MPI_Abort(MPI_COMM_WORLD, 1, ierr)
     call MPI_Finalize(ierr)
     stop 1

@@ -193,10 +193,11 @@ contains
     model%output_name = from_c(cout)
     if (inputs /= 1 .or. outputs /= 1 .or. rin /= 3 .or. rout /= 3) then
       call fail('onnx: expected one input and one output of rank 3 ([batch, 1, cells])')
-      return
-    end if
-    if (tin /= tout .or. (tin /= HFC_ONNX_FLOAT32 .and. tin /= HFC_ONNX_FLOAT64)) then
+    else if (tin /= tout .or. (tin /= HFC_ONNX_FLOAT32 .and. tin /= HFC_ONNX_FLOAT64)) then
       call fail('onnx: input and output must both be float or both double')
+    end if
+    if (stat /= HFC_OK) then
+      call hfc_onnx_free(model)
       return
     end if
     model%dtype = tin

@@ -55,6 +55,7 @@ contains
   end subroutine hfc_decompose
 
   !> Fill the halos of u(1-g:n+g) from the ring neighbours (rank -/+ 1, periodic).
+  !> Collective; for decomposed grids only (hfc_fill_halo wraps locally otherwise).
   subroutine hfc_exchange_halo(comm, n, g, u)
     integer, intent(in) :: comm, n, g
     real(wp), intent(inout) :: u(1 - g:n + g)
