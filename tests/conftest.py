@@ -81,25 +81,35 @@ def halo_states():
     return make
 
 
-@pytest.fixture(scope="session")
-def poisoned(onnx32, tmp_path_factory) -> Path:
-    """The float32 model with NaN wherever its flux is below 0.01:
-    flux + 0 * sqrt(flux - 0.01) (for the guard tests)."""
+def _poison(source: Path, folder: Path, dtype) -> Path:
+    """The model with NaN wherever its flux is below 0.01: flux + 0 * sqrt(flux - 0.01)."""
     import onnx
     from onnx import helper, numpy_helper
 
-    proto = onnx.load(onnx32)
+    proto = onnx.load(source)
     for node in proto.graph.node:
         node.output[:] = ["flux_raw" if o == "flux" else o for o in node.output]
-    proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, np.float32), "c_hole"),
-                                    numpy_helper.from_array(np.array(0.0, np.float32), "c_zero")])
+    proto.graph.initializer.extend([numpy_helper.from_array(np.array(0.01, dtype), "c_hole"),
+                                    numpy_helper.from_array(np.array(0.0, dtype), "c_zero")])
     proto.graph.node.extend([helper.make_node("Sub", ["flux_raw", "c_hole"], ["hole_d"]),
                              helper.make_node("Sqrt", ["hole_d"], ["hole_s"]),
                              helper.make_node("Mul", ["hole_s", "c_zero"], ["hole_z"]),
                              helper.make_node("Add", ["flux_raw", "hole_z"], ["flux"])])
-    path = tmp_path_factory.mktemp("poisoned") / "poisoned.onnx"
+    path = folder / f"poisoned_{np.dtype(dtype).name}.onnx"
     onnx.save(proto, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def poisoned(onnx32, tmp_path_factory) -> Path:
+    """The float32 model with NaN holes (for the guard tests)."""
+    return _poison(onnx32, tmp_path_factory.mktemp("poisoned"), np.float32)
+
+
+@pytest.fixture(scope="session")
+def poisoned64(onnx64, tmp_path_factory) -> Path:
+    """The float64 model with NaN holes (decomposition-independent, for the MPI guard test)."""
+    return _poison(onnx64, tmp_path_factory.mktemp("poisoned64"), np.float64)
 
 
 @pytest.fixture(scope="session")
