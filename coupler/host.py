@@ -114,6 +114,13 @@ def onnx_metadata(model: int, key: str) -> str:
 
 def onnx_face_fluxes(model: int, halo: int, u: np.ndarray) -> np.ndarray:
     """Face fluxes of a loaded model for halo-filled states (n + 2 halo,) or (batch, n + 2 halo)."""
+    return _batched(u, halo, lambda batch, flux, n: _api.api_onnx_face_fluxes(model, batch, flux))
+
+
+def _batched(u: np.ndarray, halo: int, compute) -> np.ndarray:
+    """Run a Fortran flux routine on (n + 2 halo,) or (batch, n + 2 halo) states: it gets
+    u(n + 2g, nbatch) and flux(n + 1, nbatch) (the arrays' transposes, no copy: reversing
+    the axes maps row-major onto column-major) and n, and returns (stat, errmsg)."""
     u = np.asarray(u, dtype=np.float64)
     single = u.ndim == 1
     batch = np.ascontiguousarray(np.atleast_2d(u))
@@ -121,7 +128,7 @@ def onnx_face_fluxes(model: int, halo: int, u: np.ndarray) -> np.ndarray:
     if n < 1:
         raise ConfigError(f"states of length {batch.shape[-1]} hold no interior cells with halo {halo}")
     flux = np.zeros((batch.shape[0], n + 1))
-    _check(*_api.api_onnx_face_fluxes(model, batch.T, flux.T))
+    _check(*compute(batch.T, flux.T, n))
     return flux[0] if single else flux
 
 
@@ -176,18 +183,8 @@ def face_fluxes(config: HostConfig, scheme: str, u: np.ndarray) -> np.ndarray:
     Returns (n + 1,) or (nbatch, n + 1). The batch is handed to Fortran as u(n + 2g, nbatch)
     without a copy: reversing the axes maps row-major onto column-major.
     """
-    u = np.asarray(u, dtype=np.float64)
-    single = u.ndim == 1
-    batch = np.ascontiguousarray(np.atleast_2d(u))
-    g = halo_width(scheme)
-    n = batch.shape[-1] - 2 * g
-    if n < 1:
-        raise ConfigError(f"states of length {batch.shape[-1]} hold no interior cells with halo {g}")
-    flux = np.zeros((batch.shape[0], n + 1))
-    stat, errmsg = _api.api_face_fluxes(config.equation, scheme, config.dx * n,
-                                        config.viscosity, config.velocity, batch.T, flux.T)
-    _check(stat, errmsg)
-    return flux[0] if single else flux
+    return _batched(u, halo_width(scheme), lambda batch, flux, n: _api.api_face_fluxes(
+        config.equation, scheme, config.dx * n, config.viscosity, config.velocity, batch, flux))
 
 
 class _Callback:

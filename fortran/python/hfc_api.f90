@@ -15,7 +15,7 @@ module hfc_api
   use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_metadata, &
                       hfc_onnx_face_fluxes, hfc_onnx_runtime_info, hfc_onnx_open_runtime, hfc_onnx_timers
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
-  use hfc_model_registry, only: registry, registry_free_slot, registry_valid
+  use hfc_model_registry, only: registry, registry_free_slot, registry_valid, registry_check
   use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_guard_config_t, hfc_model_init, &
                        hfc_model_set_state, hfc_model_advance
   implicit none
@@ -113,10 +113,7 @@ contains
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     errmsg = ''
     value = ''
-    if (.not. registry_valid(id)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
-      return
-    end if
+    if (.not. registry_check(id, stat, errmsg)) return
     call hfc_onnx_metadata(registry(id), key, value, stat, errmsg)
   end subroutine api_onnx_metadata
 
@@ -128,10 +125,7 @@ contains
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     errmsg = ''
-    if (.not. registry_valid(id)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
-      return
-    end if
+    if (.not. registry_check(id, stat, errmsg)) return
     call hfc_onnx_face_fluxes(registry(id), u, flux, stat, errmsg)
   end subroutine api_onnx_face_fluxes
 
@@ -155,10 +149,7 @@ contains
     errmsg = ''
     seconds = 0.0_wp
     run_seconds = 0.0_wp
-    if (.not. registry_valid(id)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no model with this id')
-      return
-    end if
+    if (.not. registry_check(id, stat, errmsg)) return
     p%model => registry(id)
     g = p%halo_width()
     n = size(u, 1) - 2 * g
@@ -280,10 +271,7 @@ contains
       python%g = halo
       call hfc_model_init(m, n, length, eq, python, forcing, time, stat, errmsg, guard, comm)
     else if (trim(scheme) == 'learned') then
-      if (.not. registry_valid(model)) then
-        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'run: no loaded model with this id')
-        return
-      end if
+      if (.not. registry_check(model, stat, errmsg)) return
       call hfc_learned_init(learned, registry(model), eq, n, length, stat, errmsg)
       if (stat /= HFC_OK) return
       call hfc_model_init(m, n, length, eq, learned, forcing, time, stat, errmsg, guard, comm)
