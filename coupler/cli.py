@@ -52,7 +52,8 @@ def _add_simulate(sub) -> None:
     p.add_argument("--equation", choices=["burgers", "advection"], default="burgers")
     p.add_argument("--scheme", choices=["godunov", "fv3", "weno5", "learned"], default="weno5")
     p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
-    p.add_argument("--device", default="cpu", help="cpu, cuda:N, or cuda = the GPU of the node-local MPI rank (learned; default cpu)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda:N, or cuda = the GPU of the node-local MPI rank (learned; default cpu)")
     p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
     p.add_argument("--backend", choices=["python", "fortran"], default="python",
                    help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
@@ -360,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except FortranError as exc:   # the library agreed it over all ranks: every rank reports and exits alike
-        if world_comm() is None or world_comm().Get_rank() == 0:
+        comm = world_comm()
+        if comm is None or comm.Get_rank() == 0:
             print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except (HfcError, OSError) as exc:   # user errors and I/O failures: one line, no traceback
