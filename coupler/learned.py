@@ -5,8 +5,10 @@ the time loop). `load_model` picks one from `RuntimeConfig.backend`.
 
 The model file is checked before anything runs: a readable ONNX file of sane size, no
 external data outside its folder or through a link, one input `u` and one output `flux`
-of rank 3 and a float dtype, and the metadata written by `hfc export`. `check_host`
-compares the metadata with the host's grid and equation before the first step.
+of rank 3 and a float dtype, and the metadata of coupler.schema written by `hfc export`.
+`check_host` compares the metadata with the host's grid and equation before the first step.
+The file is parsed once on the way in (by ONNX Runtime); the onnx package parses it too
+only when it may hold external data, or when ONNX Runtime refuses it (to say why).
 
 Precision: the host is float64, models default to float32. The one cast happens in
 `__call__`: the halo-filled state is rounded to the model dtype on the way in and the
@@ -16,7 +18,6 @@ measured in tests/test_learned.py.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from coupler.errors import ConfigError, HfcError
-from coupler.host import (FortranModel, HostConfig, PythonFlux, onnx_face_fluxes, onnx_free, onnx_load,
-                          onnx_metadata)
+from coupler.host import FortranModel, HostConfig, PythonFlux, onnx_face_fluxes, onnx_free, onnx_load
+from coupler.schema import ModelError, ModelMetadata
 
 MAX_MODEL_BYTES = 1 << 30          # refuse anything larger than 1 GiB: not a flux model
-SCHEMA_VERSIONS = ("1",)
-REQUIRED = ("hfc_schema_version", "equation", "space_dimensions", "halo", "dx", "length",
-            "input_name", "output_name", "dtype")
 DTYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64}
 
-
-class ModelError(HfcError):
-    """A model file that cannot be used: not ONNX, truncated, wrong signature or metadata."""
-
+__all__ = ["BACKENDS", "FortranLearnedFlux", "LearnedFlux", "ModelError", "RuntimeConfig", "load_model",
+           "read_model_bytes"]
 
 BACKENDS = ("python", "fortran")
 
@@ -66,10 +62,11 @@ class RuntimeConfig:
 
 
 def read_model_bytes(path: str | Path) -> bytes:
-    """The bytes of an ONNX file, after the checks on size, links and external data."""
-    import onnx
-    from google.protobuf.message import DecodeError
+    """The bytes of an ONNX file, after the checks on size, links and external data.
 
+    The onnx package parses the file only when it may hold external data (the protobuf
+    key b"location" occurs in it: never a miss, rarely a false alarm); otherwise the one
+    parse is ONNX Runtime's, and `diagnose` explains a file ONNX Runtime refuses."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist")
@@ -77,18 +74,37 @@ def read_model_bytes(path: str | Path) -> bytes:
     if size == 0 or size > MAX_MODEL_BYTES:
         raise ModelError(f"model file '{path}' has {size} bytes; expected an ONNX file of 1 B to 1 GiB")
     data = path.read_bytes()
+    if b"location" in data:
+        proto = parse(path, data)
+        if check_external_data(proto, path.parent):
+            # weights kept beside the model: read them in, so a session is made from memory
+            from onnx.external_data_helper import load_external_data_for_model
+            load_external_data_for_model(proto, str(path.parent))
+            data = proto.SerializeToString()
+    return data
+
+
+def parse(path: Path, data: bytes):
+    """The onnx ModelProto of the bytes, or ModelError when they are not an ONNX model."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
     try:
         proto = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"'{path}' is not an ONNX model (or is truncated): {exc}") from None
     if not proto.graph.node:
         raise ModelError(f"'{path}' is not an ONNX model (or is truncated): its graph is empty")
-    if check_external_data(proto, path.parent):
-        # weights kept beside the model: read them in, so a session is made from memory
-        from onnx.external_data_helper import load_external_data_for_model
-        load_external_data_for_model(proto, str(path.parent))
-        data = proto.SerializeToString()
-    return data
+    return proto
+
+
+def diagnose(path: Path, data: bytes, error: Exception) -> ModelError:
+    """Why ONNX Runtime refused the bytes: not ONNX at all, or what ONNX Runtime said."""
+    try:
+        parse(path, data)
+    except ModelError as exc:
+        return exc
+    return ModelError(f"ONNX Runtime cannot load '{path}': {error}")
 
 
 def check_external_data(proto, folder: Path) -> bool:
@@ -118,6 +134,9 @@ class LearnedFlux:
     """Face fluxes from an exported model. Call with halo-filled float64 states."""
 
     def __init__(self, path: str | Path, config: RuntimeConfig = RuntimeConfig(), data: bytes | None = None):
+        # ONNX Runtime's telemetry worker is one more thread per process; off unless asked for
+        # (read when ONNX Runtime creates its environment; the Fortran shim does the same)
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -131,8 +150,10 @@ class LearnedFlux:
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(data, options, providers=self._providers(ort))
+        except HfcError:
+            raise
         except Exception as exc:   # ORT raises its own types (Fail, InvalidGraph, ...)
-            raise ModelError(f"ONNX Runtime cannot load '{self.path}': {exc}") from None
+            raise diagnose(self.path, data, exc) from None
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self._check_signature()
 
@@ -146,9 +167,9 @@ class LearnedFlux:
         return [("CUDAExecutionProvider", {"device_id": self.config.device_index}), "CPUExecutionProvider"]
 
     def _check_signature(self) -> None:
-        check_metadata(self.path, self.metadata)
+        self.meta = ModelMetadata.from_props(self.metadata, self.path)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        expected = (self.metadata["input_name"], self.metadata["output_name"])
+        expected = (",".join(self.meta.inputs), ",".join(self.meta.outputs))
         found = (",".join(i.name for i in inputs), ",".join(o.name for o in outputs))
         if len(inputs) != 1 or len(outputs) != 1 or found != expected:
             raise ModelError(f"'{self.path}': expected one input '{expected[0]}' and one output '{expected[1]}', "
@@ -159,13 +180,13 @@ class LearnedFlux:
             if arg.type not in DTYPES:
                 raise ModelError(f"'{self.path}': {arg.name} has type {arg.type}, expected float or double")
         self.dtype = DTYPES[inputs[0].type]
-        if np.dtype(self.dtype).name != {"float32": "float32", "float64": "float64"}.get(self.metadata["dtype"]):
-            raise ModelError(f"'{self.path}': metadata dtype {self.metadata['dtype']} but the input is {inputs[0].type}")
+        if np.dtype(self.dtype).name != self.meta.dtype:
+            raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
         self.input_name, self.output_name = expected
-        self.halo = int(self.metadata["halo"])
+        self.halo = self.meta.halo
 
     def check_host(self, host: HostConfig) -> None:
-        check_host(self.path, self.metadata, host)
+        check_host(self.path, self.meta, host)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes (n + 1,) or (batch, n + 1), float64, from halo-filled float64 states
@@ -183,66 +204,37 @@ class LearnedFlux:
         return PythonFlux(lambda u, t: self(u), self.halo)
 
 
-def check_metadata(path: Path, meta: dict) -> None:
-    """The hfc metadata must be there, in a schema version this code reads."""
-    missing = [k for k in REQUIRED if k not in meta]
-    if missing:
-        raise ModelError(f"'{path}' lacks the hfc metadata {', '.join(missing)}; export it with `hfc export`")
-    if meta["hfc_schema_version"] not in SCHEMA_VERSIONS:
-        raise ModelError(f"'{path}': metadata schema version {meta['hfc_schema_version']} "
-                         f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
-    for key, kind in (("halo", int), ("dx", float), ("length", float), ("viscosity", float)):
-        try:
-            kind(meta.get(key, "0"))
-        except ValueError:
-            raise ModelError(f"'{path}': metadata {key} = '{meta[key]}' is not a {kind.__name__}") from None
-
-
-def check_host(path: Path, meta: dict, host: HostConfig) -> None:
-    """Refuse a host whose equation, dimensions or grid spacing the model was not trained for."""
-    checks = [("equation", meta["equation"], host.equation),
-              ("space_dimensions", meta["space_dimensions"], "1")]
-    for field, expected, found in checks:
-        if expected != found:
-            raise ConfigError(f"model '{path}' metadata {field} = {expected}, the host has {found}")
-    if not math.isclose(float(meta["dx"]), host.dx, rel_tol=1e-9):
-        raise ConfigError(f"model '{path}' metadata dx = {float(meta['dx']):.9g} (length "
-                          f"{float(meta['length']):.6g} / {meta.get('cells', '?')} cells), the host has dx = "
-                          f"{host.dx:.9g} ({host.length:.6g} / {host.n}); use a grid with the model's spacing")
-    viscosity = float(meta.get("viscosity", "nan"))
-    if host.equation == "burgers" and not math.isclose(viscosity, host.viscosity, rel_tol=1e-12):
-        raise ConfigError(f"model '{path}' metadata viscosity = {meta.get('viscosity')}, the host has "
-                          f"{host.viscosity:g}")
+def check_host(path: Path, meta: ModelMetadata, host: HostConfig) -> None:
+    """Refuse a host whose equation, dimensions, grid spacing or viscosity the model was not
+    trained for."""
+    meta.check_host(path, host.equation, host.dx, host.n, host.length, host.viscosity)
 
 
 class FortranLearnedFlux:
     """The same model run by libhfc's Fortran module hfc_onnx (ONNX Runtime's C API, no
     Python per call). As a Host provider, the Fortran time loop calls it directly. The model
-    bytes are read and checked here exactly as for LearnedFlux, then handed to Fortran."""
+    bytes are read and checked here exactly as for LearnedFlux, then handed to Fortran,
+    which reads the signature and metadata once and checks them."""
 
     def __init__(self, path: str | Path, config: RuntimeConfig = RuntimeConfig(), data: bytes | None = None):
         self.path = Path(path)
         self.config = config
+        self.id = 0
         data = read_model_bytes(self.path) if data is None else data
         self.sha256 = hashlib.sha256(data).hexdigest()
         try:
-            self.id, self.halo = onnx_load(np.frombuffer(data, dtype=np.int8), config.threads, config.device_index)
+            self.id, self.halo, self.metadata = onnx_load(np.frombuffer(data, dtype=np.int8), config.threads,
+                                                          config.device_index)
         except HfcError as exc:
             raise ModelError(f"'{self.path}': {exc}") from None
-        self.metadata = {}
-        for key in REQUIRED + ("viscosity", "cells", "training_command"):
-            try:
-                self.metadata[key] = onnx_metadata(self.id, key)
-            except HfcError:   # absent: check_metadata names what is required
-                pass
         try:
-            check_metadata(self.path, self.metadata)
+            self.meta = ModelMetadata.from_props(self.metadata, self.path)
         except ModelError:
             self.close()
             raise
 
     def check_host(self, host: HostConfig) -> None:
-        check_host(self.path, self.metadata, host)
+        check_host(self.path, self.meta, host)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes, as LearnedFlux.__call__, computed by the Fortran binding."""

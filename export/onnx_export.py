@@ -20,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coupler import __version__
+from coupler.io.atomic import write_bytes, write_text
+from coupler.problems.equations import EQUATIONS
+from coupler.schema import ModelMetadata
 from training.train import PRESETS, TrainConfig, load_model, preset
 
-SCHEMA_VERSION = "1"
 INPUT, OUTPUT = "u", "flux"
 # ORT vs torch, max |difference| / max |torch| over the verification inputs
 TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
@@ -95,35 +98,27 @@ def training_command(train: dict, data_dir: str, out_dir: str) -> str:
 
 
 def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
-    """ONNX metadata_props: everything a host checks before its first step, and provenance."""
-    from coupler import __version__
-    from training.equations import make_equation
-
+    """ONNX metadata_props (the schema of coupler.schema): everything a host checks before
+    its first step, and provenance."""
     m, t = summary["model"], summary["train"]
-    length = make_equation(m["equation"]).length
-    return {
-        "hfc_schema_version": SCHEMA_VERSION,
-        "equation": m["equation"],
-        "space_dimensions": "1",
-        "halo": str(summary["halo"]),
-        "dx": repr(float(m["dx"])),
-        "length": repr(float(length)),
-        "cells": str(int(round(length / m["dx"]))),
-        "viscosity": repr(float(m["viscosity"])) if m["equation"] == "burgers" else "0",
-        "resample_factor": str(t["factor"]),
-        "dtype": config.dtype,
-        "input_name": INPUT,
-        "input_meaning": "cell averages with halo cells on both sides, shape (batch, 1, n + 2 halo)",
-        "output_name": OUTPUT,
-        "output_meaning": "total flux J at the n + 1 interior faces, face k between cells k-1 and k, "
-                          "shape (batch, 1, n + 1)",
-        "model_kind": m["kind"] + ("-godunov" if m["godunov"] else ""),
-        "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
-        "dataset_sha256": summary["data"]["train_sha256"],
-        "validation_loss": repr(float(summary["validation_loss_final"])),
-        "code_version": __version__,
-        "torch_version": torch.__version__,
-    }
+    length = EQUATIONS[m["equation"]].length
+    return ModelMetadata(
+        equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
+        viscosity=float(m["viscosity"]) if m["equation"] == "burgers" else 0.0, inputs=(INPUT,), outputs=(OUTPUT,),
+        dtype=config.dtype,
+        extra={
+            "cells": str(int(round(length / m["dx"]))),
+            "resample_factor": str(t["factor"]),
+            "input_meaning": "cell averages with halo cells on both sides, shape (batch, 1, n + 2 halo)",
+            "output_meaning": "total flux J at the n + 1 interior faces, face k between cells k-1 and k, "
+                              "shape (batch, 1, n + 1)",
+            "model_kind": m["kind"] + ("-godunov" if m["godunov"] else ""),
+            "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
+            "dataset_sha256": summary["data"]["train_sha256"],
+            "validation_loss": repr(float(summary["validation_loss_final"])),
+            "code_version": __version__,
+            "torch_version": torch.__version__,
+        }).to_props()
 
 
 def verification_inputs(halo: int, dtype: torch.dtype, seed: int) -> list[torch.Tensor]:
@@ -162,7 +157,7 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
     example = torch.zeros(2, 1, 64 + 2 * g, dtype=dtype)
     shapes = {"u": {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".export-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
         raw = Path(scratch) / "raw.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -194,10 +189,7 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         if not worst <= TOLERANCE[config.dtype]:
             raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
                               f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
-        final = Path(scratch) / "final.onnx"
-        final.write_bytes(data)
-        from coupler.output import publish
-        publish(final, out_path)
+    write_bytes(out_path, data)
     digest = hashlib.sha256(data).hexdigest()
     report = ExportReport(out_path, worst, digest, meta)
     write_model_card(report, summary, config, model_dir)
@@ -213,7 +205,7 @@ def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, 
             "export": asdict(config), "training": summary,
             "regenerate": f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
                           + (f" --dtype {config.dtype}" if config.dtype != "float32" else "")}
-    report.path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_text(report.path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
     lines = [f"# Model card: {report.path.name}", "",
              f"Learned face fluxes for **{meta['equation']}** ({meta['model_kind']}), trained at resample factor "
              f"{meta['resample_factor']} (dx = {float(meta['dx']):.6g}, {meta['cells']} cells on length "
@@ -224,4 +216,4 @@ def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, 
                   f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
               f"Validation loss (normalized MSE of du/dt, 1 = predicting zero): {float(meta['validation_loss']):.4g}.",
               "", "Regenerate:", "", "```", card["regenerate"], "```", ""]
-    report.path.with_suffix(".md").write_text("\n".join(lines))
+    write_text(report.path.with_suffix(".md"), "\n".join(lines))

@@ -33,7 +33,7 @@ def tool_env() -> dict:
 def hfc():
     """Run the hfc command line; returns the CompletedProcess."""
     exe = BIN / "hfc"
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "coupler.cli"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "coupler.app.cli"]
 
     def run(*args, cwd=None, timeout=300):
         return subprocess.run([*command, *map(str, args)], capture_output=True, text=True,

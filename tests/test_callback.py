@@ -6,7 +6,7 @@ import pytest
 from coupler.errors import NonFiniteStateError, ProviderError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig, face_fluxes
 from training import fluxes as ref
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 
 CONFIG = HostConfig("burgers", 64)
 TIME = TimeConfig(cfl=0.4)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from coupler.host import Host, HostConfig, TimeConfig
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 
 EPS = np.finfo(np.float64).eps
 

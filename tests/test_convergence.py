@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from coupler.host import Host, HostConfig, TimeConfig
-from training.initial_conditions import initial_condition
+from coupler.problems.initial_conditions import initial_condition
 
 LENGTH, T_END = 2.0, 0.5
 

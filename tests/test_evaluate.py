@@ -45,7 +45,7 @@ def test_torch_integrator_agrees_with_the_fortran_host_driving_the_same_model():
     same float64 model through the Python callback are independent implementations of the
     same scheme: they agree to round-off over 40 steps."""
     from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
-    from training.forcing import random_forcing
+    from coupler.problems.forcing import random_forcing
     from training.integrate import ForcingBatch, integrate
 
     n, dt = 64, 0.0125

@@ -5,8 +5,8 @@ import pytest
 from scipy.integrate import quad
 
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
-from training.forcing import Forcing, ForcingConfig, random_forcing
-from training.initial_conditions import initial_condition
+from coupler.problems.forcing import Forcing, ForcingConfig, random_forcing
+from coupler.problems.initial_conditions import initial_condition
 
 
 def test_forcing_is_deterministic_and_within_the_paper_ranges():

@@ -5,7 +5,7 @@ import subprocess
 import numpy as np
 
 from coupler.host import Host, HostConfig, TimeConfig
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 
 
 def run(cmd, **kw):

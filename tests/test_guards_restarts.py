@@ -9,9 +9,9 @@ import pytest
 from coupler.errors import ConfigError, NonFiniteStateError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig, face_fluxes
 from coupler.learned import FortranLearnedFlux, LearnedFlux, RuntimeConfig
-from coupler.restart import RestartError
+from coupler.io.restart import RestartError
 from coupler.simulate import RestartConfig, SimulationConfig, run
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 
 HOST = HostConfig("burgers", 64)
 
@@ -88,7 +88,7 @@ def test_cli_guard_policies_and_no_restart_from_a_poisoned_state(hfc, poisoned, 
 def _config(**kw):
     base = dict(host=HOST, t_end=4.0, save_every=0.5, seed=9)
     base.update(kw)
-    return SimulationConfig(**base)
+    return SimulationConfig().but(**base)
 
 
 @pytest.mark.parametrize("scheme, time", [("weno5", TimeConfig(dt=0.01)), ("weno5", TimeConfig(cfl=0.5)),

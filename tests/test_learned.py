@@ -12,7 +12,7 @@ import torch
 from coupler.errors import ConfigError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
 from coupler.learned import LearnedFlux, ModelError, RuntimeConfig
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 from training.train import load_model
 
 HOST = HostConfig("burgers", 64)

@@ -137,7 +137,7 @@ def test_cli_failure_on_one_rank_exits_nonzero_without_output(mpi_env, poisoned,
 def test_pure_fortran_host_under_mpi_matches_the_serial_run(mpi_env, learned_host, onnx64, tmp_path):
     """examples/02 under mpirun: rank 0 reads the model and broadcasts it, the grid is
     decomposed, snapshots are gathered; the file equals the serial hfc run bit for bit."""
-    from training.forcing import random_forcing
+    from coupler.problems.forcing import random_forcing
 
     exe, _ = learned_host
     random_forcing(6).write_namelist(tmp_path / "forcing.nml")

@@ -19,7 +19,7 @@ import torch
 from coupler.errors import ConfigError
 from coupler.host import FortranModel, Host, HostConfig, TimeConfig, onnx_runtime
 from coupler.learned import FortranLearnedFlux, LearnedFlux, ModelError, RuntimeConfig
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 from training.train import load_model
 
 HOST = HostConfig("burgers", 64)

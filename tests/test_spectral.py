@@ -9,7 +9,7 @@ the largest peaks among seeds 0-7, |v| up to ~4.4, all output times):
 import numpy as np
 import pytest
 
-from training.forcing import ForcingConfig, random_forcing
+from coupler.problems.forcing import ForcingConfig, random_forcing
 from training.spectral import (DEFAULT_DT, DEFAULT_LENGTH, SpectralConfig, cell_averages,
                                face_flux, nodes, random_initial_condition, solve, step_size,
                                time_derivative_of_cell_averages)

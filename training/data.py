@@ -15,7 +15,6 @@ evaluation uses seeds from 10**9 on, so the two never meet.
 from __future__ import annotations
 
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,8 +23,10 @@ import netCDF4
 import numpy as np
 from tqdm import tqdm
 
+from coupler import __version__
+from coupler.io.atomic import AtomicFile
+from coupler.problems.forcing import random_forcing
 from training.equations import make_equation
-from training.forcing import random_forcing
 
 SPLITS = ("train", "validation", "test")
 FINE_N = {"burgers": 512, "kdv": 256, "ks": 256}
@@ -132,12 +133,10 @@ def coarse_grain(u_fine: np.ndarray, flux_fine: np.ndarray, factor: int) -> tupl
 
 def write_split(path: Path, config: DataConfig, split: str, seeds: np.ndarray, times: np.ndarray,
                 u: np.ndarray, flux: np.ndarray) -> None:
-    """One split as netCDF (atomic: temporary file, then rename)."""
+    """One split as netCDF (written atomically)."""
     equation = make_equation(config.equation)
     n = u.shape[-1]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with AtomicFile(path) as tmp:
         with netCDF4.Dataset(tmp, "w") as ds:
             ds.title = f"{config.equation} reference snapshots ({split})"
             ds.Conventions = "CF-1.8"
@@ -152,7 +151,6 @@ def write_split(path: Path, config: DataConfig, split: str, seeds: np.ndarray, t
             ds.fractions = np.asarray(config.fractions)
             ds.reference = ("WENO5 + Godunov, 512 cells, SSP-RK3 CFL 0.5 (Fortran host)" if config.equation == "burgers"
                             else "pseudo-spectral, 256 nodes, ETDRK4 (training.spectral)")
-            from coupler import __version__
             ds.code_version = __version__
             count = u.shape[0] * u.shape[1]
             ds.createDimension("sample", count)
@@ -177,11 +175,6 @@ def write_split(path: Path, config: DataConfig, split: str, seeds: np.ndarray, t
                 var.long_name = f"flux J at the left face of each cell, resample factor {factor}"
                 var.units = "1"
                 var[:] = fc.reshape(count, -1)
-        from coupler.output import publish
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def generate(config: DataConfig, out_dir: str | Path, progress: bool = True) -> dict[str, Path]:

@@ -1,4 +1,6 @@
-"""The 1D conservation laws v_t + J_x = F of Bar-Sinai et al. (2019), SI Eqs. (S-3)-(S-5).
+"""The flux laws of the trainable equations in torch: J = c v^2 + sum_l a_l d^l v / dx^l
+(Bar-Sinai et al. 2019, SI Eqs. (S-3)-(S-5)), from the equation registry
+coupler.problems.equations (where the laws, parameters and domains live).
 
 Each equation names the face quantities its flux needs (derivative orders of v at the
 faces) and evaluates J from them, so a model only supplies those quantities. The
@@ -7,12 +9,13 @@ exact Godunov flux of left and right estimates.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-EQUATIONS = ("burgers", "kdv", "ks")
+from coupler.problems import equations as registry
+
+EQUATIONS = ("burgers", "kdv", "ks")      # the registry's equations with a quadratic flux
 
 
 def godunov_convex_square(left: torch.Tensor, right: torch.Tensor, c: float) -> torch.Tensor:
@@ -53,10 +56,8 @@ class Equation:
 
 
 def make_equation(name: str, viscosity: float = 0.01) -> Equation:
-    if name == "burgers":     # J = v^2/2 - eta v_x
-        return Equation("burgers", 0.5, ((1, -viscosity),), 2 * math.pi)
-    if name == "kdv":         # J = 3 v^2 + v_xx
-        return Equation("kdv", 3.0, ((2, 1.0),), 32.0)
-    if name == "ks":          # J = v^2/2 + v_x + v_xxx
-        return Equation("ks", 0.5, ((1, 1.0), (3, 1.0)), 64.0)
-    raise ValueError(f"unknown equation '{name}' (expected one of {', '.join(EQUATIONS)})")
+    """The registry equation `name` (viscosity for Burgers only) as a torch flux law."""
+    if name not in EQUATIONS:
+        raise ValueError(f"unknown equation '{name}' (expected one of {', '.join(EQUATIONS)})")
+    bound = registry.make_equation(name, viscosity if name == "burgers" else None)
+    return Equation(name, bound.quadratic, bound.terms, bound.spec.length)

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from coupler.problems.equations import make_equation as make_law
+from coupler.problems.forcing import ForcingConfig, random_forcing
 from training.data import EVALUATION_SEED, FINE_N, coarse_grain
 from training.equations import make_equation
-from training.forcing import ForcingConfig, random_forcing
 from training.integrate import ForcingBatch, integrate
 from training.metrics import bootstrap_median, mean_absolute_error, valid_simulation_time
 from training.models import FluxModel, ModelConfig
@@ -153,14 +154,11 @@ def evaluate(config: EvalConfig, models: dict[str, dict[int, FluxModel]], out_di
 
 
 def stable_step(model: FluxModel, dx: float, u_max: float, cfl: float) -> float:
-    """cfl x the smallest explicit SSP-RK3 limit: advection dx / max|J'(u)| = dx / (2 c u_max),
-    and for each linear flux term a d^l v (a PDE term of order p = l + 1) 1.5 dx^p / (2^p |a|)
-    (RK3 stability radius ~1.7-2.5 against the largest centred eigenvalue |a| (2/dx)^p)."""
-    limits = [dx / (2 * model.equation.convective * max(u_max, 1e-6))]
-    for order, coefficient in model.equation.linear:
-        p = order + 1
-        limits.append(1.5 * dx ** p / (2 ** p * abs(coefficient)))
-    return cfl * min(limits)
+    """The host's time-step rule (coupler.problems.equations.Equation.stable_dt) for the
+    model's equation at the largest wave speed of a state bounded by u_max: the same rule
+    the Fortran host applies each step, here once, for a fixed step in batched torch."""
+    law = make_law(model.equation.name, model.config.viscosity if model.equation.name == "burgers" else None)
+    return law.stable_dt(dx, law.max_wave_speed([u_max]), cfl)
 
 
 def markdown_table(config: EvalConfig, rows: list[dict]) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training.forcing import Forcing
+from coupler.problems.forcing import Forcing
 from training.models import FluxModel, periodic_time_derivative
 
 

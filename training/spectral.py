@@ -38,16 +38,17 @@ from functools import lru_cache
 import numpy as np
 from tqdm import tqdm
 
-from training.forcing import ForcingConfig, random_forcing
+from coupler.problems.equations import EQUATIONS as REGISTRY, make_equation
+from coupler.problems.forcing import random_forcing
+from coupler.problems.initial_conditions import RANDOM_MODES
 
 EQUATIONS = ("kdv", "ks")
-DEFAULT_LENGTH = {"kdv": 32.0, "ks": 64.0}
+DEFAULT_LENGTH = {name: REGISTRY[name].length for name in EQUATIONS}
 # Converged defaults for n = 256 on the training domains; see SpectralConfig.
 DEFAULT_DT = {"kdv": 2.5e-4, "ks": 5e-3}
-# J = c v^2 + sum_l a_l d^l v / dx^l: (c, ((l, a_l), ...)).
-FLUX_TERMS = {"kdv": (3.0, ((2, 1.0),)), "ks": (0.5, ((1, 1.0), (3, 1.0)))}
+# J = c v^2 + sum_l a_l d^l v / dx^l: (c, ((l, a_l), ...)), from the equation registry.
+FLUX_TERMS = {name: (make_equation(name).quadratic, make_equation(name).terms) for name in EQUATIONS}
 CONTOUR_POINTS = 64       # M, points on the contour for the phi-functions
-INITIAL_MODES = ForcingConfig(n_modes=10, wavenumbers=(1, 2, 3))
 
 
 @dataclass(frozen=True)
@@ -260,12 +261,12 @@ def solve(config: SpectralConfig, v0: np.ndarray, times: np.ndarray, progress: b
 
 
 def random_initial_condition(seed: int, n: int, length: float) -> np.ndarray:
-    """Nodal v0 = sum_m A_m sin(2 pi l_m x / L + phi_m) from training.forcing's draws.
-
-    Ten modes, A in [-0.5, 0.5], phi in [0, 2 pi), l in {1, 2, 3} (SI Appendix II);
-    the frequencies drawn by random_forcing are ignored (t = 0).
+    """Nodal v0 = sum_m A_m sin(2 pi l_m x / L + phi_m): the random profile of
+    coupler.problems.initial_conditions (RANDOM_MODES; its cell averages are the host's
+    `random` initial condition). Ten modes, A in [-0.5, 0.5], phi in [0, 2 pi), l in
+    {1, 2, 3} (SI Appendix II); the frequencies drawn by random_forcing are ignored (t = 0).
     """
-    f = random_forcing(seed, INITIAL_MODES)
+    f = random_forcing(seed, RANDOM_MODES)
     k = 2.0 * np.pi * f.wavenumber.astype(float) / length
     theta = k[:, None] * nodes(n, length)[None, :] + f.phase[:, None]
     return np.sum(f.amplitude[:, None] * np.sin(theta), axis=0)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from coupler.io.atomic import AtomicFile, write_text
 from training.data import Snapshots, load
 from training.models import FluxModel, ModelConfig, periodic_time_derivative
 from training.unroll import UnrollConfig, rollout, unrolled_targets
@@ -203,7 +203,7 @@ class Trainer:
             "validation_loss_initial": initial, "validation_loss_final": final,
             "steps": self.step, "torch_version": torch.__version__, "device": str(self.device),
         }
-        (self.out_dir / "model.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_text(self.out_dir / "model.json", json.dumps(summary, indent=2) + "\n")
         return summary
 
 
@@ -217,18 +217,15 @@ def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> Flu
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with AtomicFile(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _write_log(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with AtomicFile(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["step", "train_loss", "validation_loss", "learning_rate", "seconds"])
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _read_log(path: Path) -> list[dict]:

@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from training.data import Snapshots, coarse_grain
-from training.forcing import random_forcing
+from coupler.problems.forcing import random_forcing
 from training.integrate import ForcingBatch
 from training.models import FluxModel, periodic_time_derivative
 

@@ -1,14 +1,15 @@
 !> A pure Fortran host: forced Burgers with a classical scheme from libhfc, configured by
-!> a namelist, forcing parameters read from the file that `hfc` / training.forcing write.
-!> No Python in the process. Build and run: see README.md in this folder.
+!> a namelist, forcing parameters read from the file that `hfc` / coupler.problems.forcing
+!> write. Serial: built against libhfc alone, no MPI. Build and run: see README.md here.
 program burgers_host
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
-  use hfc_forcing, only: hfc_forcing_params_t, hfc_forcing_read
-  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
-                       hfc_model_advance
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_read, hfc_forcing_init
+  use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
+                      hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
   implicit none
 
   ! configuration (namelist &host), with the paper's Burgers defaults
@@ -21,12 +22,16 @@ program burgers_host
 
   character(len=256) :: config_file
   character(len=HFC_ERRMSG_LEN) :: errmsg
+  type(hfc_grid_t) :: grid
   type(hfc_equation_t) :: eq
   type(hfc_classical_flux) :: flux
-  type(hfc_forcing_params_t) :: forcing
+  type(hfc_forcing_params_t) :: params
+  type(hfc_forcing_t) :: forcing
   type(hfc_time_config_t) :: time
-  type(hfc_model_t) :: model
-  real(wp), allocatable :: u0(:)
+  type(hfc_host_t) :: model
+  type(hfc_diagnostics_t) :: diagnostics
+  real(wp), allocatable :: u(:)
+  real(wp) :: t
   integer :: stat, unit
 
   config_file = 'host.nml'
@@ -37,34 +42,47 @@ program burgers_host
   close(unit)
   if (stat /= 0) call fail(1, 'bad &host namelist in ' // trim(config_file))
 
-  call hfc_forcing_read(forcing_file, forcing, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_forcing_read(forcing_file, params, stat, errmsg)
+  call check()
+  call hfc_forcing_init(forcing, params, stat, errmsg)
+  call check()
+  call hfc_grid_init(grid, n, length, stat, errmsg)
+  call check()
   call hfc_equation_init(eq, 'burgers', viscosity, 0.0_wp, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call check()
   call hfc_classical_init(flux, eq, scheme, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call check()
   time%cfl = cfl
   time%dt = dt
-  call hfc_model_init(model, n, length, eq, flux, forcing, time, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
-  allocate(u0(n), source=0.0_wp)
-  call hfc_model_set_state(model, u0, 0.0_wp, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_host_create(model, grid, eq, flux, time, stat, errmsg)
+  call check()
+  call hfc_host_add_source(model, forcing, stat, errmsg)
+  call check()
+  allocate(u(n), source=0.0_wp)
+  call hfc_host_set_state(model, u, 0.0_wp, stat, errmsg)
+  call check()
 
-  call hfc_model_advance(model, t_end, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_host_advance(model, t_end, stat, errmsg)
+  call check()
+  call hfc_host_get_state(model, u, t, stat, errmsg)
+  call check()
+  call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
 
   open(newunit=unit, file=output_file, access='stream', form='unformatted', status='replace', &
        action='write', iostat=stat)
   if (stat /= 0) call fail(1, 'cannot write ' // trim(output_file))
-  write(unit) model%u(1:n)
+  write(unit) u
   close(unit)
   write(output_unit, '(a, i0, a, a, a, i0, a, es12.5, a, es12.5)') 'burgers_host: n=', n, ' scheme=', &
-    trim(scheme), ' steps=', model%nsteps, ' t=', model%t, ' max|u|=', maxval(abs(model%u(1:n)))
+    trim(scheme), ' steps=', diagnostics%steps, ' t=', t, ' max|u|=', maxval(abs(u))
 
 contains
 
   !> The host program, not the library, decides to stop.
+  subroutine check()
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+  end subroutine check
+
   subroutine fail(code, message)
     integer, intent(in) :: code
     character(len=*), intent(in) :: message

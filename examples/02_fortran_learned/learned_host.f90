@@ -12,14 +12,16 @@ program learned_host
   use mpi
   use netcdf
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_provider, only: hfc_flux_provider
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
   use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_runtime_info
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
-  use hfc_forcing, only: hfc_forcing_params_t, hfc_forcing_read
-  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
-                       hfc_model_advance
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_read, hfc_forcing_init
+  use hfc_mpi, only: hfc_mpi_ring
+  use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
+                      hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
   implicit none
 
   ! configuration (namelist &host), with the paper's Burgers defaults
@@ -43,15 +45,19 @@ program learned_host
   character(len=1024) :: tmp_file = ''   ! the unfinished output, removed on failure
   character(len=64) :: ort_version
   character(len=HFC_ERRMSG_LEN) :: errmsg
+  type(hfc_grid_t) :: grid
   type(hfc_equation_t) :: eq
   type(hfc_onnx_config_t) :: runtime
   type(hfc_onnx_model_t), target :: onnx
   type(hfc_learned_flux) :: learned
   type(hfc_classical_flux) :: classical
-  type(hfc_forcing_params_t) :: forcing
+  type(hfc_forcing_params_t) :: params
+  type(hfc_forcing_t) :: forcing
   type(hfc_time_config_t) :: time
-  type(hfc_model_t) :: model
-  real(wp), allocatable :: x(:), whole(:)
+  type(hfc_host_t) :: model
+  type(hfc_diagnostics_t) :: diagnostics
+  real(wp), allocatable :: x(:), whole(:), local(:)
+  real(wp) :: t
   integer(int8), allocatable :: bytes(:)
   integer, allocatable :: counts(:), offsets(:)
   integer :: stat, unit, i, frames, ncid, dim_x, dim_t, var_x, var_t, var_u, rank, nranks, ierr
@@ -70,7 +76,11 @@ program learned_host
   if (stat /= 0) call fail(1, 'bad &host namelist in ' // trim(config_file))
   if (.not. save_every > 0.0_wp) call fail(1, 'save_every must be positive')
 
-  call hfc_forcing_read(forcing_file, forcing, stat, errmsg)
+  call hfc_forcing_read(forcing_file, params, stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_forcing_init(forcing, params, stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call hfc_grid_init(grid, n, length, stat, errmsg)
   if (stat /= HFC_OK) call fail(stat, errmsg)
   call hfc_equation_init(eq, 'burgers', viscosity, 0.0_wp, stat, errmsg)
   if (stat /= HFC_OK) call fail(stat, errmsg)
@@ -83,7 +93,7 @@ program learned_host
     call read_model(model_file)            ! rank 0 reads, every rank gets the bytes
     call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg)
-    call hfc_learned_init(learned, onnx, eq, n, length, stat, errmsg)
+    call hfc_learned_init(learned, onnx, eq, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, errmsg)
     call hfc_onnx_runtime_info(ort_path, ort_version)
     if (rank == 0) write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
@@ -95,9 +105,10 @@ program learned_host
   end if
 
   ! the blocks of the ranks, for gathering snapshots in global order on rank 0
-  allocate(counts(nranks), offsets(nranks), whole(n))
-  call MPI_Gather(model%grid%n, 1, MPI_INTEGER, counts, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
-  call MPI_Gather(model%grid%offset, 1, MPI_INTEGER, offsets, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
+  call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
+  allocate(counts(nranks), offsets(nranks), whole(n), local(diagnostics%n))
+  call MPI_Gather(diagnostics%n, 1, MPI_INTEGER, counts, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
+  call MPI_Gather(diagnostics%offset, 1, MPI_INTEGER, offsets, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
 
   ! netCDF output (rank 0) under a temporary name: u(time, x) is u(x, time) in Fortran order
   frames = nint(t_end / save_every)
@@ -107,17 +118,18 @@ program learned_host
   if (rank == 0) call define_output()
   call write_frame(1)
   do i = 1, frames
-    call hfc_model_advance(model, min(i * save_every, t_end), stat, errmsg)   ! collective: all ranks agree on failure
+    call hfc_host_advance(model, min(i * save_every, t_end), stat, errmsg)   ! collective: all ranks agree on failure
     if (stat /= HFC_OK) call fail(2, errmsg)
     call write_frame(i + 1)
   end do
+  call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
   if (rank == 0) then
-    call nc(nf90_put_att(ncid, nf90_global, 'steps', int(model%nsteps)))
+    call nc(nf90_put_att(ncid, nf90_global, 'steps', int(diagnostics%steps)))
     call nc(nf90_close(ncid))
     if (c_rename(trim(tmp_file) // c_null_char, trim(output_file) // c_null_char) /= 0) &
       call fail(1, 'cannot rename ' // trim(tmp_file) // ' to ' // trim(output_file))
     write(output_unit, '(a, i0, a, a, a, i0, a, i0, a, es12.5, a, a)') 'learned_host: n=', n, ' scheme=', &
-      trim(scheme), ' ranks=', nranks, ' steps=', model%nsteps, ' t=', model%t, ' wrote ', trim(output_file)
+      trim(scheme), ' ranks=', nranks, ' steps=', diagnostics%steps, ' t=', diagnostics%t, ' wrote ', trim(output_file)
   end if
   call MPI_Finalize(ierr)
 
@@ -177,22 +189,27 @@ contains
     call MPI_Bcast(bytes, int(nbytes), MPI_INTEGER1, 0, MPI_COMM_WORLD, ierr)
   end subroutine read_model
 
+  !> The host on this rank's block of the grid decomposed over MPI_COMM_WORLD, from u = 0.
   subroutine start(provider)
     class(hfc_flux_provider), intent(in) :: provider
     real(wp), allocatable :: u0(:)
-    call hfc_model_init(model, n, length, eq, provider, forcing, time, stat, errmsg, comm=MPI_COMM_WORLD)
+    call hfc_host_create(model, grid, eq, provider, time, stat, errmsg, decomp=hfc_mpi_ring(MPI_COMM_WORLD))
     if (stat /= HFC_OK) call fail(stat, errmsg)
-    allocate(u0(model%grid%n), source=0.0_wp)
-    call hfc_model_set_state(model, u0, 0.0_wp, stat, errmsg)
+    call hfc_host_add_source(model, forcing, stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
+    allocate(u0(diagnostics%n), source=0.0_wp)
+    call hfc_host_set_state(model, u0, 0.0_wp, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, errmsg)
   end subroutine start
 
   subroutine write_frame(frame)
     integer, intent(in) :: frame
-    call MPI_Gatherv(model%u(1:model%grid%n), model%grid%n, MPI_DOUBLE_PRECISION, whole, counts, offsets, &
+    call hfc_host_get_state(model, local, t, stat, errmsg)
+    call MPI_Gatherv(local, size(local), MPI_DOUBLE_PRECISION, whole, counts, offsets, &
                      MPI_DOUBLE_PRECISION, 0, MPI_COMM_WORLD, ierr)
     if (rank /= 0) return
-    call nc(nf90_put_var(ncid, var_t, [model%t], start=[frame]))
+    call nc(nf90_put_var(ncid, var_t, [t], start=[frame]))
     call nc(nf90_put_var(ncid, var_u, whole, start=[1, frame], count=[n, 1]))
   end subroutine write_frame
 

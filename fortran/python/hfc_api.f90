@@ -1,89 +1,376 @@
-!> The Fortran entry points wrapped for Python by f90wrap. Every run builds its host model
-!> from the arguments, so a run continued from a returned state is bit for bit the run that
-!> never stopped; the only state kept between calls is the ONNX models loaded for the
-!> Fortran-native path, by id (hfc_model_registry). Arrays are assumed-shape and checked here.
+!> The Fortran entry points wrapped for Python by f90wrap. Objects live in hfc_registry and
+!> Python holds their integer ids: ONNX models, flux providers, hosts. A host is created
+!> once and then advanced, queried and freed; nothing is rebuilt between calls. Every entry
+!> point returns stat and errmsg (blank on success). Arrays are assumed-shape and checked.
 module hfc_api
   use, intrinsic :: iso_fortran_env, only: int8, int64
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERRMSG_LEN, hfc_set_error
-  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_init_parallel, hfc_fill_halo
-  use hfc_parallel, only: HFC_NO_COMM, hfc_decompose
-  use hfc_equation, only: hfc_equation_t, hfc_equation_init
-  use hfc_forcing, only: hfc_forcing_params_t
-  use hfc_provider, only: hfc_flux_provider
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERRMSG_LEN, hfc_set_error, hfc_clear, hfc_str
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_init_spacing, hfc_grid_block
+  use hfc_decomposition, only: hfc_decomposition_t
+  use hfc_mpi, only: hfc_mpi_ring
+  use hfc_equation, only: hfc_equation_t, hfc_equation_init, HFC_MAX_TERMS, HFC_EQ_BURGERS, HFC_EQ_ADVECTION
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
+  use hfc_polynomial, only: hfc_polynomial_flux, hfc_polynomial_init
   use hfc_python_provider, only: hfc_python_flux
-  use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_metadata, &
-                      hfc_onnx_face_fluxes, hfc_onnx_runtime_info, hfc_onnx_open_runtime, hfc_onnx_timers
-  use hfc_learned, only: hfc_learned_flux, hfc_learned_init
-  use hfc_model_registry, only: registry, registry_free_slot, registry_valid, registry_check
-  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_guard_config_t, hfc_model_init, &
-                       hfc_model_set_state, hfc_model_advance
+  use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_runtime_info, &
+                      hfc_onnx_open_runtime, hfc_onnx_timers
+  use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_model_check, HFC_META_REQUIRED, HFC_META_KEYS
+  use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
+  use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, &
+                      hfc_host_advance, hfc_host_diagnostics, hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, &
+                      hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
+  use hfc_registry, only: models, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
+                          provider_check, host_check
   implicit none
+
+  integer, parameter :: NO_COMM = -1   !< the comm argument of a serial run
 
 contains
 
-  !> Face fluxes of a classical scheme for a batch of halo-padded states:
-  !> u(n + 2g, nbatch) -> flux(n + 1, nbatch); g is the scheme's halo width (halo_width()).
-  subroutine api_face_fluxes(equation, scheme, length, viscosity, velocity, u, flux, stat, errmsg)
+  ! ----------------------------------------------------------------------------------------
+  ! Equations
+
+  !> The registry entry of an equation: J = c v^2 + a v + sum_i b_i d^(l_i) v.
+  subroutine api_equation_info(name, viscosity, velocity, quadratic, linear, terms, orders, coefficients, &
+                               stat, errmsg)
+    character(len=*), intent(in) :: name
+    real(wp), intent(in) :: viscosity, velocity
+    real(wp), intent(out) :: quadratic, linear
+    integer, intent(out) :: terms
+    integer, intent(out) :: orders(3)
+    real(wp), intent(out) :: coefficients(3)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    call hfc_equation_init(eq, name, viscosity, velocity, stat, errmsg)
+    quadratic = eq%quadratic
+    linear = eq%velocity
+    terms = eq%terms
+    orders = eq%order
+    coefficients = eq%coefficient
+  end subroutine api_equation_info
+
+  !> The time-step rule of the host for cells u of width dx at Courant number cfl.
+  subroutine api_stable_dt(name, viscosity, velocity, dx, u, cfl, dt, stat, errmsg)
+    character(len=*), intent(in) :: name
+    real(wp), intent(in) :: viscosity, velocity, dx
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(in) :: cfl
+    real(wp), intent(out) :: dt
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    dt = 0.0_wp
+    call hfc_equation_init(eq, name, viscosity, velocity, stat, errmsg)
+    if (stat == HFC_OK) dt = eq%stable_dt(dx, eq%max_wave_speed(u), cfl)
+  end subroutine api_stable_dt
+
+  ! ----------------------------------------------------------------------------------------
+  ! Flux providers
+
+  !> A classical provider ('godunov', 'fv3', 'weno5', or 'polynomial': the standard 6-cell
+  !> stencil) for an equation; returns its id and halo width.
+  subroutine api_provider_classical(equation, viscosity, velocity, scheme, id, halo, stat, errmsg)
     character(len=*), intent(in) :: equation, scheme
-    real(wp), intent(in) :: length, viscosity, velocity
+    real(wp), intent(in) :: viscosity, velocity
+    integer, intent(out) :: id, halo
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    type(hfc_classical_flux) :: classical
+    type(hfc_polynomial_flux) :: polynomial
+
+    halo = 0
+    call new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
+    if (stat /= HFC_OK) return
+    if (trim(scheme) == 'polynomial') then
+      call hfc_polynomial_init(polynomial, eq, stat, errmsg)
+      if (stat == HFC_OK) allocate(providers(id)%p, source=polynomial)
+    else
+      call hfc_classical_init(classical, eq, scheme, stat, errmsg)
+      if (stat == HFC_OK) allocate(providers(id)%p, source=classical)
+    end if
+    call finish_provider(id, halo, stat)
+  end subroutine api_provider_classical
+
+  !> The Python-callback provider with halo width `halo` (the f2py callback `pyflux`).
+  subroutine api_provider_python(equation, viscosity, velocity, halo, id, stat, errmsg)
+    character(len=*), intent(in) :: equation
+    real(wp), intent(in) :: viscosity, velocity
+    integer, intent(in) :: halo
+    integer, intent(out) :: id
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    integer :: g
+    call new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
+    if (stat /= HFC_OK) return
+    if (halo < 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'provider: the python provider needs a halo width >= 0')
+    else
+      allocate(providers(id)%p, source=hfc_python_flux(g=halo))
+    end if
+    call finish_provider(id, g, stat)
+  end subroutine api_provider_python
+
+  !> The learned provider of the loaded model `model`, checked against the equation.
+  subroutine api_provider_learned(model, equation, viscosity, velocity, id, halo, stat, errmsg)
+    integer, intent(in) :: model
+    character(len=*), intent(in) :: equation
+    real(wp), intent(in) :: viscosity, velocity
+    integer, intent(out) :: id, halo
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    type(hfc_learned_flux) :: learned
+    halo = 0
+    id = 0
+    if (.not. model_check(model, stat, errmsg)) return
+    call new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
+    if (stat /= HFC_OK) return
+    call hfc_learned_init(learned, models(model), eq, stat, errmsg)
+    if (stat == HFC_OK) allocate(providers(id)%p, source=learned)
+    call finish_provider(id, halo, stat)
+  end subroutine api_provider_learned
+
+  subroutine api_provider_free(id)
+    integer, intent(in) :: id
+    if (id >= 1 .and. id <= size(providers)) then
+      if (allocated(providers(id)%p)) deallocate(providers(id)%p)
+    end if
+  end subroutine api_provider_free
+
+  !> Face fluxes flux(n + 1, nbatch) of a provider for halo-padded states u(n + 2g, nbatch)
+  !> (g the provider's halo) on cells of width dx, at time t.
+  subroutine api_provider_face_fluxes(id, dx, t, u, flux, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: dx, t
     real(wp), intent(in) :: u(:, :)
     real(wp), intent(inout) :: flux(:, :)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_equation_t) :: eq
-    type(hfc_classical_flux) :: p
-    type(hfc_grid_t) :: grid
+    type(hfc_grid_t) :: global, block
+    type(hfc_aux_t) :: none(0)
     integer :: b, n, g
 
-    errmsg = ''
-    call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
-    if (stat /= HFC_OK) return
-    call hfc_classical_init(p, eq, scheme, stat, errmsg)
-    if (stat /= HFC_OK) return
-    g = p%halo_width()
+    if (.not. provider_check(id, stat, errmsg)) return
+    g = providers(id)%p%halo_width()
     n = size(u, 1) - 2 * g
     if (size(flux, 1) /= n + 1 .or. size(flux, 2) /= size(u, 2)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'face_fluxes: flux must have shape (n + 1, nbatch)')
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'face_fluxes: flux has shape (' // hfc_str(size(flux, 1)) // &
+        ', ' // hfc_str(size(flux, 2)) // '), expected (n + 1, nbatch) = (' // hfc_str(n + 1) // ', ' // &
+        hfc_str(size(u, 2)) // ')')
       return
     end if
-    call hfc_grid_init(grid, n, g, length, stat, errmsg)
-    if (stat /= HFC_OK) return
+    call hfc_grid_init_spacing(global, n, dx, stat, errmsg)
+    if (stat == HFC_OK) call hfc_grid_block(global, n, 0, g, block, stat, errmsg)
+    if (stat == HFC_OK) call providers(id)%p%check_grid(block, stat, errmsg)
     do b = 1, size(u, 2)
-      call p%face_fluxes(grid, u(:, b), 0.0_wp, flux(:, b), stat, errmsg)
       if (stat /= HFC_OK) return
+      call providers(id)%p%face_fluxes(block, u(:, b), none, t, flux(:, b), stat, errmsg)
     end do
-  end subroutine api_face_fluxes
+  end subroutine api_provider_face_fluxes
 
-  !> Halo width of a classical scheme.
-  subroutine api_halo_width(scheme, g, stat, errmsg)
-    character(len=*), intent(in) :: scheme
-    integer, intent(out) :: g
+  subroutine new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
+    character(len=*), intent(in) :: equation
+    real(wp), intent(in) :: viscosity, velocity
+    type(hfc_equation_t), intent(out) :: eq
+    integer, intent(out) :: id
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    id = 0
+    call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
+    if (stat /= HFC_OK) return
+    id = free_provider_id()
+    if (id == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'provider: too many providers at once; free some first')
+      return
+    end if
+    providers(id)%eq = eq
+  end subroutine new_provider_slot
+
+  subroutine finish_provider(id, halo, stat)
+    integer, intent(inout) :: id
+    integer, intent(out) :: halo
+    integer, intent(in) :: stat
+    halo = 0
+    if (stat /= HFC_OK) then
+      call api_provider_free(id)
+      id = 0
+    else
+      halo = providers(id)%p%halo_width()
+    end if
+  end subroutine finish_provider
+
+  ! ----------------------------------------------------------------------------------------
+  ! Hosts
+
+  !> Create a host on n cells of [0, length) with provider `provider` (copied; the
+  !> provider's equation is the host's). Time: fixed dt > 0, else CFL number cfl; method
+  !> 1 SSP-RK3, 2 forward Euler; max_steps per advance (0: no limit). on_nonfinite: 1 abort,
+  !> 2 fallback (the equation's classical scheme: weno5 for burgers and advection,
+  !> polynomial for kdv and ks). comm: an MPI communicator handle (collective then), or -1.
+  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, comm, id, stat, errmsg)
+    integer, intent(in) :: provider, n
+    real(wp), intent(in) :: length, cfl, dt
+    integer, intent(in) :: method
+    integer(int64), intent(in) :: max_steps
+    integer, intent(in) :: on_nonfinite, comm
+    integer, intent(out) :: id
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_equation_t) :: eq
-    type(hfc_classical_flux) :: p
-    errmsg = ''
-    g = 0
-    call hfc_classical_init(p, eq, scheme, stat, errmsg)
-    if (stat == HFC_OK) g = p%halo_width()
-  end subroutine api_halo_width
+    type(hfc_grid_t) :: global
+    type(hfc_time_config_t) :: time
+    type(hfc_guard_config_t) :: guard
+    class(hfc_flux_provider), allocatable :: fallback
+    class(hfc_decomposition_t), allocatable :: decomp
 
-  !> Load an ONNX model for the Fortran-native path from its bytes (read and checked by the
-  !> caller); returns its id (> 0) and halo width. library: the ONNX Runtime library ('' for
-  !> the default); device -1 is the CPU, k >= 0 the CUDA device k.
-  subroutine api_onnx_load(bytes, library, threads, device, id, halo, stat, errmsg)
+    id = 0
+    if (.not. provider_check(provider, stat, errmsg)) return
+    id = free_host_id()
+    if (id == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: too many hosts at once; free some first')
+      return
+    end if
+    call hfc_grid_init(global, n, length, stat, errmsg)
+    if (stat /= HFC_OK) then
+      id = 0
+      return
+    end if
+    time%cfl = cfl
+    time%dt = dt
+    time%method = method
+    if (max_steps > 0) time%max_steps = max_steps
+    guard%on_nonfinite = on_nonfinite
+    if (comm == NO_COMM) then
+      allocate(decomp)
+    else
+      allocate(decomp, source=hfc_mpi_ring(comm))
+    end if
+    associate (eq => providers(provider)%eq)
+      if (on_nonfinite == HFC_ON_NONFINITE_FALLBACK) call default_fallback(eq, fallback, stat, errmsg)
+      if (stat == HFC_OK) then
+        if (allocated(fallback)) then
+          call hfc_host_create(hosts(id), global, eq, providers(provider)%p, time, stat, errmsg, decomp, guard, fallback)
+        else
+          call hfc_host_create(hosts(id), global, eq, providers(provider)%p, time, stat, errmsg, decomp, guard)
+        end if
+      end if
+    end associate
+    if (stat /= HFC_OK) id = 0
+  end subroutine api_host_create
+
+  !> The classical scheme the guard falls back to for an equation.
+  subroutine default_fallback(eq, fallback, stat, errmsg)
+    type(hfc_equation_t), intent(in) :: eq
+    class(hfc_flux_provider), allocatable, intent(out) :: fallback
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    type(hfc_classical_flux) :: weno5
+    type(hfc_polynomial_flux) :: polynomial
+    if (eq%kind == HFC_EQ_BURGERS .or. eq%kind == HFC_EQ_ADVECTION) then
+      call hfc_classical_init(weno5, eq, 'weno5', stat, errmsg)
+      allocate(fallback, source=weno5)
+    else
+      call hfc_polynomial_init(polynomial, eq, stat, errmsg)
+      allocate(fallback, source=polynomial)
+    end if
+  end subroutine default_fallback
+
+  !> Add the forcing of Bar-Sinai et al. Eq. S-6 (modes as arrays) to a host.
+  subroutine api_host_add_forcing(id, amplitude, omega, phase, wavenumber, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: amplitude(:), omega(:), phase(:)
+    integer, intent(in) :: wavenumber(:)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_forcing_params_t) :: params
+    type(hfc_forcing_t) :: forcing
+    if (.not. host_check(id, stat, errmsg)) return
+    params%amplitude = amplitude
+    params%omega = omega
+    params%phase = phase
+    params%wavenumber = wavenumber
+    call hfc_forcing_init(forcing, params, stat, errmsg)
+    if (stat == HFC_OK) call hfc_host_add_source(hosts(id), forcing, stat, errmsg)
+  end subroutine api_host_add_forcing
+
+  subroutine api_host_set_state(id, u, t, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    if (.not. host_check(id, stat, errmsg)) return
+    call hfc_host_set_state(hosts(id), u, t, stat, errmsg)
+  end subroutine api_host_set_state
+
+  subroutine api_host_advance(id, t_end, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: t_end
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    if (.not. host_check(id, stat, errmsg)) return
+    call hfc_host_advance(hosts(id), t_end, stat, errmsg)
+  end subroutine api_host_advance
+
+  subroutine api_host_get_state(id, u, t, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(inout) :: u(:)
+    real(wp), intent(out) :: t
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    t = 0.0_wp
+    if (.not. host_check(id, stat, errmsg)) return
+    call hfc_host_get_state(hosts(id), u, t, stat, errmsg)
+  end subroutine api_host_get_state
+
+  !> Time, steps so far, guard fallback faces, halo seconds, and this rank's block.
+  subroutine api_host_diagnostics(id, t, steps, fallback_faces, halo_seconds, n, offset, halo, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(out) :: t, halo_seconds
+    integer(int64), intent(out) :: steps, fallback_faces
+    integer, intent(out) :: n, offset, halo
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_diagnostics_t) :: d
+    if (host_check(id, stat, errmsg)) call hfc_host_diagnostics(hosts(id), d, stat, errmsg)
+    t = d%t
+    steps = d%steps
+    fallback_faces = d%fallback_faces
+    halo_seconds = d%halo_seconds
+    n = d%n
+    offset = d%offset
+    halo = d%halo
+  end subroutine api_host_diagnostics
+
+  subroutine api_host_free(id)
+    integer, intent(in) :: id
+    if (id >= 1 .and. id <= size(hosts)) call hfc_host_free(hosts(id))
+  end subroutine api_host_free
+
+  ! ----------------------------------------------------------------------------------------
+  ! ONNX models
+
+  !> Load an ONNX model from its bytes (read and checked by the caller) and check its hfc
+  !> metadata; returns its id (> 0), halo width and number of metadata entries. library:
+  !> the ONNX Runtime library ('' for the default rule); device -1 is the CPU, k >= 0 CUDA k.
+  subroutine api_onnx_load(bytes, library, threads, device, id, halo, entries, stat, errmsg)
     integer(int8), intent(in) :: bytes(:)
     character(len=*), intent(in) :: library
     integer, intent(in) :: threads, device
-    integer, intent(out) :: id, halo
+    integer, intent(out) :: id, halo, entries
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_onnx_config_t) :: config
+    type(hfc_model_meta_t) :: meta
 
-    errmsg = ''
+    call hfc_clear(stat, errmsg)
     halo = -1
-    id = registry_free_slot()
+    entries = 0
+    id = free_model_id()
     if (id == 0) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
       return
@@ -91,97 +378,131 @@ contains
     config%threads = threads
     config%device = device
     config%library = library
-    call hfc_onnx_load_bytes(registry(id), bytes, config, stat, errmsg)
+    call hfc_onnx_load_bytes(models(id), bytes, config, stat, errmsg)
+    if (stat == HFC_OK) call hfc_meta_read(models(id), meta, stat, errmsg)
     if (stat /= HFC_OK) then
+      call hfc_onnx_free(models(id))
       id = 0
       return
     end if
-    halo = registry(id)%halo
+    halo = meta%halo
+    entries = size(models(id)%metadata)
   end subroutine api_onnx_load
 
   subroutine api_onnx_free(id)
     integer, intent(in) :: id
-    if (registry_valid(id)) call hfc_onnx_free(registry(id))
+    if (id >= 1 .and. id <= size(models)) call hfc_onnx_free(models(id))
   end subroutine api_onnx_free
 
-  !> A metadata value of a loaded model.
-  subroutine api_onnx_metadata(id, key, value, stat, errmsg)
-    integer, intent(in) :: id
-    character(len=*), intent(in) :: key
-    character(len=1024), intent(out) :: value
+  !> Metadata entry i (1-based) of a loaded model, read at load.
+  subroutine api_onnx_entry(id, i, key, value, stat, errmsg)
+    integer, intent(in) :: id, i
+    character(len=256), intent(out) :: key
+    character(len=8192), intent(out) :: value
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    errmsg = ''
+    key = ''
     value = ''
-    if (.not. registry_check(id, stat, errmsg)) return
-    call hfc_onnx_metadata(registry(id), key, value, stat, errmsg)
-  end subroutine api_onnx_metadata
+    if (.not. model_check(id, stat, errmsg)) return
+    if (i < 1 .or. i > size(models(id)%metadata)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no metadata entry ' // hfc_str(i))
+      return
+    end if
+    key = models(id)%metadata(i)%key
+    value = models(id)%metadata(i)%value
+  end subroutine api_onnx_entry
 
-  !> Face fluxes flux(n + 1, nbatch) of a loaded model from u(n + 2g, nbatch).
+  !> Face fluxes flux(n + 1, nbatch) of a loaded 1D model from u(n + 2g, nbatch), one run.
   subroutine api_onnx_face_fluxes(id, u, flux, stat, errmsg)
     integer, intent(in) :: id
     real(wp), intent(in) :: u(:, :)
     real(wp), intent(inout) :: flux(:, :)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    errmsg = ''
-    if (.not. registry_check(id, stat, errmsg)) return
-    call hfc_onnx_face_fluxes(registry(id), u, flux, stat, errmsg)
+    type(hfc_model_meta_t) :: meta
+    if (.not. model_check(id, stat, errmsg)) return
+    call hfc_meta_read(models(id), meta, stat, errmsg)
+    if (stat == HFC_OK) call hfc_learned_batch(models(id), meta%halo, u, flux, stat, errmsg)
   end subroutine api_onnx_face_fluxes
 
-  !> Benchmark of the Fortran-native provider: `reps` calls of the learned provider's
-  !> face_fluxes on the halo-filled states u(n + 2g, nbatch) (each column one call when
-  !> nbatch = 1; the whole batch per call otherwise). Returns the wall seconds of all calls
-  !> and the seconds spent inside ONNX Runtime's Run.
-  subroutine api_onnx_bench(id, u, reps, seconds, run_seconds, stat, errmsg)
-    integer, intent(in) :: id
+  !> Is the loaded model valid for a host solving `equation` on n cells of [0, length)?
+  subroutine api_model_check(id, equation, viscosity, velocity, n, length, stat, errmsg)
+    integer, intent(in) :: id, n
+    character(len=*), intent(in) :: equation
+    real(wp), intent(in) :: viscosity, velocity, length
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_equation_t) :: eq
+    type(hfc_grid_t) :: grid
+    if (.not. model_check(id, stat, errmsg)) return
+    call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
+    if (stat == HFC_OK) call hfc_grid_init(grid, n, length, stat, errmsg)
+    if (stat == HFC_OK) call hfc_model_check(models(id), eq, grid, stat, errmsg)
+  end subroutine api_model_check
+
+  !> Key i (1-based) of the hfc metadata every model must carry; blank past the last.
+  subroutine api_meta_required(i, key)
+    integer, intent(in) :: i
+    character(len=32), intent(out) :: key
+    key = ''
+    if (i >= 1 .and. i <= HFC_META_KEYS) key = HFC_META_REQUIRED(i)
+  end subroutine api_meta_required
+
+  !> Benchmark of the learned provider `provider`: `reps` calls of its face_fluxes on the
+  !> halo-filled states u(n + 2g, nbatch) (each call one state when nbatch = 1, else the
+  !> whole batch in one run). Returns the wall seconds of all calls and the seconds spent
+  !> inside ONNX Runtime's Run.
+  subroutine api_onnx_bench(provider, model, u, reps, seconds, run_seconds, stat, errmsg)
+    integer, intent(in) :: provider, model
     real(wp), intent(in) :: u(:, :)
     integer, intent(in) :: reps
     real(wp), intent(out) :: seconds, run_seconds
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_learned_flux) :: p
-    type(hfc_grid_t) :: grid
+    type(hfc_grid_t) :: global, block
+    type(hfc_aux_t) :: none(0)
     real(wp), allocatable :: flux(:, :)
     integer(int64) :: start, finish, rate, runs
     integer :: i, n, g
 
-    errmsg = ''
     seconds = 0.0_wp
     run_seconds = 0.0_wp
-    if (.not. registry_check(id, stat, errmsg)) return
-    p%model => registry(id)
-    g = p%halo_width()
+    if (.not. provider_check(provider, stat, errmsg)) return
+    if (.not. model_check(model, stat, errmsg)) return
+    g = providers(provider)%p%halo_width()
     n = size(u, 1) - 2 * g
-    call hfc_grid_init(grid, n, g, real(n, wp), stat, errmsg)
+    call hfc_grid_init(global, n, real(n, wp), stat, errmsg)
+    if (stat == HFC_OK) call hfc_grid_block(global, n, 0, g, block, stat, errmsg)
     if (stat /= HFC_OK) return
     allocate(flux(n + 1, size(u, 2)))
-    call hfc_onnx_timers(registry(id), run_seconds, runs, .true.)
+    call hfc_onnx_timers(models(model), run_seconds, runs, .true.)
     call system_clock(start, rate)
     do i = 1, reps
       if (size(u, 2) == 1) then
-        call p%face_fluxes(grid, u(:, 1), 0.0_wp, flux(:, 1), stat, errmsg)
+        call providers(provider)%p%face_fluxes(block, u(:, 1), none, 0.0_wp, flux(:, 1), stat, errmsg)
       else
-        call hfc_onnx_face_fluxes(registry(id), u, flux, stat, errmsg)
+        call hfc_learned_batch(models(model), g, u, flux, stat, errmsg)
       end if
       if (stat /= HFC_OK) return
     end do
     call system_clock(finish)
     seconds = real(finish - start, wp) / real(rate, wp)
-    call hfc_onnx_timers(registry(id), run_seconds, runs, .true.)
+    call hfc_onnx_timers(models(model), run_seconds, runs, .true.)
   end subroutine api_onnx_bench
 
-  !> Open ONNX Runtime (library '' for the default) and say where it is and its version.
+  !> Open ONNX Runtime (library '' for the default rule) and say where it is and its version.
   subroutine api_onnx_runtime(library, path, version, stat, errmsg)
     character(len=*), intent(in) :: library
     character(len=1024), intent(out) :: path
     character(len=64), intent(out) :: version
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    errmsg = ''
     call hfc_onnx_open_runtime(library, stat, errmsg)
     call hfc_onnx_runtime_info(path, version)
   end subroutine api_onnx_runtime
+
+  ! ----------------------------------------------------------------------------------------
+  ! MPI decomposition (tests and the Python gather)
 
   !> This rank's block of n_global cells over the communicator comm (-1: serial): its
   !> number of cells and the global index of its first cell minus one.
@@ -190,14 +511,10 @@ contains
     integer, intent(out) :: n, offset
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    errmsg = ''
-    if (comm == HFC_NO_COMM) then
-      n = n_global
-      offset = 0
-      stat = HFC_OK
-      return
-    end if
-    call hfc_decompose(comm, n_global, g, n, offset, stat, errmsg)
+    type(hfc_grid_t) :: global, block
+    call block_of(comm, n_global, g, global, block, stat, errmsg)
+    n = block%n(1)
+    offset = block%offset(1)
   end subroutine api_decompose
 
   !> Fill the halos of this rank's block u(n + 2g) of a periodic grid of n_global cells
@@ -207,88 +524,27 @@ contains
     real(wp), intent(inout) :: u(:)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_grid_t) :: grid
-    errmsg = ''
-    call hfc_grid_init_parallel(grid, n_global, g, 1.0_wp, comm, stat, errmsg)
-    if (stat /= HFC_OK) return
-    call hfc_fill_halo(grid, u, stat, errmsg)
+    type(hfc_grid_t) :: global, block
+    class(hfc_decomposition_t), allocatable :: decomp
+    call block_of(comm, n_global, g, global, block, stat, errmsg, decomp)
+    if (stat == HFC_OK) call decomp%fill_halo(block, u, stat, errmsg)
   end subroutine api_fill_halo
 
-  !> Advance u (interior cells) from t to exactly t_end; on failure u is left unchanged.
-  !> Under MPI (comm /= -1) u is this rank's block of a grid of n_global cells (see
-  !> api_decompose) and the call is collective; serially n_global is size(u).
-  !> scheme is a classical scheme name, 'python' for the Python callback provider with halo
-  !> width `halo`, or 'learned' for the loaded ONNX model `model` run from Fortran. Forcing:
-  !> modes as arrays (empty for none). Time control: dt > 0 fixed, else CFL number cfl.
-  !> on_nonfinite: 1 abort, 2 WENO5 fallback at non-finite faces (counted in fallback_faces).
-  subroutine api_run(equation, scheme, halo, model, comm, n_global, length, viscosity, velocity, &
-                     amplitude, omega, phase, wavenumber, cfl, dt, max_steps, on_nonfinite, &
-                     u, t, t_end, nsteps, fallback_faces, halo_seconds, stat, errmsg)
-    character(len=*), intent(in) :: equation, scheme
-    integer, intent(in) :: halo, model, comm, n_global
-    real(wp), intent(in) :: length, viscosity, velocity
-    real(wp), intent(in) :: amplitude(:), omega(:), phase(:)
-    integer, intent(in) :: wavenumber(:)
-    real(wp), intent(in) :: cfl, dt
-    integer(int64), intent(in) :: max_steps
-    integer, intent(in) :: on_nonfinite
-    real(wp), intent(inout) :: u(:)
-    real(wp), intent(in) :: t
-    real(wp), intent(in) :: t_end
-    integer(int64), intent(out) :: nsteps, fallback_faces
-    real(wp), intent(out) :: halo_seconds
+  subroutine block_of(comm, n_global, g, global, block, stat, errmsg, decomp)
+    integer, intent(in) :: comm, n_global, g
+    type(hfc_grid_t), intent(out) :: global, block
     integer, intent(out) :: stat
-    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_equation_t) :: eq
-    type(hfc_classical_flux) :: classical
-    type(hfc_python_flux) :: python
-    type(hfc_learned_flux) :: learned
-    type(hfc_forcing_params_t) :: forcing
-    type(hfc_time_config_t) :: time
-    type(hfc_guard_config_t) :: guard
-    type(hfc_model_t) :: m
-    integer :: n
-
-    errmsg = ''
-    nsteps = 0
-    n = merge(size(u), n_global, comm == HFC_NO_COMM)
-    fallback_faces = 0
-    guard%on_nonfinite = on_nonfinite
-    call hfc_equation_init(eq, equation, viscosity, velocity, stat, errmsg)
-    if (stat /= HFC_OK) return
-    forcing%amplitude = amplitude
-    forcing%omega = omega
-    forcing%phase = phase
-    forcing%wavenumber = wavenumber
-    time%cfl = cfl
-    time%dt = dt
-    if (max_steps > 0) time%max_steps = max_steps
-    if (trim(scheme) == 'python') then
-      if (halo < 0) then
-        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'run: the python provider needs a halo width >= 0')
-        return
-      end if
-      python%g = halo
-      call hfc_model_init(m, n, length, eq, python, forcing, time, stat, errmsg, guard, comm)
-    else if (trim(scheme) == 'learned') then
-      if (.not. registry_check(model, stat, errmsg)) return
-      call hfc_learned_init(learned, registry(model), eq, n, length, stat, errmsg)
-      if (stat /= HFC_OK) return
-      call hfc_model_init(m, n, length, eq, learned, forcing, time, stat, errmsg, guard, comm)
+    character(len=*), intent(inout) :: errmsg
+    class(hfc_decomposition_t), allocatable, intent(out), optional :: decomp
+    class(hfc_decomposition_t), allocatable :: d
+    if (comm == NO_COMM) then
+      allocate(d)
     else
-      call hfc_classical_init(classical, eq, scheme, stat, errmsg)
-      if (stat /= HFC_OK) return
-      call hfc_model_init(m, n, length, eq, classical, forcing, time, stat, errmsg, guard, comm)
+      allocate(d, source=hfc_mpi_ring(comm))
     end if
-    if (stat /= HFC_OK) return
-    call hfc_model_set_state(m, u, t, stat, errmsg)
-    if (stat /= HFC_OK) return
-    call hfc_model_advance(m, t_end, stat, errmsg)
-    nsteps = m%nsteps
-    fallback_faces = m%fallback_faces
-    halo_seconds = m%halo_seconds
-    if (stat /= HFC_OK) return
-    u = m%u(1:size(u))
-  end subroutine api_run
+    call hfc_grid_init(global, n_global, 1.0_wp, stat, errmsg)
+    if (stat == HFC_OK) call d%split(global, g, block, stat, errmsg)
+    if (present(decomp)) call move_alloc(d, decomp)
+  end subroutine block_of
 
 end module hfc_api

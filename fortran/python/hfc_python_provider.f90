@@ -1,9 +1,9 @@
 !> A flux provider that asks Python for the face fluxes (through the f2py callback in
 !> hfc_python_callback.f90). Lives in the Python extension only, never in libhfc.
 module hfc_python_provider
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_PROVIDER, HFC_ERR_NONFINITE, hfc_set_error
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_PROVIDER, hfc_set_error, hfc_clear
   use hfc_grid, only: hfc_grid_t
-  use hfc_provider, only: hfc_flux_provider
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   implicit none
   private
 
@@ -18,11 +18,13 @@ module hfc_python_provider
     end subroutine hfc_python_flux_callback
   end interface
 
+  !> The Python function sees the state with exactly `g` halo cells per side.
   type, extends(hfc_flux_provider), public :: hfc_python_flux
     integer :: g = 0   !< halo width the Python function needs
   contains
-    procedure :: face_fluxes => python_face_fluxes
+    procedure :: compute => python_compute
     procedure :: halo_width => python_halo_width
+    procedure :: name => python_name
   end type hfc_python_flux
 
 contains
@@ -32,24 +34,28 @@ contains
     g = self%g
   end function python_halo_width
 
-  subroutine python_face_fluxes(self, grid, u, t, flux, stat, errmsg)
+  pure function python_name(self) result(text)
+    class(hfc_python_flux), intent(in) :: self
+    character(len=:), allocatable :: text
+    text = 'python flux provider'
+  end function python_name
+
+  subroutine python_compute(self, grid, u, aux, t, flux, stat, errmsg)
     class(hfc_python_flux), intent(inout) :: self
     type(hfc_grid_t), intent(in) :: grid
-    real(wp), intent(in) :: u(1 - grid%g:)
+    real(wp), intent(in), contiguous, target :: u(:)
+    type(hfc_aux_t), intent(in) :: aux(:)
     real(wp), intent(in) :: t
-    real(wp), intent(out) :: flux(:)
+    real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
+    integer :: first
 
+    call hfc_clear(stat, errmsg)
+    first = grid%g - self%g     ! cells the block's halo holds beyond the function's
     flux = 0.0_wp
-    call hfc_python_flux_callback(size(u), size(flux), u, t, flux, stat)
-    if (stat /= HFC_OK) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, 'python flux provider failed')
-      return
-    end if
-    if (.not. all(abs(flux) <= huge(1.0_wp))) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'python flux provider returned non-finite fluxes')
-    end if
-  end subroutine python_face_fluxes
+    call hfc_python_flux_callback(size(u) - 2 * first, size(flux), u(first + 1:size(u) - first), t, flux, stat)
+    if (stat /= HFC_OK) call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, 'python flux provider failed')
+  end subroutine python_compute
 
 end module hfc_python_provider

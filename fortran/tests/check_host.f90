@@ -1,22 +1,34 @@
 !> Self-checks of libhfc meant for the debug build (bounds checking, floating-point traps):
-!> every scheme, the halo fill, forcing and the time loop, with assertions that can fail.
-!> Exit status 0 when all pass. Run by `meson test` (tests/test_fortran_library.py).
+!> the halo fill, every scheme in the host (conservation, exact end time), the polynomial
+!> stencil, forward Euler, the own-loop coupler, and misuse: uninitialised handles, wrong
+!> sizes and wider halos give a status and a message naming the sizes, never a crash or a
+!> silently wrong flux; errmsg is blank on success. Exit status 0 when all pass. Run by
+!> `meson test` (tests/test_fortran_library.py).
 program check_host
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
-  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_fill_halo
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN, HFC_ERR_ARGUMENT
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_block
+  use hfc_decomposition, only: hfc_decomposition_t
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
-  use hfc_forcing, only: hfc_forcing_params_t
-  use hfc_model, only: hfc_model_t, hfc_time_config_t, hfc_model_init, hfc_model_set_state, &
-                       hfc_model_advance
+  use hfc_polynomial, only: hfc_polynomial_flux, hfc_polynomial_init
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
+  use hfc_stepper, only: HFC_FORWARD_EULER
+  use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
+                      hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
+  use hfc_coupler, only: hfc_coupler_t, hfc_coupler_create, hfc_coupler_face_fluxes
   implicit none
 
   character(len=HFC_ERRMSG_LEN) :: errmsg
   character(len=8), parameter :: schemes(3) = [character(len=8) :: 'godunov', 'fv3', 'weno5']
+  real(wp), parameter :: pi = acos(-1.0_wp)
   integer :: failures = 0
 
   call check_halo()
   call check_schemes()
+  call check_polynomial_and_euler()
+  call check_wide_halo()
+  call check_coupler()
   call check_errors()
   if (failures > 0) then
     print '(i0, a)', failures, ' check(s) failed'
@@ -36,71 +48,210 @@ contains
   end subroutine expect
 
   subroutine check_halo()
-    type(hfc_grid_t) :: grid
-    real(wp) :: u(-2:10)
+    type(hfc_grid_t) :: global, block
+    type(hfc_decomposition_t) :: serial
+    real(wp) :: u(13)
     integer :: stat, i
-    call hfc_grid_init(grid, 7, 3, 1.0_wp, stat, errmsg)
-    call expect(stat == HFC_OK, 'grid init')
+    call hfc_grid_init(global, 7, 1.0_wp, stat, errmsg)
+    call hfc_grid_block(global, 7, 0, 3, block, stat, errmsg)
+    call expect(stat == HFC_OK .and. block%cells() == 13 .and. block%faces() == 8, 'block sizes')
     u = -1.0_wp
-    u(1:7) = [(real(i, wp), i = 1, 7)]
-    call hfc_fill_halo(grid, u, stat, errmsg)
-    call expect(stat == HFC_OK, 'halo fill status')
-    call expect(all(u(-2:0) == [5.0_wp, 6.0_wp, 7.0_wp]), 'left halo wraps the right end')
-    call expect(all(u(8:10) == [1.0_wp, 2.0_wp, 3.0_wp]), 'right halo wraps the left end')
+    u(4:10) = [(real(i, wp), i = 1, 7)]
+    call serial%fill_halo(block, u, stat, errmsg)
+    call expect(stat == HFC_OK .and. errmsg == '', 'halo fill status, blank message')
+    call expect(all(u(1:3) == [5.0_wp, 6.0_wp, 7.0_wp]), 'left halo wraps the right end')
+    call expect(all(u(11:13) == [1.0_wp, 2.0_wp, 3.0_wp]), 'right halo wraps the left end')
   end subroutine check_halo
 
-  !> Forced Burgers with each scheme: finite, mean conserved, exact end time.
+  !> The forcing of two modes and a smooth initial state on n cells.
+  subroutine setup(n, forcing, u0)
+    integer, intent(in) :: n
+    type(hfc_forcing_t), intent(out) :: forcing
+    real(wp), allocatable, intent(out) :: u0(:)
+    type(hfc_forcing_params_t) :: params
+    integer :: stat, i
+    params%amplitude = [0.3_wp, -0.2_wp]
+    params%omega = [0.1_wp, -0.3_wp]
+    params%phase = [1.0_wp, 2.0_wp]
+    params%wavenumber = [3, 5]
+    call hfc_forcing_init(forcing, params, stat, errmsg)
+    u0 = [(sin(2.0_wp * pi * (i - 0.5_wp) / n) + 0.5_wp, i = 1, n)]
+  end subroutine setup
+
+  !> Forced Burgers with each scheme in the host: finite, mean conserved, exact end time.
   subroutine check_schemes()
+    type(hfc_grid_t) :: grid
     type(hfc_equation_t) :: eq
     type(hfc_classical_flux) :: flux
-    type(hfc_forcing_params_t) :: forcing
+    type(hfc_forcing_t) :: forcing
     type(hfc_time_config_t) :: time
-    type(hfc_model_t) :: m
-    real(wp), allocatable :: u0(:)
-    real(wp) :: mean0, pi
-    integer :: stat, s, i, n
+    type(hfc_host_t) :: h
+    type(hfc_diagnostics_t) :: d
+    real(wp), allocatable :: u0(:), u(:)
+    real(wp) :: t
+    integer :: stat, s, n
 
-    pi = acos(-1.0_wp)
     n = 48
-    forcing%amplitude = [0.3_wp, -0.2_wp]
-    forcing%omega = [0.1_wp, -0.3_wp]
-    forcing%phase = [1.0_wp, 2.0_wp]
-    forcing%wavenumber = [3, 5]
-    allocate(u0(n))
-    u0 = [(sin(2.0_wp * pi * (i - 0.5_wp) / n) + 0.5_wp, i = 1, n)]
-    mean0 = sum(u0) / n
+    call setup(n, forcing, u0)
+    allocate(u(n))
+    call hfc_grid_init(grid, n, 2.0_wp * pi, stat, errmsg)
+    call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
     do s = 1, size(schemes)
-      call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
       call hfc_classical_init(flux, eq, schemes(s), stat, errmsg)
       call expect(stat == HFC_OK, 'scheme init ' // trim(schemes(s)))
-      call hfc_model_init(m, n, 2.0_wp * pi, eq, flux, forcing, time, stat, errmsg)
-      call expect(stat == HFC_OK, 'model init ' // trim(schemes(s)))
-      call hfc_model_set_state(m, u0, 0.0_wp, stat, errmsg)
-      call hfc_model_advance(m, 3.0_wp, stat, errmsg)
+      call hfc_host_create(h, grid, eq, flux, time, stat, errmsg)
+      call expect(stat == HFC_OK .and. errmsg == '', 'host create ' // trim(schemes(s)))
+      call hfc_host_add_source(h, forcing, stat, errmsg)
+      call hfc_host_set_state(h, u0, 0.0_wp, stat, errmsg)
+      call hfc_host_advance(h, 1.5_wp, stat, errmsg)
+      call hfc_host_advance(h, 3.0_wp, stat, errmsg)      ! advanced twice, nothing rebuilt
       call expect(stat == HFC_OK, 'advance ' // trim(schemes(s)) // ': ' // trim(errmsg))
-      call expect(m%t == 3.0_wp, 'lands exactly on the end time')
-      call expect(m%nsteps > 10, 'took steps')
-      call expect(abs(sum(m%u(1:n)) / n - mean0) < 1.0e-12_wp, 'mean conserved ' // trim(schemes(s)))
+      call hfc_host_get_state(h, u, t, stat, errmsg)
+      call hfc_host_diagnostics(h, d, stat, errmsg)
+      call expect(t == 3.0_wp, 'lands exactly on the end time')
+      call expect(d%steps > 10 .and. d%halo == flux%halo_width(), 'took steps, halo of the scheme')
+      call expect(abs(sum(u) / n - sum(u0) / n) < 1.0e-12_wp, 'mean conserved ' // trim(schemes(s)))
     end do
   end subroutine check_schemes
 
-  !> Bad input gives a status and a message, never a crash.
+  !> KS with the polynomial stencil, and Burgers with forward Euler: conservative, finite.
+  subroutine check_polynomial_and_euler()
+    type(hfc_grid_t) :: grid
+    type(hfc_equation_t) :: eq
+    type(hfc_polynomial_flux) :: poly
+    type(hfc_classical_flux) :: weno
+    type(hfc_time_config_t) :: time
+    type(hfc_host_t) :: h
+    type(hfc_forcing_t) :: forcing
+    real(wp), allocatable :: u0(:), u(:)
+    real(wp) :: t
+    integer :: stat, n
+
+    n = 32
+    call setup(n, forcing, u0)
+    allocate(u(n))
+    call hfc_grid_init(grid, n, 64.0_wp, stat, errmsg)
+    call hfc_equation_init(eq, 'ks', 0.0_wp, 0.0_wp, stat, errmsg)
+    call expect(stat == HFC_OK .and. eq%terms == 2, 'ks has two derivative terms')
+    call hfc_polynomial_init(poly, eq, stat, errmsg)
+    call expect(stat == HFC_OK .and. poly%halo_width() == 3, 'polynomial stencil of 6 cells')
+    call expect(abs(sum(poly%alpha(:, 0)) - 1.0_wp) < 1.0e-13_wp, 'value weights sum to one')
+    call expect(abs(sum(poly%alpha(:, 1))) < 1.0e-12_wp, 'derivative weights sum to zero')
+    call hfc_host_create(h, grid, eq, poly, time, stat, errmsg)
+    call hfc_host_set_state(h, u0, 0.0_wp, stat, errmsg)
+    call hfc_host_advance(h, 2.0_wp, stat, errmsg)
+    call hfc_host_get_state(h, u, t, stat, errmsg)
+    call expect(stat == HFC_OK .and. abs(sum(u) - sum(u0)) < 1.0e-11_wp, 'ks polynomial: conservative')
+
+    call hfc_grid_init(grid, n, 2.0_wp * pi, stat, errmsg)
+    call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
+    call hfc_classical_init(weno, eq, 'weno5', stat, errmsg)
+    time%method = HFC_FORWARD_EULER
+    time%cfl = 0.3_wp
+    call hfc_host_create(h, grid, eq, weno, time, stat, errmsg)
+    call hfc_host_set_state(h, u0, 0.0_wp, stat, errmsg)
+    call hfc_host_advance(h, 1.0_wp, stat, errmsg)
+    call hfc_host_get_state(h, u, t, stat, errmsg)
+    call expect(stat == HFC_OK .and. t == 1.0_wp .and. abs(sum(u) - sum(u0)) < 1.0e-12_wp, 'forward Euler')
+  end subroutine check_polynomial_and_euler
+
+  !> Every provider gives the same fluxes on a block with a wider halo than it reads, and
+  !> refuses a state whose length does not match the block (naming the sizes).
+  subroutine check_wide_halo()
+    type(hfc_grid_t) :: global, narrow, wide
+    type(hfc_equation_t) :: eq
+    type(hfc_classical_flux) :: weno
+    type(hfc_polynomial_flux) :: poly
+    type(hfc_aux_t) :: none(0)
+    real(wp) :: u(20 + 2 * 5), a(21), b(21)
+    integer :: stat, i
+
+    call hfc_grid_init(global, 20, 1.0_wp, stat, errmsg)
+    call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
+    call hfc_classical_init(weno, eq, 'weno5', stat, errmsg)
+    call hfc_polynomial_init(poly, eq, stat, errmsg)
+    call hfc_grid_block(global, 20, 0, 3, narrow, stat, errmsg)
+    call hfc_grid_block(global, 20, 0, 5, wide, stat, errmsg)
+    u = [(sin(0.7_wp * i) + 0.1_wp * i, i = 1, size(u))]
+    call weno%face_fluxes(narrow, u(3:28), none, 0.0_wp, a, stat, errmsg)
+    call weno%face_fluxes(wide, u, none, 0.0_wp, b, stat, errmsg)
+    call expect(stat == HFC_OK .and. all(a == b), 'weno5 on a wider halo: the same fluxes')
+    call poly%face_fluxes(narrow, u(3:28), none, 0.0_wp, a, stat, errmsg)
+    call poly%face_fluxes(wide, u, none, 0.0_wp, b, stat, errmsg)
+    call expect(stat == HFC_OK .and. all(a == b), 'polynomial on a wider halo: the same fluxes')
+    call weno%face_fluxes(narrow, u, none, 0.0_wp, a, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'has 30 values') > 0 .and. index(errmsg, '= 26') > 0, &
+                'a state longer than the block is refused, sizes named: ' // trim(errmsg))
+  end subroutine check_wide_halo
+
+  !> The own-loop coupler: interior state (periodic halo filled inside), the caller's own
+  !> ghosts (wider than the scheme's), and a strided row q(2, :) give the same fluxes.
+  subroutine check_coupler()
+    type(hfc_equation_t) :: eq
+    type(hfc_classical_flux) :: weno
+    type(hfc_coupler_t) :: c, unset
+    real(wp) :: q(3, 16), ghosted(16 + 8), f1(17), f2(17), f3(17)
+    integer :: stat, i
+
+    call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
+    call hfc_classical_init(weno, eq, 'weno5', stat, errmsg)
+    call hfc_coupler_create(c, 16, 0.25_wp, weno, stat, errmsg)
+    call expect(stat == HFC_OK .and. errmsg == '', 'coupler create')
+    q = 0.0_wp
+    q(2, :) = [(cos(0.4_wp * i), i = 1, 16)]
+    ghosted(5:20) = q(2, :)
+    ghosted(1:4) = q(2, 13:16)
+    ghosted(21:24) = q(2, 1:4)
+    call hfc_coupler_face_fluxes(c, q(2, :), 0.0_wp, f1, stat, errmsg)
+    call expect(stat == HFC_OK, 'coupler: strided interior row')
+    call hfc_coupler_face_fluxes(c, ghosted, 0.0_wp, f2, stat, errmsg, ghosts=4)
+    call expect(stat == HFC_OK .and. all(f1 == f2), 'coupler: caller''s 4 ghost cells, the same fluxes')
+    call hfc_coupler_face_fluxes(c, ghosted(2:23), 0.0_wp, f3, stat, errmsg, ghosts=2)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, '2 ghost cells') > 0, &
+                'coupler: fewer ghosts than the scheme reads is refused: ' // trim(errmsg))
+    call hfc_coupler_face_fluxes(unset, q(2, :), 0.0_wp, f3, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'not created') > 0, 'coupler: not created')
+  end subroutine check_coupler
+
+  !> Bad input and misuse give a status and a message, never a crash.
   subroutine check_errors()
     type(hfc_equation_t) :: eq
     type(hfc_classical_flux) :: flux
-    type(hfc_grid_t) :: grid
+    type(hfc_grid_t) :: grid, block
+    type(hfc_host_t) :: h
+    type(hfc_time_config_t) :: time
+    real(wp) :: u(8), t
     integer :: stat
     call hfc_equation_init(eq, 'navier-stokes', 0.0_wp, 0.0_wp, stat, errmsg)
     call expect(stat /= HFC_OK .and. index(errmsg, 'navier-stokes') > 0, 'unknown equation refused')
     call hfc_equation_init(eq, 'burgers', -1.0_wp, 0.0_wp, stat, errmsg)
     call expect(stat /= HFC_OK, 'negative viscosity refused')
+    call hfc_equation_init(eq, 'ks', 0.01_wp, 0.0_wp, stat, errmsg)
+    call expect(stat /= HFC_OK .and. index(errmsg, 'no viscosity') > 0, 'a parameter ks does not have refused')
     call hfc_equation_init(eq, 'burgers', 0.0_wp, 0.0_wp, stat, errmsg)
     call hfc_classical_init(flux, eq, 'weno7', stat, errmsg)
     call expect(stat /= HFC_OK .and. index(errmsg, 'weno7') > 0, 'unknown scheme refused')
-    call hfc_grid_init(grid, 0, 3, 1.0_wp, stat, errmsg)
+    call hfc_grid_init(grid, 0, 1.0_wp, stat, errmsg)
     call expect(stat /= HFC_OK, 'empty grid refused')
-    call hfc_grid_init(grid, 2, 3, 1.0_wp, stat, errmsg)
+    call hfc_grid_init(grid, 2, 1.0_wp, stat, errmsg)
+    call hfc_grid_block(grid, 2, 0, 3, block, stat, errmsg)
     call expect(stat /= HFC_OK, 'halo wider than the grid refused')
+    ! a host whose creation failed (halo 3 on 2 cells), then used: statuses, no crash
+    call hfc_classical_init(flux, eq, 'weno5', stat, errmsg)
+    call hfc_host_create(h, grid, eq, flux, time, stat, errmsg)
+    call expect(stat /= HFC_OK, 'host on too small a grid refused')
+    u = 0.0_wp
+    call hfc_host_set_state(h, u, 0.0_wp, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'not created') > 0, 'set_state after a failed create')
+    call hfc_host_advance(h, 1.0_wp, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT, 'advance after a failed create')
+    call hfc_host_get_state(h, u, t, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT, 'get_state after a failed create')
+    ! a good host, a state of the wrong length: the sizes are named
+    call hfc_grid_init(grid, 16, 1.0_wp, stat, errmsg)
+    call hfc_host_create(h, grid, eq, flux, time, stat, errmsg)
+    call hfc_host_set_state(h, u, 0.0_wp, stat, errmsg)
+    call expect(index(errmsg, 'has 8 cells') > 0 .and. index(errmsg, 'has 16') > 0, 'set_state names the sizes')
   end subroutine check_errors
 
 end program check_host

@@ -1,0 +1,391 @@
+"""The `hfc` command line. User mistakes give one line on stderr and a non-zero exit."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from coupler import __version__
+from coupler.errors import FortranError, HfcError
+from coupler.parallel import world_comm
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error instead of usage text."""
+
+    def error(self, message: str) -> None:   # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _float(low: float | None = None, strict: bool = True):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'")
+        if low is not None and (value <= low if strict else value < low):
+            raise argparse.ArgumentTypeError(f"expected a number {'>' if strict else '>='} {low:g}, got {value:g}")
+        return value
+    return parse
+
+
+def _add_simulate(sub) -> None:
+    from coupler.problems.equations import EQUATIONS, SCHEMES
+    from coupler.problems.initial_conditions import INITIAL_CONDITIONS
+
+    p = sub.add_parser("simulate", help="run the Fortran host with a classical or learned scheme and write netCDF",
+                       description="Integrate a 1D periodic conservation law with the Fortran host "
+                                   "and write u(time, x) to a CF netCDF file.")
+    p.add_argument("--equation", choices=list(EQUATIONS), default="burgers")
+    p.add_argument("--scheme", choices=[*SCHEMES, "learned"], default=None,
+                   help="flux scheme (default weno5 for Burgers and advection, polynomial for KdV and KS)")
+    p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda:N, or cuda = the GPU of the node-local MPI rank (learned; default cpu)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
+    p.add_argument("--backend", choices=["python", "fortran"], default="python",
+                   help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
+                        "or libhfc's binding over the ONNX Runtime C API (fortran)")
+    p.add_argument("--on-nonfinite", choices=["abort", "fallback"], default="abort",
+                   help="non-finite fluxes: stop with an error (abort, default) or use the equation's classical "
+                        "scheme (WENO5; KdV/KS: polynomial) at the affected faces and count them (fallback); a "
+                        "non-finite state always stops the run")
+    p.add_argument("--restart-every", type=_float(0.0), default=None,
+                   help="write a restart every DT time units (a multiple of --save-every)")
+    p.add_argument("--restart-file", default=None, help="restart file to write (default: OUTPUT.restart.nc)")
+    p.add_argument("--restart-from", default=None, help="continue the run from this restart file")
+    p.add_argument("--n", type=_positive_int, required=True, help="number of cells")
+    p.add_argument("--length", type=_float(0.0), default=None,
+                   help="domain length (default: the equation's, 2 pi Burgers and advection, 32 KdV, 64 KS)")
+    p.add_argument("--t-end", type=_float(0.0), required=True, help="end time")
+    step = p.add_mutually_exclusive_group()
+    step.add_argument("--cfl", type=_float(0.0), default=None, help="Courant number (default 0.5)")
+    step.add_argument("--dt", type=_float(0.0), default=None, help="fixed time step")
+    p.add_argument("--method", choices=["ssprk3", "euler"], default="ssprk3",
+                   help="time stepping: SSP-RK3 (default) or forward Euler")
+    p.add_argument("--viscosity", type=_float(0.0, strict=False), default=None,
+                   help="eta (Burgers default 0.01, advection 0)")
+    p.add_argument("--velocity", type=_float(), default=None, help="advection velocity (default 1)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="realization of the forcing (Burgers) or of the random initial condition (default 0)")
+    p.add_argument("--no-forcing", action="store_true", help="Burgers without forcing")
+    p.add_argument("--ic", choices=list(INITIAL_CONDITIONS), default=None,
+                   help="initial condition (default zero for Burgers, sine for advection, random for KdV and KS)")
+    p.add_argument("--save-every", type=_float(0.0), default=None, help="output interval (default t_end/100)")
+    p.add_argument("--output", required=True, help="netCDF file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from coupler.host import HostConfig, TimeConfig
+    from coupler.learned import RuntimeConfig
+    from coupler.problems.equations import EQUATIONS
+    from coupler.simulate import (NumericsConfig, OutputConfig, ProblemConfig, RestartConfig, SimulationConfig,
+                                  run)
+
+    scheme = args.scheme or ("weno5" if "weno5" in EQUATIONS[args.equation].schemes else "polynomial")
+    config = SimulationConfig(
+        problem=ProblemConfig(HostConfig(args.equation, args.n, args.length, args.viscosity, args.velocity),
+                              ic=args.ic, seed=args.seed, forcing=not args.no_forcing),
+        numerics=NumericsConfig(scheme, args.model,
+                                TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt,
+                                           method=args.method),
+                                args.on_nonfinite),
+        runtime=RuntimeConfig(args.device, args.threads, args.backend),
+        output=OutputConfig(args.t_end, args.save_every,
+                            RestartConfig(args.restart_every, args.restart_file, args.restart_from)))
+    command = " ".join(["hfc", *sys.argv[1:]])
+    comm = world_comm()
+    result = run(config, args.output, progress=not args.quiet, extra_attributes={"history": command}, comm=comm)
+    if comm is not None:
+        report_ranks(comm, result)
+        if comm.Get_rank() != 0:
+            return 0
+    print(f"wrote {args.output}: {len(result.times)} snapshots, {result.nsteps} steps, "
+          f"{result.wall_seconds:.3f} s in the host ({result.ns_per_cell_stage:.1f} ns per cell-stage)"
+          + (f", {result.fallback_faces} faces from the fallback scheme" if args.on_nonfinite == "fallback" else ""))
+    return 0
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="ns per cell per RK stage of each classical scheme (or the learned provider)")
+    p.add_argument("--n", type=_positive_int, default=4096)
+    p.add_argument("--steps", type=_positive_int, default=200)
+    p.add_argument("--repeats", type=_positive_int, default=7)
+    p.add_argument("--learned", action="store_true",
+                   help="benchmark the learned provider instead: Python callback vs Fortran binding, "
+                        "overhead per call, batches, GFLOP/s, accuracy for cost")
+    p.add_argument("--mpi", action="store_true",
+                   help="strong scaling 1 -> 2 MPI ranks at n = 2^16 (WENO5 and learned), halo exchange share")
+    p.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.mpi:
+        from coupler.app.bench_mpi import main
+        return main(min(args.repeats, 3))
+    if args.learned:
+        from coupler.app.bench_learned import main
+        return main(args.repeats)
+    from coupler.app.bench import main
+    return main(args.n, args.steps, args.repeats)
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job: forced Burgers, coarse and fine, classical schemes")
+    p.add_argument("--output-dir", default="results/demo")
+    p.add_argument("--seeds", type=_positive_int, default=10, help="number of unseen forcings (default 10)")
+    p.set_defaults(func=lambda a: __import__("coupler.app.demo", fromlist=["main"]).main(Path(a.output_dir), a.seeds))
+
+
+def _factors(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"resample factors must be positive, got '{text}'")
+    return values
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="generate coarse-grained reference snapshots (netCDF)")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc")
+    p.add_argument("--trajectories", type=_positive_int, default=800)
+    p.add_argument("--snapshots", type=_positive_int, default=10, help="per trajectory")
+    p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default: 1 Burgers, 0.5 KdV, 5 KS)")
+    p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default: 50 Burgers, 10 KdV, 50 KS)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_data)
+
+
+def _data(args: argparse.Namespace) -> int:
+    from training.data import DataConfig, generate
+
+    extra = {k: v for k, v in (("t_first", args.t_first), ("t_last", args.t_last)) if v is not None}
+    try:
+        config = DataConfig(args.equation, args.trajectories, args.snapshots, seed=args.seed, **extra)
+    except ValueError as exc:
+        raise HfcError(str(exc)) from None
+    paths = generate(config, args.out, progress=not args.quiet)
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a learned flux model on `hfc data` output")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--factor", type=_positive_int, default=8, help="resample factor")
+    p.add_argument("--data", required=True, help="folder written by hfc data")
+    p.add_argument("--out", required=True, help="folder for model.pt, model.json, log.csv, checkpoint.pt")
+    p.add_argument("--preset", choices=["paper", "quick"], default="quick")
+    p.add_argument("--kind", choices=["network", "constant"], default="network")
+    p.add_argument("--godunov", action="store_true", help="Godunov flux for the convective term")
+    p.add_argument("--steps", type=_positive_int, default=None)
+    p.add_argument("--batch-size", type=_positive_int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--unroll", type=int, default=0, metavar="K",
+                   help="unrolled loss over K midpoint steps instead of the time derivative (Burgers; paper: 8)")
+    p.add_argument("--unroll-dt", type=_float(0.0), default=1e-3, help="step of the unrolled loss (paper: 0.001)")
+    p.add_argument("--resume", action="store_true", help="continue from checkpoint.pt in --out")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.train import Trainer, preset
+
+    overrides = {"kind": args.kind, "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype,
+                 "threads": args.threads or 0, "unroll": args.unroll, "unroll_dt": args.unroll_dt}
+    if args.steps:
+        overrides["steps"] = args.steps
+        overrides["decay_step"] = args.steps // 2
+    if args.batch_size:
+        overrides["batch_size"] = args.batch_size
+    data = Path(args.data)
+    if not (data / "train.nc").is_file() or not (data / "validation.nc").is_file():
+        raise HfcError(f"{data} has no train.nc / validation.nc; create them with `hfc data --out {data}`")
+    try:
+        trainer = Trainer(preset(args.preset, args.equation, args.factor, **overrides), data, args.out,
+                          progress=not args.quiet)
+    except ValueError as exc:
+        raise HfcError(str(exc)) from None
+    summary = trainer.run(resume=args.resume, progress=not args.quiet)
+    print(f"wrote {args.out}/model.pt: validation loss {summary['validation_loss_initial']:.4f} -> "
+          f"{summary['validation_loss_final']:.4f} after {summary['steps']} steps")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score learned and baseline schemes against the reference")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--models", default=None,
+                   help="folder of trained models laid out as <name>/<factor>x/model.json")
+    p.add_argument("--out", required=True, help="folder for table.md, metrics.json and plots")
+    p.add_argument("--runs", type=_positive_int, default=100)
+    p.add_argument("--factors", type=_factors, default=(2, 4, 8, 16, 32))
+    p.add_argument("--domain", type=_positive_int, default=1, help="domain length multiplier (10: generalization)")
+    p.add_argument("--t-max", type=_float(0.0), default=100.0)
+    p.add_argument("--baselines", action="store_true", help="also the standard polynomial stencil (torch)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from training.evaluate import EvalConfig, evaluate
+    from training.models import FluxModel, ModelConfig
+    from training.train import load_model
+
+    config = EvalConfig(args.equation, args.runs, args.t_max, factors=args.factors, domain=args.domain)
+    models: dict = {}
+    if args.models:
+        for path in sorted(Path(args.models).glob("*/*x/model.json")):
+            factor = int(path.parent.name[:-1])
+            if factor in config.factors:
+                models.setdefault(path.parent.parent.name, {})[factor] = load_model(path.parent)
+    if args.baselines or args.equation != "burgers":
+        from training.equations import make_equation
+        length = make_equation(args.equation).length
+        models["polynomial"] = {f: FluxModel(ModelConfig(args.equation, "baseline", dx=length * args.domain / (config.n_fine // f)))
+                                for f in config.factors}
+    summary = evaluate(config, models, args.out, progress=not args.quiet)
+    print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a trained model to ONNX, verified against torch, with a model card")
+    p.add_argument("--model", required=True, help="folder of a trained model (model.json, model.pt)")
+    p.add_argument("--out", required=True, help="ONNX file to write (the model card goes beside it)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from export.onnx_export import ExportConfig, ExportError, export
+
+    model = Path(args.model)
+    if not (model / "model.json").is_file() or not (model / "model.pt").is_file():
+        raise HfcError(f"{model} holds no trained model (model.json, model.pt); train one with `hfc train`")
+    out = Path(args.out)
+    if out.suffix != ".onnx":
+        raise HfcError(f"the output file should end in .onnx, got '{out}'")
+    from coupler.io.atomic import check_writable
+    check_writable(out)
+    try:
+        report = export(model, out, ExportConfig(args.dtype))
+    except ExportError as exc:
+        raise HfcError(str(exc)) from None
+    print(f"wrote {report.path} ({report.metadata['dtype']}, halo {report.metadata['halo']}, sha256 "
+          f"{report.sha256[:12]}); ONNX Runtime vs torch max relative difference {report.max_relative_error:.2g}; "
+          f"model card {report.path.with_suffix('.md')}")
+    return 0
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="where the Fortran libraries, modules, pkg-config and CMake files are")
+    p.add_argument("--pkg-config-path", action="store_true", help="print only the folder of hfc.pc")
+    p.set_defaults(func=_info)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from coupler.paths import fortran_paths
+
+    paths = fortran_paths()
+    if args.pkg_config_path:
+        print(paths["pkgconfig"])
+        return 0
+    print(f"hfc {__version__}")
+    for key, value in paths.items():
+        print(f"{key:10s} {value}")
+    try:
+        from coupler.host import onnx_runtime
+
+        library, version = onnx_runtime()
+        print(f"{'onnxruntime':10s} {version} {library} (used by the Fortran path; override with HFC_ONNXRUNTIME_LIB)")
+    except HfcError as exc:
+        print(f"{'onnxruntime':10s} not available to the Fortran path: {exc}")
+    print(f"\nbuild a Fortran program against libhfc:\n"
+          f"  export PKG_CONFIG_PATH={paths['pkgconfig']}\n"
+          f"  gfortran prog.f90 $(pkg-config --cflags --libs hfc)          # serial\n"
+          f"  mpifort prog.f90 $(pkg-config --cflags --libs hfc-mpi)       # with the MPI decompositions\n"
+          f"or with CMake: cmake -DCMAKE_PREFIX_PATH={paths['lib'].parent} ... and find_package(hfc CONFIG)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hfc", description="Hybrid flux coupler: Fortran finite-volume host with pluggable fluxes.")
+    parser.add_argument("--version", action="version", version=f"hfc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_simulate(sub)
+    _add_bench(sub)
+    _add_demo(sub)
+    _add_data(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    _add_info(sub)
+    return parser
+
+
+def report_ranks(comm, result) -> None:
+    """Per-rank timers, printed by rank 0: time in the host and in the halo exchange."""
+    rows = comm.gather((result.wall_seconds, result.halo_seconds), root=0)
+    if comm.Get_rank() == 0:
+        for rank, (wall, halo) in enumerate(rows):
+            print(f"rank {rank}: {wall:.3f} s in the host, {halo:.3f} s ({halo / max(wall, 1e-300):.0%}) "
+                  "in halo exchange")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FortranError as exc:   # the library agreed it over all ranks: every rank reports and exits alike
+        comm = world_comm()
+        if comm is None or comm.Get_rank() == 0:
+            print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (HfcError, OSError) as exc:   # user errors and I/O failures: one line, no traceback
+        comm = world_comm()
+        if comm is not None:   # possibly this rank alone: say which, and stop every rank now
+            print(f"hfc {args.command}: error on rank {comm.Get_rank()}: {exc}", file=sys.stderr, flush=True)
+            comm.Abort(EXIT_FAILURE)
+        print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BaseException as exc:
+        comm = world_comm()
+        if comm is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            # anything else under MPI: never leave the other ranks waiting in a collective
+            print(f"hfc {args.command}: unexpected error on rank {comm.Get_rank()}: {exc!r}", file=sys.stderr,
+                  flush=True)
+            comm.Abort(EXIT_FAILURE)
+        raise
+    except KeyboardInterrupt:
+        print(f"hfc {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The metadata schema of exported flux models (ONNX metadata_props), in one place: the
+exporter writes it (ModelMetadata.to_props), both runtimes read it (from_props) and check a
+host against it (check_host). The Fortran library reads the same keys into its typed record
+(fortran/src/onnx/hfc_model_meta.f90); tests/test_schema.py holds the two key lists equal.
+
+Keys every model carries (REQUIRED): the schema version, the equation, the number of space
+dimensions, the halo width g, the grid spacing and the domain length it was trained for,
+the viscosity (0 where the equation has none), the graph's input and output names
+(comma-separated, in graph order), and the dtype. Beside them: what the inputs and
+outputs mean, the number of cells, the resample factor, and provenance (training command,
+dataset hash, validation loss, code and torch versions).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coupler.errors import ConfigError, HfcError
+
+SCHEMA_VERSION = "1"
+SCHEMA_VERSIONS = ("1",)
+REQUIRED = ("hfc_schema_version", "equation", "space_dimensions", "halo", "dx", "length", "viscosity",
+            "input_name", "output_name", "dtype")
+DTYPES = ("float32", "float64")
+
+
+class ModelError(HfcError):
+    """A model file that cannot be used: not ONNX, truncated, wrong signature or metadata."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    equation: str
+    space_dimensions: int
+    halo: int
+    dx: float
+    length: float
+    viscosity: float
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    dtype: str
+    schema_version: str = SCHEMA_VERSION
+    extra: dict = field(default_factory=dict)   # meanings, cells, resample factor, provenance
+
+    @classmethod
+    def from_props(cls, props: dict, path: str | Path = "model") -> "ModelMetadata":
+        """Parse and check metadata_props (a str -> str mapping)."""
+        missing = [k for k in REQUIRED if k not in props]
+        if missing:
+            raise ModelError(f"'{path}' lacks the hfc metadata {', '.join(missing)}; export it with `hfc export`")
+        if props["hfc_schema_version"] not in SCHEMA_VERSIONS:
+            raise ModelError(f"'{path}': metadata schema version {props['hfc_schema_version']} "
+                             f"is not supported (expected {', '.join(SCHEMA_VERSIONS)})")
+        if props["dtype"] not in DTYPES:
+            raise ModelError(f"'{path}': metadata dtype {props['dtype']} is not one of {', '.join(DTYPES)}")
+
+        def number(key, kind):
+            try:
+                value = kind(props[key])
+            except ValueError:
+                raise ModelError(f"'{path}': metadata {key} = '{props[key]}' is not a {kind.__name__}") from None
+            return value
+
+        halo, dims = number("halo", int), number("space_dimensions", int)
+        if halo < 0 or dims < 1:
+            raise ModelError(f"'{path}': metadata halo = {halo} / space_dimensions = {dims} out of range")
+        return cls(props["equation"], dims, halo, number("dx", float), number("length", float),
+                   number("viscosity", float), tuple(props["input_name"].split(",")),
+                   tuple(props["output_name"].split(",")), props["dtype"], props["hfc_schema_version"],
+                   {k: v for k, v in props.items() if k not in REQUIRED})
+
+    def to_props(self) -> dict[str, str]:
+        """metadata_props as the exporter writes them (the required keys first)."""
+        return {"hfc_schema_version": self.schema_version, "equation": self.equation,
+                "space_dimensions": str(self.space_dimensions), "halo": str(self.halo), "dx": repr(float(self.dx)),
+                "length": repr(float(self.length)), "viscosity": repr(float(self.viscosity)),
+                "input_name": ",".join(self.inputs), "output_name": ",".join(self.outputs), "dtype": self.dtype,
+                **{k: str(v) for k, v in self.extra.items()}}
+
+    def check_host(self, path, equation: str, dx: float, n: int, length: float, viscosity: float,
+                   space_dimensions: int = 1) -> None:
+        """Refuse a host whose equation, dimensions, grid spacing or viscosity the model was
+        not trained for (the Fortran library checks the same in hfc_model_meta)."""
+        for name, expected, found in (("equation", self.equation, equation),
+                                      ("space_dimensions", str(self.space_dimensions), str(space_dimensions))):
+            if expected != found:
+                raise ConfigError(f"model '{path}' metadata {name} = {expected}, the host has {found}")
+        if not math.isclose(self.dx, dx, rel_tol=1e-9):
+            raise ConfigError(f"model '{path}' metadata dx = {self.dx:.9g} (length {self.length:.6g} / "
+                              f"{self.extra.get('cells', '?')} cells), the host has dx = {dx:.9g} ({length:.6g} / "
+                              f"{n}); use a grid with the model's spacing")
+        if not math.isclose(self.viscosity, viscosity, rel_tol=1e-12, abs_tol=0.0) and not (
+                self.viscosity == 0 and viscosity == 0):
+            raise ConfigError(f"model '{path}' metadata viscosity = {self.viscosity!r}, the host has {viscosity:g}")

@@ -1,0 +1,77 @@
+!> Working precision, status codes and the error-reporting helpers shared by all modules.
+!>
+!> Library routines never stop the program: they return an integer status (HFC_OK on
+!> success, with errmsg blank) and a message the caller may print, log or turn into an
+!> exception.
+module hfc_kinds
+  use, intrinsic :: iso_fortran_env, only: real64, int64
+  implicit none
+  private
+
+  integer, parameter, public :: wp = real64
+  integer, parameter, public :: HFC_ERRMSG_LEN = 256
+
+  integer, parameter, public :: HFC_OK = 0
+  integer, parameter, public :: HFC_ERR_ARGUMENT = 1    !< invalid argument, configuration or call order
+  integer, parameter, public :: HFC_ERR_NONFINITE = 2   !< NaN or Inf in state or fluxes
+  integer, parameter, public :: HFC_ERR_PROVIDER = 3    !< a flux provider (or ONNX Runtime) reported failure
+  integer, parameter, public :: HFC_ERR_IO = 4          !< a file could not be read
+
+  public :: hfc_set_error, hfc_clear, hfc_str, hfc_all_finite
+
+  !> Text of a number for messages: integers plainly, reals with 9 significant digits.
+  interface hfc_str
+    module procedure str_int, str_int64, str_real
+  end interface hfc_str
+
+contains
+
+  !> Record an error: status code and message (truncated to the caller's buffer).
+  pure subroutine hfc_set_error(stat, errmsg, code, message)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer, intent(in) :: code
+    character(len=*), intent(in) :: message
+    stat = code
+    errmsg = message
+  end subroutine hfc_set_error
+
+  !> Success: status HFC_OK and a blank message (what every public routine starts with).
+  pure subroutine hfc_clear(stat, errmsg)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    stat = HFC_OK
+    errmsg = ''
+  end subroutine hfc_clear
+
+  !> True when every element of x is finite (no NaN, no Inf).
+  pure logical function hfc_all_finite(x)
+    real(wp), intent(in) :: x(:)
+    hfc_all_finite = all(abs(x) <= huge(1.0_wp))
+  end function hfc_all_finite
+
+  pure function str_int(i) result(text)
+    integer, intent(in) :: i
+    character(len=:), allocatable :: text
+    character(len=24) :: buffer
+    write(buffer, '(i0)') i
+    text = trim(buffer)
+  end function str_int
+
+  pure function str_int64(i) result(text)
+    integer(int64), intent(in) :: i
+    character(len=:), allocatable :: text
+    character(len=24) :: buffer
+    write(buffer, '(i0)') i
+    text = trim(buffer)
+  end function str_int64
+
+  pure function str_real(x) result(text)
+    real(wp), intent(in) :: x
+    character(len=:), allocatable :: text
+    character(len=32) :: buffer
+    write(buffer, '(es16.9)') x
+    text = trim(adjustl(buffer))
+  end function str_real
+
+end module hfc_kinds

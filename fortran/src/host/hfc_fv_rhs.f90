@@ -1,0 +1,122 @@
+!> The host's finite-volume right-hand side: fill the halo (through the decomposition),
+!> take the face fluxes from the provider (with the guard for non-finite fluxes), apply the
+!> flux-form divergence and add the sources:
+!>   du_i/dt = -(F_{i+1/2} - F_{i-1/2}) / dx + S_i(t).
+!> Conservation holds by construction: the provider only ever supplies fluxes.
+module hfc_fv_rhs
+  use, intrinsic :: iso_fortran_env, only: int64
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_all_finite
+  use hfc_timer, only: hfc_wtime
+  use hfc_grid, only: hfc_grid_t
+  use hfc_decomposition, only: hfc_decomposition_t
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
+  use hfc_source, only: hfc_source_t
+  use hfc_rhs, only: hfc_rhs_t
+  implicit none
+  private
+
+  integer, parameter, public :: HFC_ON_NONFINITE_ABORT = 1      !< fail with HFC_ERR_NONFINITE
+  integer, parameter, public :: HFC_ON_NONFINITE_FALLBACK = 2   !< the classical fallback flux at the affected faces
+
+  !> What to do when a provider returns non-finite fluxes. A non-finite state always fails:
+  !> no flux can repair it.
+  type, public :: hfc_guard_config_t
+    integer :: on_nonfinite = HFC_ON_NONFINITE_ABORT
+  end type hfc_guard_config_t
+
+  type :: source_slot_t
+    class(hfc_source_t), allocatable :: source
+  end type source_slot_t
+
+  type, extends(hfc_rhs_t), public :: hfc_fv_rhs_t
+    type(hfc_grid_t) :: grid                                !< this rank's block
+    class(hfc_decomposition_t), allocatable :: decomp
+    class(hfc_flux_provider), allocatable :: provider
+    class(hfc_flux_provider), allocatable :: fallback       !< for HFC_ON_NONFINITE_FALLBACK
+    type(hfc_guard_config_t) :: guard
+    type(source_slot_t), allocatable :: sources(:)
+    type(hfc_aux_t), allocatable :: aux(:)                  !< auxiliary inputs of the provider (none in 1D)
+    real(wp), allocatable :: flux(:), flux_fallback(:)
+    integer(int64) :: fallback_faces = 0                    !< faces whose flux came from the fallback
+    real(wp) :: halo_seconds = 0.0_wp                       !< wall time in halo fills (the MPI exchange)
+  contains
+    procedure :: eval => fv_eval
+  end type hfc_fv_rhs_t
+
+  public :: hfc_fv_rhs_add_source
+
+contains
+
+  !> Add a source (bound to the block here).
+  subroutine hfc_fv_rhs_add_source(rhs, source, stat, errmsg)
+    type(hfc_fv_rhs_t), intent(inout) :: rhs
+    class(hfc_source_t), intent(in) :: source
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    type(source_slot_t), allocatable :: more(:)
+    integer :: k
+
+    k = 0
+    if (allocated(rhs%sources)) k = size(rhs%sources)
+    allocate(more(k + 1))
+    if (k > 0) more(1:k) = rhs%sources
+    allocate(more(k + 1)%source, source=source)
+    call more(k + 1)%source%bind(rhs%grid, stat, errmsg)
+    if (stat /= HFC_OK) return
+    call move_alloc(more, rhs%sources)
+  end subroutine hfc_fv_rhs_add_source
+
+  !> dudt = -(F_{i+1/2} - F_{i-1/2}) / dx + S(t); fills the halo of u first. Collective:
+  !> the ranks agree on failure after the fluxes, so one rank's error stops all here.
+  subroutine fv_eval(self, u, t, dudt, stat, errmsg)
+    class(hfc_fv_rhs_t), intent(inout) :: self
+    real(wp), intent(inout), contiguous, target :: u(:)
+    real(wp), intent(in) :: t
+    real(wp), intent(inout), contiguous :: dudt(:)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: n, g, k
+    real(wp) :: start
+
+    n = self%grid%n(1)
+    g = self%grid%g
+    start = hfc_wtime()
+    call self%decomp%fill_halo(self%grid, u, stat, errmsg)
+    self%halo_seconds = self%halo_seconds + (hfc_wtime() - start)
+    if (stat == HFC_OK) call self%provider%face_fluxes(self%grid, u, self%aux, t, self%flux, stat, errmsg)
+    if (stat == HFC_ERR_NONFINITE .and. self%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
+      call fallback_fluxes(self, u, t, stat, errmsg)
+    call self%decomp%agree(stat, errmsg)
+    if (stat /= HFC_OK) return
+    dudt(g + 1:g + n) = -(self%flux(2:n + 1) - self%flux(1:n)) / self%grid%dx(1)
+    if (allocated(self%sources)) then
+      do k = 1, size(self%sources)
+        call self%sources(k)%source%add(self%grid, t, dudt)
+      end do
+    end if
+  end subroutine fv_eval
+
+  !> Replace the non-finite face fluxes by the fallback's on the same halo-filled state, and
+  !> count them. Fails when the state itself is not finite (then no flux is trustworthy).
+  subroutine fallback_fluxes(self, u, t, stat, errmsg)
+    type(hfc_fv_rhs_t), intent(inout) :: self
+    real(wp), intent(in), contiguous, target :: u(:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    logical :: bad(size(self%flux))
+
+    if (.not. hfc_all_finite(u)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'guard: the state is not finite; no fallback can repair it')
+      return
+    end if
+    call self%fallback%face_fluxes(self%grid, u, self%aux, t, self%flux_fallback, stat, errmsg)
+    if (stat /= HFC_OK) return
+    bad = .not. (abs(self%flux) <= huge(1.0_wp))
+    where (bad) self%flux = self%flux_fallback
+    ! faces 2..n+1: each face of the domain once (face 1 is the previous block's, or the
+    ! periodic image of face n+1), so the count does not depend on the decomposition
+    self%fallback_faces = self%fallback_faces + count(bad(2:))
+  end subroutine fallback_fluxes
+
+end module hfc_fv_rhs

@@ -1,0 +1,305 @@
+!> The host: a handle that owns one finite-volume model (this rank's block of the grid, the
+!> equation, the flux provider, the sources, the time stepper and the guard), created once,
+!> then advanced, queried and freed:
+!>
+!>   hfc_host_create -> [hfc_host_add_source] -> hfc_host_set_state
+!>     -> hfc_host_advance | hfc_host_step (any number of times)
+!>     -> hfc_host_get_state, hfc_host_diagnostics -> hfc_host_free (or the finalizer)
+!>
+!> All checks (grid against provider, halo widths, decomposition) run once, at create.
+!> Every routine returns a status and a message (blank on success); any call on a host that
+!> was never created, or whose creation failed, returns HFC_ERR_ARGUMENT and does nothing.
+!> With an MPI decomposition every routine is collective over its communicator.
+module hfc_host
+  use, intrinsic :: iso_fortran_env, only: int64
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str, &
+                       hfc_all_finite
+  use hfc_grid, only: hfc_grid_t, hfc_get_interior, hfc_set_interior
+  use hfc_decomposition, only: hfc_decomposition_t
+  use hfc_equation, only: hfc_equation_t
+  use hfc_provider, only: hfc_flux_provider
+  use hfc_source, only: hfc_source_t
+  use hfc_stepper, only: hfc_stepper_t, hfc_stepper_create, HFC_SSPRK3, HFC_FORWARD_EULER
+  use hfc_fv_rhs, only: hfc_fv_rhs_t, hfc_guard_config_t, hfc_fv_rhs_add_source, HFC_ON_NONFINITE_ABORT, &
+                        HFC_ON_NONFINITE_FALLBACK
+  implicit none
+  private
+
+  public :: HFC_SSPRK3, HFC_FORWARD_EULER, HFC_ON_NONFINITE_ABORT, HFC_ON_NONFINITE_FALLBACK, hfc_guard_config_t
+
+  !> Time-step control: a fixed step dt > 0, or else the equation's stable step at Courant
+  !> number cfl (hfc_equation's rule); the method; a limit on steps per advance call.
+  type, public :: hfc_time_config_t
+    real(wp) :: cfl = 0.5_wp
+    real(wp) :: dt = 0.0_wp
+    integer :: method = HFC_SSPRK3
+    integer(int64) :: max_steps = huge(1_int64)
+  end type hfc_time_config_t
+
+  !> What a host reports about its run so far.
+  type, public :: hfc_diagnostics_t
+    real(wp) :: t = 0.0_wp
+    integer(int64) :: steps = 0              !< steps taken since create
+    integer(int64) :: fallback_faces = 0     !< faces whose flux came from the guard's fallback
+    real(wp) :: halo_seconds = 0.0_wp        !< wall time in halo fills (the MPI exchange when decomposed)
+    integer :: n = 0                         !< this rank's interior cells
+    integer :: offset = 0                    !< global index of this rank's first cell, minus one
+    integer :: halo = 0                      !< halo width of the host's state
+    integer :: ranks = 1
+  end type hfc_diagnostics_t
+
+  type, public :: hfc_host_t
+    logical :: ready = .false.
+    type(hfc_equation_t) :: eq
+    type(hfc_time_config_t) :: time
+    type(hfc_fv_rhs_t) :: rhs                       !< grid, decomposition, provider, sources, guard
+    class(hfc_stepper_t), allocatable :: stepper
+    real(wp), allocatable :: u(:)                   !< state with halo (hfc_grid layout)
+    real(wp) :: t = 0.0_wp
+    integer(int64) :: steps = 0
+  contains
+    final :: host_finalize
+  end type hfc_host_t
+
+  public :: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, hfc_host_step, &
+            hfc_host_advance, hfc_host_diagnostics, hfc_host_grid, hfc_host_free
+
+contains
+
+  !> Create a host for `global` (the whole domain, from hfc_grid_init) solving eq with the
+  !> given provider and time control. decomp: how the domain is split (default serial;
+  !> hfc_mpi_ring(comm) for MPI, then this rank gets its block). guard: what to do with
+  !> non-finite fluxes (default abort; fallback uses the classical `fallback` provider at
+  !> the affected faces, which is then required). The state's halo is the widest the
+  !> providers read. The provider and fallback are copied into the host.
+  subroutine hfc_host_create(h, global, eq, provider, time, stat, errmsg, decomp, guard, fallback)
+    type(hfc_host_t), intent(out) :: h
+    type(hfc_grid_t), intent(in) :: global
+    type(hfc_equation_t), intent(in) :: eq
+    class(hfc_flux_provider), intent(in) :: provider
+    type(hfc_time_config_t), intent(in) :: time
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    class(hfc_decomposition_t), intent(in), optional :: decomp
+    type(hfc_guard_config_t), intent(in), optional :: guard
+    class(hfc_flux_provider), intent(in), optional :: fallback
+    integer :: g
+
+    call hfc_clear(stat, errmsg)
+    if (present(decomp)) then
+      allocate(h%rhs%decomp, source=decomp)
+    else
+      allocate(h%rhs%decomp)
+    end if
+    if (present(guard)) h%rhs%guard = guard
+    g = provider%halo_width()
+    select case (h%rhs%guard%on_nonfinite)
+    case (HFC_ON_NONFINITE_ABORT)
+    case (HFC_ON_NONFINITE_FALLBACK)
+      if (.not. present(fallback)) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: the fallback policy needs a fallback provider')
+      else
+        allocate(h%rhs%fallback, source=fallback)
+        g = max(g, fallback%halo_width())
+      end if
+    case default
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: unknown policy for non-finite fluxes')
+    end select
+    if (stat == HFC_OK .and. .not. (time%dt > 0.0_wp) .and. .not. (time%cfl > 0.0_wp .and. time%cfl <= 10.0_wp)) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10]')
+    if (stat == HFC_OK .and. time%max_steps < 1) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: max_steps must be >= 1')
+    if (stat == HFC_OK .and. eq%kind == 0) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: the equation is not initialised (hfc_equation_init)')
+    if (stat == HFC_OK) call h%rhs%decomp%split(global, g, h%rhs%grid, stat, errmsg)
+    if (stat == HFC_OK) call provider%check_grid(h%rhs%grid, stat, errmsg)
+    if (stat == HFC_OK) call hfc_stepper_create(h%stepper, time%method, h%rhs%grid%cells(), stat, errmsg)
+    call h%rhs%decomp%agree(stat, errmsg)
+    if (stat /= HFC_OK) return
+    allocate(h%rhs%provider, source=provider)
+    allocate(h%rhs%aux(0))
+    allocate(h%rhs%flux(h%rhs%grid%faces()), source=0.0_wp)
+    if (allocated(h%rhs%fallback)) allocate(h%rhs%flux_fallback(h%rhs%grid%faces()))
+    allocate(h%u(h%rhs%grid%cells()), source=0.0_wp)
+    h%eq = eq
+    h%time = time
+    h%ready = .true.
+  end subroutine hfc_host_create
+
+  !> Add a source term (e.g. hfc_forcing_t), copied into the host and bound to its block.
+  subroutine hfc_host_add_source(h, source, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    class(hfc_source_t), intent(in) :: source
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    call hfc_fv_rhs_add_source(h%rhs, source, stat, errmsg)
+    call h%rhs%decomp%agree(stat, errmsg)
+  end subroutine hfc_host_add_source
+
+  !> Set the state: u holds this rank's interior cells (hfc_host_grid gives the block).
+  subroutine hfc_host_set_state(h, u, t, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(in) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    if (size(u) /= h%rhs%grid%n(1)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_state: the state has ' // hfc_str(size(u)) // &
+        ' cells, this block of the grid has ' // hfc_str(h%rhs%grid%n(1)))
+    else if (.not. hfc_all_finite(u) .or. .not. abs(t) <= huge(t)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'set_state: state or time is not finite')
+    end if
+    call h%rhs%decomp%agree(stat, errmsg)
+    if (stat /= HFC_OK) return
+    call hfc_set_interior(h%rhs%grid, u, h%u)
+    h%t = t
+  end subroutine hfc_host_set_state
+
+  !> The interior cells of this rank's block and the time.
+  subroutine hfc_host_get_state(h, u, t, stat, errmsg)
+    type(hfc_host_t), intent(in) :: h
+    real(wp), intent(out) :: u(:)
+    real(wp), intent(out) :: t
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    t = 0.0_wp
+    if (.not. created(h, stat, errmsg)) return
+    if (size(u) /= h%rhs%grid%n(1)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'get_state: the array has ' // hfc_str(size(u)) // &
+        ' cells, this block of the grid has ' // hfc_str(h%rhs%grid%n(1)))
+      return
+    end if
+    call hfc_get_interior(h%rhs%grid, h%u, u)
+    t = h%t
+  end subroutine hfc_host_get_state
+
+  !> One step of size dt (the stepper's method), then the state is checked: a non-finite
+  !> state fails with HFC_ERR_NONFINITE. The time advances by dt.
+  subroutine hfc_host_step(h, dt, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    real(wp), intent(in) :: dt
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    if (.not. (dt > 0.0_wp .and. dt <= huge(dt))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'step: dt must be positive and finite')
+      return
+    end if
+    call take_step(h, dt, h%t + dt, stat, errmsg)
+  end subroutine hfc_host_step
+
+  !> Advance to exactly t_end. The step is the fixed dt or the CFL step, shortened to land
+  !> on t_end (a step within 1e-9 dt of t_end is stretched to it, so no sliver steps).
+  !> Fails with HFC_ERR_NONFINITE in the step where the fluxes or the state stop being finite.
+  subroutine hfc_host_advance(h, t_end, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    real(wp), intent(in) :: t_end
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    real(wp) :: dt
+    integer(int64) :: taken
+    logical :: last
+    integer :: g, n
+
+    if (.not. created(h, stat, errmsg)) return
+    if (.not. abs(t_end) <= huge(t_end) .or. t_end < h%t) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: end time must be finite and not before the current time')
+      return
+    end if
+    g = h%rhs%grid%g
+    n = h%rhs%grid%n(1)
+    taken = 0
+    do while (h%t < t_end)
+      if (taken >= h%time%max_steps) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: step limit reached before the end time')
+        return
+      end if
+      if (h%time%dt > 0.0_wp) then
+        dt = h%time%dt
+      else
+        dt = h%eq%stable_dt(h%rhs%grid%dx(1), h%rhs%decomp%global_max(h%eq%max_wave_speed(h%u(g + 1:g + n))), &
+                            h%time%cfl)
+      end if
+      last = t_end - h%t <= dt * (1.0_wp + 1.0e-9_wp)
+      if (last) dt = t_end - h%t
+      call take_step(h, dt, merge(t_end, h%t + dt, last), stat, errmsg)
+      if (stat /= HFC_OK) return
+      taken = taken + 1
+    end do
+  end subroutine hfc_host_advance
+
+  !> One step from h%t, ending at t_next; the state is checked and the ranks agree.
+  subroutine take_step(h, dt, t_next, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    real(wp), intent(in) :: dt, t_next
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: g, n
+
+    call h%stepper%step(h%rhs, h%u, h%t, dt, stat, errmsg)
+    if (stat /= HFC_OK) return
+    h%steps = h%steps + 1
+    h%t = t_next
+    g = h%rhs%grid%g
+    n = h%rhs%grid%n(1)
+    if (.not. hfc_all_finite(h%u(g + 1:g + n))) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the state became non-finite at t = ' // hfc_str(h%t))
+    call h%rhs%decomp%agree(stat, errmsg)
+  end subroutine take_step
+
+  !> Time, steps, guard counter, halo time, and this rank's block.
+  subroutine hfc_host_diagnostics(h, d, stat, errmsg)
+    type(hfc_host_t), intent(in) :: h
+    type(hfc_diagnostics_t), intent(out) :: d
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    d%t = h%t
+    d%steps = h%steps
+    d%fallback_faces = h%rhs%fallback_faces
+    d%halo_seconds = h%rhs%halo_seconds
+    d%n = h%rhs%grid%n(1)
+    d%offset = h%rhs%grid%offset(1)
+    d%halo = h%rhs%grid%g
+    d%ranks = h%rhs%decomp%ranks()
+  end subroutine hfc_host_diagnostics
+
+  !> This rank's block of the grid (interior cells, offset, halo, dx).
+  subroutine hfc_host_grid(h, grid, stat, errmsg)
+    type(hfc_host_t), intent(in) :: h
+    type(hfc_grid_t), intent(out) :: grid
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    grid = h%rhs%grid
+  end subroutine hfc_host_grid
+
+  !> Release everything the host holds (safe to call twice or on a host never created).
+  subroutine hfc_host_free(h)
+    type(hfc_host_t), intent(inout) :: h
+    type(hfc_fv_rhs_t) :: empty      ! (not a host: a local host would be finalized, recursively)
+    h%ready = .false.
+    if (allocated(h%u)) deallocate(h%u)
+    if (allocated(h%stepper)) deallocate(h%stepper)
+    h%rhs = empty
+  end subroutine hfc_host_free
+
+  subroutine host_finalize(h)
+    type(hfc_host_t), intent(inout) :: h
+    call hfc_host_free(h)
+  end subroutine host_finalize
+
+  !> The guard of every entry point: the host must have been created successfully.
+  logical function created(h, stat, errmsg)
+    type(hfc_host_t), intent(in) :: h
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_clear(stat, errmsg)
+    created = h%ready
+    if (.not. created) call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, &
+      'host: not created (hfc_host_create was not called, or it failed: check its stat)')
+  end function created
+
+end module hfc_host

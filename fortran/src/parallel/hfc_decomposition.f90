@@ -1,0 +1,93 @@
+!> The one interface between the host and a domain decomposition: how the global grid is
+!> split into blocks, how a block's halo is filled, and the collectives that keep every
+!> block in step (a global maximum for the CFL step, agreement on failure).
+!>
+!> This base type is the serial decomposition: one block, the whole domain, halos filled by
+!> the periodic wrap, collectives that return their input. libhfc has no MPI in it; the MPI
+!> decompositions (the 1D ring of module hfc_mpi, in libhfc_mpi) extend this type and
+!> override its procedures, so the host, the providers and the coupler never see MPI.
+module hfc_decomposition
+  use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
+  use hfc_grid, only: hfc_grid_t, hfc_grid_block, hfc_periodic_halo
+  implicit none
+  private
+
+  type, public :: hfc_decomposition_t
+  contains
+    procedure :: split => serial_split
+    procedure :: check_block => serial_check_block
+    procedure :: fill_halo => serial_fill_halo
+    procedure :: global_max => serial_global_max
+    procedure :: agree => serial_agree
+    procedure :: rank => serial_rank
+    procedure :: ranks => serial_ranks
+  end type hfc_decomposition_t
+
+contains
+
+  !> This rank's block of the global grid, with halo width g.
+  subroutine serial_split(self, global, g, block, stat, errmsg)
+    class(hfc_decomposition_t), intent(in) :: self
+    type(hfc_grid_t), intent(in) :: global
+    integer, intent(in) :: g
+    type(hfc_grid_t), intent(out) :: block
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_grid_block(global, global%n_global(1), 0, g, block, stat, errmsg)
+  end subroutine serial_split
+
+  !> Whether a block the caller chose (its own decomposition) fits this decomposition: in
+  !> serial it must be the whole domain. Collective for MPI decompositions.
+  subroutine serial_check_block(self, block, stat, errmsg)
+    class(hfc_decomposition_t), intent(in) :: self
+    type(hfc_grid_t), intent(in) :: block
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_clear(stat, errmsg)
+    if (block%offset(1) /= 0 .or. block%n(1) /= block%n_global(1)) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: a serial block is the whole domain: ' // &
+        hfc_str(block%n(1)) // ' cells from offset ' // hfc_str(block%offset(1)) // ' of ' // hfc_str(block%n_global(1)))
+  end subroutine serial_check_block
+
+  !> Fill the halo of a cell field on this rank's block (collective for MPI decompositions).
+  subroutine serial_fill_halo(self, grid, u, stat, errmsg)
+    class(hfc_decomposition_t), intent(inout) :: self
+    type(hfc_grid_t), intent(in) :: grid
+    real(wp), intent(inout) :: u(:)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_clear(stat, errmsg)
+    if (size(u) /= grid%cells()) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'fill_halo: the field has ' // hfc_str(size(u)) // &
+        ' values, the block needs n + 2g = ' // hfc_str(grid%cells()))
+      return
+    end if
+    call hfc_periodic_halo(grid, u)
+  end subroutine serial_fill_halo
+
+  !> The maximum of x over all ranks (exact: the same on every rank and in serial).
+  real(wp) function serial_global_max(self, x) result(y)
+    class(hfc_decomposition_t), intent(in) :: self
+    real(wp), intent(in) :: x
+    y = x
+  end function serial_global_max
+
+  !> Collective: if any rank has a non-zero stat, every rank returns the stat and message of
+  !> the lowest such rank, labelled with its number. Serially there is nothing to agree.
+  subroutine serial_agree(self, stat, errmsg)
+    class(hfc_decomposition_t), intent(in) :: self
+    integer, intent(inout) :: stat
+    character(len=*), intent(inout) :: errmsg
+  end subroutine serial_agree
+
+  integer function serial_rank(self)
+    class(hfc_decomposition_t), intent(in) :: self
+    serial_rank = 0
+  end function serial_rank
+
+  integer function serial_ranks(self)
+    class(hfc_decomposition_t), intent(in) :: self
+    serial_ranks = 1
+  end function serial_ranks
+
+end module hfc_decomposition
