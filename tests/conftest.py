@@ -63,6 +63,24 @@ def exported(burgers_model, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def export_committed(tmp_path_factory):
+    """export_committed(equation, factor, dtype='float64') -> the committed network
+    models/<equation>/network/<factor>x exported to ONNX (once per session and arguments)."""
+    from export.onnx_export import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("committed")
+    done = {}
+
+    def make(equation: str, factor: int, dtype: str = "float64") -> Path:
+        key = (equation, factor, dtype)
+        if key not in done:
+            done[key] = export(ROOT / "models" / equation / "network" / f"{factor}x",
+                               out / f"{equation}{factor}x_{dtype}.onnx", ExportConfig(dtype)).path
+        return done[key]
+    return make
+
+
+@pytest.fixture(scope="session")
 def onnx32(exported) -> Path:
     return exported["float32"].path
 

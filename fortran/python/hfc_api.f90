@@ -19,7 +19,7 @@ module hfc_api
   use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_model_check, HFC_META_REQUIRED, HFC_META_KEYS
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
   use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, &
-                      hfc_host_advance, hfc_host_diagnostics, hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, &
+                      hfc_host_advance, hfc_host_step, hfc_host_diagnostics, hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, &
                       hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
   use hfc_registry, only: models, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
                           provider_check, host_check
@@ -315,6 +315,16 @@ contains
     if (.not. host_check(id, stat, errmsg)) return
     call hfc_host_advance(hosts(id), t_end, stat, errmsg)
   end subroutine api_host_advance
+
+  !> One step of exactly dt.
+  subroutine api_host_step(id, dt, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: dt
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    if (.not. host_check(id, stat, errmsg)) return
+    call hfc_host_step(hosts(id), dt, stat, errmsg)
+  end subroutine api_host_step
 
   subroutine api_host_get_state(id, u, t, stat, errmsg)
     integer, intent(in) :: id

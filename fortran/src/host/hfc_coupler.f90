@@ -20,6 +20,8 @@ module hfc_coupler
   implicit none
   private
 
+  !> The coupler of one block: the provider (a copy), the block with the provider's halo, the
+  !> decomposition that fills it, and the work array of the state with halo.
   type, public :: hfc_coupler_t
     logical :: ready = .false.
     type(hfc_grid_t) :: grid                              !< the caller's block, with the provider's halo

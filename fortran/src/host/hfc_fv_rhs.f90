@@ -28,6 +28,7 @@ module hfc_fv_rhs
     class(hfc_source_t), allocatable :: source
   end type source_slot_t
 
+  !> The flux-form operator of one block: what the host owns besides its state and stepper.
   type, extends(hfc_rhs_t), public :: hfc_fv_rhs_t
     type(hfc_grid_t) :: grid                                !< this rank's block
     class(hfc_decomposition_t), allocatable :: decomp

@@ -48,6 +48,7 @@ module hfc_host
     integer :: ranks = 1
   end type hfc_diagnostics_t
 
+  !> A host handle: create with hfc_host_create, then use the routines below; do not copy it.
   type, public :: hfc_host_t
     logical :: ready = .false.
     type(hfc_equation_t) :: eq
@@ -86,6 +87,7 @@ contains
     integer :: g
 
     call hfc_clear(stat, errmsg)
+    call hfc_host_free(h)          ! a handle reused from an earlier host starts afresh
     if (present(decomp)) then
       allocate(h%rhs%decomp, source=decomp)
     else
@@ -281,6 +283,8 @@ contains
     type(hfc_host_t), intent(inout) :: h
     type(hfc_fv_rhs_t) :: empty      ! (not a host: a local host would be finalized, recursively)
     h%ready = .false.
+    h%t = 0.0_wp
+    h%steps = 0
     if (allocated(h%u)) deallocate(h%u)
     if (allocated(h%stepper)) deallocate(h%stepper)
     h%rhs = empty

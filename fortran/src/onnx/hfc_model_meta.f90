@@ -18,6 +18,7 @@ module hfc_model_meta
     'hfc_schema_version', 'equation', 'space_dimensions', 'halo', 'dx', 'length', 'viscosity', 'input_name', &
     'output_name', 'dtype']
 
+  !> The hfc metadata of one model, typed (coupler.schema.ModelMetadata in Python).
   type, public :: hfc_model_meta_t
     character(len=16) :: schema_version = ''
     character(len=16) :: equation = ''

@@ -52,6 +52,7 @@ module hfc_onnx
     real(real32), allocatable :: x(:)
   end type buffer32_t
 
+  !> A loaded model: its session, and its graph's signature and metadata read at load.
   type, public :: hfc_onnx_model_t
     type(c_ptr) :: handle = c_null_ptr
     type(hfc_onnx_arg_t), allocatable :: inputs(:), outputs(:)
@@ -71,7 +72,7 @@ module hfc_onnx
 
   !> hfc_tensor(x [, dims]): the contiguous float64 array x (rank 1 to 4, `target`, alive
   !> and unmoved until the run) as a tensor of ONNX shape `dims` (default: x's dimensions
-  !> reversed); dims must have as many elements as x (else hfc_onnx_run refuses it).
+  !> reversed); dims must describe as many elements as x has (hfc_onnx_run checks).
   interface hfc_tensor
     module procedure tensor_1, tensor_2, tensor_3, tensor_4
   end interface hfc_tensor
@@ -303,6 +304,7 @@ contains
                        "'; export it with `hfc export`")
   end subroutine hfc_onnx_metadata
 
+  !> Whether the model object holds a session.
   logical function hfc_onnx_loaded(model)
     type(hfc_onnx_model_t), intent(in) :: model
     hfc_onnx_loaded = c_associated(model%handle)
@@ -390,6 +392,10 @@ contains
       if (stat /= HFC_OK) return
       if (.not. c_associated(tensor%data)) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no array given for ' // kind // " '" // arg%name // "'")
+      else if (product(tensor%shape(1:tensor%rank)) /= tensor%count) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: the array given for ' // kind // " '" // arg%name // &
+          "' has " // hfc_str(tensor%count) // ' values, its shape ' // shape_text(tensor%shape(1:tensor%rank)) // &
+          ' needs ' // hfc_str(product(tensor%shape(1:tensor%rank))))
       else if (tensor%rank /= arg%rank) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: ' // kind // " '" // arg%name // "' has rank " // &
           hfc_str(arg%rank) // ' in the graph, the array given has rank ' // hfc_str(tensor%rank) // ' (' // &
@@ -436,7 +442,6 @@ contains
     if (present(dims)) then
       tensor%rank = size(dims)
       tensor%shape(1:size(dims)) = dims
-      if (product(int(dims, int64)) /= tensor%count) tensor%data = c_null_ptr   ! refused by hfc_onnx_run
     else
       tensor%rank = size(fortran_shape)
       tensor%shape(1:tensor%rank) = [(int(fortran_shape(tensor%rank + 1 - d), int64), d = 1, tensor%rank)]

@@ -12,6 +12,7 @@ module hfc_decomposition
   implicit none
   private
 
+  !> The serial decomposition, and the interface every decomposition implements.
   type, public :: hfc_decomposition_t
   contains
     procedure :: split => serial_split

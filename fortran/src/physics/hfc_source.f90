@@ -7,6 +7,7 @@ module hfc_source
   implicit none
   private
 
+  !> A source term: bound once to a block, then added to the tendency at each stage.
   type, abstract, public :: hfc_source_t
   contains
     procedure(bind_iface), deferred :: bind

@@ -16,6 +16,7 @@ module hfc_classical
   integer, parameter, public :: HFC_SCHEME_FV3 = 2       !< standard third-order FV
   integer, parameter, public :: HFC_SCHEME_WENO5 = 3     !< WENO5-JS
 
+  !> A reconstruction + Riemann flux (+ viscous flux) provider; make it with hfc_classical_init.
   type, extends(hfc_flux_provider), public :: hfc_classical_flux
     type(hfc_equation_t) :: eq
     integer :: scheme = HFC_SCHEME_WENO5

@@ -16,6 +16,7 @@ module hfc_learned
   implicit none
   private
 
+  !> The learned provider of a loaded 1D model; make it with hfc_learned_init.
   type, extends(hfc_flux_provider), public :: hfc_learned_flux
     type(hfc_onnx_model_t), pointer :: model => null()
     type(hfc_model_meta_t) :: meta

@@ -13,6 +13,7 @@ module hfc_polynomial
   implicit none
   private
 
+  !> The standard-stencil provider; make it with hfc_polynomial_init.
   type, extends(hfc_flux_provider), public :: hfc_polynomial_flux
     type(hfc_equation_t) :: eq
     integer :: size = 6                                  !< cells around each face

@@ -30,6 +30,8 @@ module hfc_provider
     real(wp), allocatable :: values(:)
   end type hfc_aux_t
 
+  !> The contract: extend it (compute, halo_width, name; optionally check_grid) to plug in
+  !> your own fluxes; call face_fluxes.
   type, abstract, public :: hfc_flux_provider
   contains
     procedure(compute_iface), deferred :: compute

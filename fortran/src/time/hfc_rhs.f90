@@ -6,6 +6,7 @@ module hfc_rhs
   implicit none
   private
 
+  !> A right-hand side: extend it with eval.
   type, abstract, public :: hfc_rhs_t
   contains
     procedure(eval_iface), deferred :: eval

@@ -17,6 +17,7 @@ module hfc_stepper
   integer, parameter, public :: HFC_SSPRK3 = 1
   integer, parameter, public :: HFC_FORWARD_EULER = 2
 
+  !> A one-step method over an hfc_rhs_t; hfc_stepper_create makes the library's ones.
   type, abstract, public :: hfc_stepper_t
   contains
     procedure(step_iface), deferred :: step
@@ -43,6 +44,7 @@ module hfc_stepper
     end function stages_iface
   end interface
 
+  !> SSP-RK3 (Shu & Osher 1988) with its stage buffers.
   type, extends(hfc_stepper_t), public :: hfc_ssprk3_t
     real(wp), allocatable :: u1(:), u2(:), dudt(:)
   contains
@@ -50,6 +52,7 @@ module hfc_stepper
     procedure :: stages => ssprk3_stages
   end type hfc_ssprk3_t
 
+  !> Forward Euler with its tendency buffer.
   type, extends(hfc_stepper_t), public :: hfc_euler_t
     real(wp), allocatable :: dudt(:)
   contains

@@ -1,0 +1,1 @@
+"""Files: atomic writes, CF netCDF output, restarts."""

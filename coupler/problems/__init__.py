@@ -1,0 +1,1 @@
+"""The problems the host solves: the equation registry, forcing, initial conditions."""

@@ -1,0 +1,76 @@
+"""The one metadata schema of exported models (coupler.schema): written by the exporter,
+read by both runtimes, and held equal to the Fortran record (hfc_model_meta.f90): the same
+required keys, the same refusals, the same host checks."""
+import onnx
+import pytest
+
+from coupler.errors import ConfigError
+from coupler.host import HostConfig, metadata_keys, onnx_check
+from coupler.learned import FortranLearnedFlux, LearnedFlux, RuntimeConfig
+from coupler.schema import REQUIRED, ModelError, ModelMetadata
+
+FORTRAN = RuntimeConfig(backend="fortran")
+
+
+def test_fortran_requires_the_keys_python_requires():
+    assert metadata_keys() == REQUIRED
+
+
+def test_exported_metadata_round_trips(onnx32):
+    props = {p.key: p.value for p in onnx.load(onnx32).metadata_props}
+    meta = ModelMetadata.from_props(props)
+    assert meta.to_props() == props
+    assert (meta.equation, meta.halo, meta.inputs, meta.outputs, meta.dtype) == ("burgers", 7, ("u",), ("flux",),
+                                                                                  "float32")
+
+
+def _edited(onnx32, folder, name, edit):
+    proto = onnx.load(onnx32)
+    props = {p.key: p.value for p in proto.metadata_props}
+    edit(props)
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        proto.metadata_props.add(key=key, value=value)
+    path = folder / f"{name}.onnx"
+    onnx.save(proto, path)
+    return path
+
+
+@pytest.mark.parametrize("key", REQUIRED)
+def test_every_required_key_is_required_by_both_runtimes(onnx32, tmp_path, key):
+    path = _edited(onnx32, tmp_path, f"no_{key}", lambda props: props.pop(key))
+    with pytest.raises(ModelError, match=key):
+        LearnedFlux(path)
+    with pytest.raises(ModelError, match=key):
+        FortranLearnedFlux(path, FORTRAN)
+
+
+@pytest.mark.parametrize("key, value, python, fortran", [
+    ("hfc_schema_version", "9", "schema version 9 is not supported", "schema version '9' is not supported"),
+    ("halo", "-1", "out of range", "metadata halo '-1' is not a width >= 0"),
+    ("dx", "wide", "dx = 'wide' is not a float", "metadata dx = 'wide' is not a number"),
+    ("space_dimensions", "0", "out of range", "space_dimensions '0' is not a positive integer"),
+])
+def test_bad_values_are_refused_by_both_runtimes(onnx32, tmp_path, key, value, python, fortran):
+    path = _edited(onnx32, tmp_path, key, lambda props: props.__setitem__(key, value))
+    with pytest.raises(ModelError, match=python):
+        LearnedFlux(path)
+    with pytest.raises(ModelError, match=fortran):
+        FortranLearnedFlux(path, FORTRAN)
+
+
+@pytest.mark.parametrize("host, message", [
+    (HostConfig("burgers", 32), "metadata dx"),
+    (HostConfig("burgers", 64, viscosity=0.02), "metadata viscosity"),
+    (HostConfig("advection", 64), "metadata equation = burgers"),
+])
+def test_standalone_check_refuses_what_the_python_check_refuses(onnx32, host, message):
+    """'Is this model valid for my grid?' without building a provider: the Fortran check
+    (hfc_model_check) and the Python one refuse the same hosts, naming the field."""
+    native = FortranLearnedFlux(onnx32, FORTRAN)
+    with pytest.raises(ConfigError, match=message):
+        onnx_check(native.id, host)
+    with pytest.raises(ConfigError, match=message):
+        native.check_host(host)
+    onnx_check(native.id, HostConfig("burgers", 64))           # the model's own grid passes both
+    native.check_host(HostConfig("burgers", 64))
