@@ -357,29 +357,30 @@ class Host:
 
     def advance_to(self, t_end: float) -> int:
         """Advance the host's state to exactly t_end; returns the steps taken."""
-        before = self.diagnostics().steps
-        self._call(_api.api_host_advance, float(t_end))
-        return self.diagnostics().steps - before
+        steps, = self._call(_api.api_host_advance, float(t_end))
+        return int(steps)
 
     def step(self, dt: float) -> None:
         """One step of exactly dt (the time advances by dt)."""
         self._call(_api.api_host_step, float(dt))
 
-    def _call(self, entry, *args) -> None:
+    def _call(self, entry, *args) -> tuple:
         """A Fortran entry point that may call a PythonFlux back: the callback is installed
-        for the call, and an exception it raised is re-raised here, chained."""
+        for the call, and an exception it raised is re-raised here, chained. Returns the
+        entry's outputs before (stat, errmsg)."""
         callback = _Callback(self.provider) if isinstance(self.provider, PythonFlux) else None
         previous = getattr(_ext, "pyflux", None)
         if callback is not None:
             _ext.pyflux = callback
         try:
-            stat, errmsg = entry(self.id, *args)
+            *outputs, stat, errmsg = entry(self.id, *args)
         finally:
             if callback is not None:
                 _ext.pyflux = previous
         if callback is not None and callback.error is not None:
             raise ProviderError(3, f"the Python flux provider raised {callback.error!r}") from callback.error
         _check(stat, errmsg)
+        return tuple(outputs)
 
     def advance(self, u: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, int]:
         """Advance the interior state u (n_local,) from t to exactly t_end (set_state,

@@ -7,7 +7,6 @@ documented rule ($HFC_ONNXRUNTIME_LIB, here a copy outside the environment)."""
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -13,19 +13,20 @@ from __future__ import annotations
 import json
 import math
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from coupler.io.atomic import save_figure, write_text
 from coupler.problems.equations import make_equation as make_law
 from coupler.problems.forcing import ForcingConfig, random_forcing
 from training.data import EVALUATION_SEED, FINE_N, coarse_grain
 from training.equations import make_equation
 from training.integrate import ForcingBatch, integrate
 from training.metrics import bootstrap_median, mean_absolute_error, valid_simulation_time
-from training.models import FluxModel, ModelConfig
+from training.models import FluxModel
 
 MAE_WINDOW = {"burgers": 15.0, "kdv": 1.0, "ks": 3.0}
 HOST_SCHEMES = ("godunov", "fv3", "weno5")
@@ -146,8 +147,8 @@ def evaluate(config: EvalConfig, models: dict[str, dict[int, FluxModel]], out_di
         examples[factor] = {"reference": coarse[0], **{k: v[0] for k, v in schemes.items()}}
     summary = {"config": {**config.__dict__, "factors": list(config.factors)}, "rows": rows,
                "reference_max_abs": u_max}
-    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out_dir / "table.md").write_text(markdown_table(config, rows))
+    write_text(out_dir / "metrics.json", json.dumps(summary, indent=2) + "\n")
+    write_text(out_dir / "table.md", markdown_table(config, rows))
     plot_metrics(config, rows, out_dir / "metrics.png")
     plot_examples(config, examples, fine[0], out_dir / "example.png")
     return summary
@@ -195,7 +196,7 @@ def plot_metrics(config: EvalConfig, rows: list[dict], path: Path) -> None:
     ax2.set_ylabel("valid simulation time (median, 95% CI)")
     ax1.legend(fontsize=8)
     fig.suptitle(f"{config.equation}, {config.runs} runs, domain {config.domain}x")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -226,5 +227,5 @@ def plot_examples(config: EvalConfig, examples: dict, fine: np.ndarray, path: Pa
             if j == 0:
                 ax.set_ylabel(f"{name}\nt", fontsize=8)
     fig.suptitle(f"{config.equation}: one unseen run (white: diverged)")
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)

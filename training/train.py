@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np

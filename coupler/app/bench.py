@@ -39,8 +39,8 @@ def time_scheme(scheme: str, n: int, steps: int, repeats: int, forcing: Forcing)
 def main(n: int = 4096, steps: int = 200, repeats: int = 7) -> int:
     print(f"hfc bench: forced Burgers, n = {n}, {steps} steps x {repeats} repeats, one core "
           f"({platform.processor() or platform.machine()}, {os.cpu_count()} cpus visible)")
-    print(f"| scheme | ns/cell-stage (forced) | ns/cell-stage (unforced) |")
-    print(f"|---|---|---|")
+    print("| scheme | ns/cell-stage (forced) | ns/cell-stage (unforced) |")
+    print("|---|---|---|")
     forcing = random_forcing(0)
     results = {}
     for scheme in SCHEMES:

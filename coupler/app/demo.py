@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import HfcError
+from coupler.io.atomic import save_figure, write_text
 from coupler.host import HostConfig
 from coupler.learned import RuntimeConfig
 from coupler.simulate import SimulationConfig, SimulationResult, run
@@ -101,7 +102,7 @@ def build_fortran_program(output_dir: Path) -> Path | None:
 def run_fortran_program(exe: Path, model: Path, seed: int, n: int, workdir: Path, output: Path) -> SimulationResult:
     """One run of the pure Fortran host; its wall time includes start-up, model load and output."""
     random_forcing(seed).write_namelist(workdir / "forcing.nml")
-    (workdir / "host.nml").write_text(
+    write_text(workdir / "host.nml",
         f"&host\n n = {n}\n scheme = 'learned'\n model_file = '{model.resolve()}'\n t_end = {T_END}\n"
         f" save_every = {SAVE_EVERY}\n forcing_file = 'forcing.nml'\n output_file = '{output.resolve()}'\n/\n")
     start = clock.perf_counter()
@@ -215,7 +216,7 @@ def main(output_dir: Path, seeds: int = 10) -> int:
     table = "\n".join(lines)
     print(table)
     print("\n".join(notes))
-    (output_dir / "table.md").write_text(f"Regenerate: `hfc demo --output-dir {output_dir} --seeds {seeds}`\n\n"
+    write_text(output_dir / "table.md", f"Regenerate: `hfc demo --output-dir {output_dir} --seeds {seeds}`\n\n"
                                          f"{table}\n\n" + "\n\n".join(notes) + "\n")
     plot(first, output_dir / "spacetime.png")
     print(f"wrote {output_dir}/table.md, {output_dir}/spacetime.png and netCDF files of the first forcing")
@@ -278,5 +279,5 @@ def plot(first: dict, path: Path) -> None:
     axes[0].set_ylabel("t")
     fig.colorbar(image, ax=axes, shrink=0.8, label="u")
     fig.suptitle(f"Forced Burgers (Bar-Sinai et al. 2019), forcing seed {FIRST_SEED}")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

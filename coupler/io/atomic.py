@@ -4,7 +4,7 @@ file behind and never clobbers an earlier good one.
 
     with AtomicFile("run.nc") as tmp:      # tmp: a Path to write to
         write_everything(tmp)              # on an exception the temporary is removed
-    write_text(path, text); write_bytes(path, data)
+    write_text(path, text); write_bytes(path, data); save_figure(figure, path)
 """
 from __future__ import annotations
 
@@ -71,3 +71,10 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode())
+
+
+def save_figure(figure, path: str | Path, **options) -> Path:
+    """A matplotlib figure to `path` (the format from its suffix)."""
+    with AtomicFile(path) as tmp:
+        figure.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", **options)
+    return Path(path)

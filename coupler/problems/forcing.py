@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coupler.io.atomic import write_text
+
 
 @dataclass(frozen=True)
 class ForcingConfig:
@@ -77,7 +79,7 @@ class Forcing:
             f"  wavenumber = {', '.join(str(int(v)) for v in self.wavenumber) or '0'}",
             "/",
         ]
-        Path(path).write_text("\n".join(lines) + "\n")
+        write_text(path, "\n".join(lines) + "\n")
 
     @classmethod
     def read_namelist(cls, path: str | Path) -> "Forcing":

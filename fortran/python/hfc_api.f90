@@ -307,13 +307,18 @@ contains
     call hfc_host_set_state(hosts(id), u, t, stat, errmsg)
   end subroutine api_host_set_state
 
-  subroutine api_host_advance(id, t_end, stat, errmsg)
+  !> Advance to exactly t_end; `steps` is the number of steps this call took.
+  subroutine api_host_advance(id, t_end, steps, stat, errmsg)
     integer, intent(in) :: id
     real(wp), intent(in) :: t_end
+    integer(int64), intent(out) :: steps
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    steps = 0
     if (.not. host_check(id, stat, errmsg)) return
+    steps = hosts(id)%steps
     call hfc_host_advance(hosts(id), t_end, stat, errmsg)
+    steps = hosts(id)%steps - steps
   end subroutine api_host_advance
 
   !> One step of exactly dt.

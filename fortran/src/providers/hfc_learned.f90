@@ -7,7 +7,7 @@
 !> with a wider halo than the model's g it hands the model the g cells next to the interior
 !> (an offset, no copy): every block with halo >= g gives the same fluxes.
 module hfc_learned
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_equation, only: hfc_equation_t
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
@@ -112,12 +112,26 @@ contains
     first = grid%g - g          ! cells the block's halo holds beyond the model's
     u2(1:n + 2 * g, 1:1) => u(first + 1:first + n + 2 * g)
     flux2(1:n + 1, 1:1) => flux
-    call hfc_learned_batch(self%model, g, u2, flux2, stat, errmsg)
+    call run_batch(self%model, g, u2, flux2, stat, errmsg)   ! face_fluxes checks the result
   end subroutine learned_compute
 
   !> Face fluxes flux(n + 1, nbatch) of halo-filled states u(n + 2g, nbatch) in one run of
   !> the model (g its halo): the tensors [nbatch, 1, n + 2g] and [nbatch, 1, n + 1].
+  !> Non-finite fluxes fail with HFC_ERR_NONFINITE (the fluxes are returned as computed).
   subroutine hfc_learned_batch(model, g, u, flux, stat, errmsg)
+    type(hfc_onnx_model_t), intent(inout) :: model
+    integer, intent(in) :: g
+    real(wp), intent(in), contiguous, target :: u(:, :)
+    real(wp), intent(inout), contiguous, target :: flux(:, :)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call run_batch(model, g, u, flux, stat, errmsg)
+    if (stat == HFC_OK .and. .not. all(abs(flux) <= huge(1.0_wp))) call hfc_set_error(stat, errmsg, &
+      HFC_ERR_NONFINITE, 'learned provider returned non-finite fluxes')
+  end subroutine hfc_learned_batch
+
+  !> hfc_learned_batch without the finiteness check.
+  subroutine run_batch(model, g, u, flux, stat, errmsg)
     type(hfc_onnx_model_t), intent(inout) :: model
     integer, intent(in) :: g
     real(wp), intent(in), contiguous, target :: u(:, :)
@@ -137,6 +151,6 @@ contains
       return
     end if
     call hfc_onnx_run(model, [hfc_tensor(u, [batch, 1, cells])], [hfc_tensor(flux, [batch, 1, faces])], stat, errmsg)
-  end subroutine hfc_learned_batch
+  end subroutine run_batch
 
 end module hfc_learned
