@@ -269,7 +269,11 @@ class _Callback:
 
     def __call__(self, u, t, flux, nu, nf):   # signature fixed by f2py
         try:
-            flux[:] = self.provider.function(u, float(t))
+            result = np.asarray(self.provider.function(u, float(t)), dtype=np.float64)
+            if result.shape != flux.shape:       # no broadcasting: a wrong shape is an error
+                raise ValueError(f"the Python flux provider returned shape {result.shape}, expected {flux.shape} "
+                                 f"(the faces of the interior of a state of {u.shape[0]} cells with halo)")
+            flux[:] = result
             return 0
         except BaseException as exc:   # re-raised in Host.advance once Fortran has returned
             self.error = exc
@@ -314,7 +318,8 @@ class Host:
         try:
             hid, stat, errmsg = _api.api_host_create(
                 pid, config.n, config.length, time.cfl, time.dt or 0.0, METHODS.index(time.method) + 1,
-                time.max_steps, ON_NONFINITE.index(on_nonfinite) + 1, _comm_handle(self.comm))
+                time.max_steps, ON_NONFINITE.index(on_nonfinite) + 1, EQUATIONS[config.equation].fallback,
+                _comm_handle(self.comm))
         finally:
             free_provider(pid)
         _check(stat, errmsg)

@@ -65,6 +65,9 @@ class ModelMetadata:
         halo, dims = number("halo", int), number("space_dimensions", int)
         if halo < 0 or dims < 1:
             raise ModelError(f"'{path}': metadata halo = {halo} / space_dimensions = {dims} out of range")
+        for key in ("dx", "length", "viscosity"):
+            if not math.isfinite(number(key, float)):
+                raise ModelError(f"'{path}': metadata {key} = {props[key]} is not finite")
         return cls(props["equation"], dims, halo, number("dx", float), number("length", float),
                    number("viscosity", float), tuple(props["input_name"].split(",")),
                    tuple(props["output_name"].split(",")), props["dtype"], props["hfc_schema_version"],

@@ -163,7 +163,7 @@ class SimulationConfig:
         return {"equation": h.equation, "n": h.n, "length": repr(h.length), "viscosity": repr(h.viscosity),
                 "velocity": repr(h.velocity), "scheme": n.scheme, "seed": self.problem.seed,
                 "forcing": self.problem.forcing,
-                "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}",
+                "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}", "method": n.time.method,
                 "save_every": repr(o.save_interval), "model_sha256": model_sha256}
 
 
@@ -175,10 +175,11 @@ class SimulationResult:
     wall_seconds: float      # time spent in the Fortran host
     fallback_faces: int = 0  # faces whose flux came from the guard's fallback
     halo_seconds: float = 0.0  # of wall_seconds, time in halo fills (the MPI exchange), this rank
+    stages: int = 3          # right-hand-side evaluations per step (3 SSP-RK3, 1 forward Euler)
 
     @property
     def ns_per_cell_stage(self) -> float:
-        return 1e9 * self.wall_seconds / max(1, 3 * self.nsteps * self.states.shape[1])
+        return 1e9 * self.wall_seconds / max(1, self.stages * self.nsteps * self.states.shape[1])
 
 
 def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux | FortranModel, dict]:
@@ -277,7 +278,8 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     finally:
         halo_seconds = host.halo_seconds
         host.close()
-    return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds)
+    return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds,
+                            3 if config.numerics.time.method == "ssprk3" else 1)
 
 
 def starting_point(config: SimulationConfig, identity: dict) -> tuple[np.ndarray, np.ndarray, int, int, dict]:

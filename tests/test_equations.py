@@ -47,6 +47,16 @@ def test_time_step_rule_is_bit_identical_in_both_languages(name, viscosity, velo
         assert dt == law.stable_dt(dx, law.max_wave_speed(u), cfl)
 
 
+@pytest.mark.parametrize("dx", [0.013638109400970249, 0.1, 2 * math.pi / 64, 64 / 32])
+def test_time_step_rule_at_spacings_where_pow_and_a_product_differ(dx):
+    """dx = 0.01363810940097... is one where pow(dx, 2) and dx * dx round differently: the
+    diffusive limit must still agree (u = 0, so it binds)."""
+    for name in ("burgers", "ks"):
+        law = make_equation(name)
+        dt, stat, _ = api.api_stable_dt(name, law.viscosity, law.velocity, dx, np.zeros(4), 0.5)
+        assert stat == 0 and dt == law.stable_dt(dx, 0.0, 0.5)
+
+
 def test_time_step_rule_follows_each_limit():
     """Which limit binds, on hand-computed cases (cfl 1)."""
     burgers = make_equation("burgers", 0.01)

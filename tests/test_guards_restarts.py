@@ -117,6 +117,8 @@ def test_bad_restarts_are_refused(tmp_path):
         run(_config(seed=10, restart=RestartConfig(start_from=str(restart))))
     with pytest.raises(ConfigError, match="different run: .*save_every"):
         run(_config(save_every=0.25, restart=RestartConfig(start_from=str(restart))))
+    with pytest.raises(ConfigError, match="different run: method = 'ssprk3' in the restart, 'euler' here"):
+        run(_config(time=TimeConfig(method="euler"), restart=RestartConfig(start_from=str(restart))))
     with pytest.raises(ConfigError, match="not an output time before t_end"):
         run(_config(t_end=1.0, restart=RestartConfig(start_from=str(restart))))
     with pytest.raises(ConfigError, match="whole number of output intervals"):

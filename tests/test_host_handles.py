@@ -42,7 +42,7 @@ def test_freed_and_never_created_hosts_give_errors_not_crashes():
     u = np.zeros(64)
     t, stat, errmsg = api.api_host_get_state(63, u)
     assert stat == 1 and "not created" in errmsg
-    stat, errmsg = api.api_host_advance(0, 1.0)
+    steps, stat, errmsg = api.api_host_advance(0, 1.0)
     assert stat == 1 and "no host with id 0" in errmsg
 
 
@@ -103,3 +103,35 @@ def test_step_takes_exactly_dt():
         host.step(0.02)
     d = host.diagnostics()
     assert d.steps == 5 and d.t == 0.02 + 0.02 + 0.02 + 0.02 + 0.02
+
+
+def test_a_python_flux_of_the_wrong_shape_is_an_error_not_a_broadcast():
+    """A scalar (or any array numpy could broadcast) must not become a constant flux."""
+    from coupler.errors import ProviderError
+    for wrong in (0.0, np.zeros(1), np.zeros((1, 65))):
+        with pytest.raises(ProviderError, match="returned shape"):
+            Host(CONFIG, PythonFlux(lambda u, t, w=wrong: w, 1), time=TimeConfig(dt=0.01)).advance(
+                np.zeros(64), 0.0, 0.05)
+
+
+def test_a_collapsing_time_step_stops_the_run():
+    """A state so large that the CFL step no longer advances t stops with a clear error
+    instead of looping (no step limit set)."""
+    from coupler.errors import NonFiniteStateError
+    host = Host(CONFIG, "godunov", time=TimeConfig(cfl=0.5))
+    with pytest.raises(NonFiniteStateError, match="no longer advances t"):
+        host.advance(np.full(64, 1e17), 1.0, 2.0)
+
+
+def test_a_host_refuses_a_model_freed_and_loaded_again(onnx32):
+    """The learned provider keeps a pointer to the model's slot: a model freed under a live
+    host, and another loaded into the same slot, is refused, not silently run."""
+    from coupler.learned import FortranLearnedFlux, RuntimeConfig
+    first = FortranLearnedFlux(onnx32, RuntimeConfig(backend="fortran"))
+    host = Host(CONFIG, first.provider(), time=TimeConfig(dt=0.01))
+    slot = first.id
+    first.close()
+    second = FortranLearnedFlux(onnx32, RuntimeConfig(backend="fortran"))
+    assert second.id == slot
+    with pytest.raises(ConfigError, match="freed or loaded again"):
+        host.advance(np.zeros(64), 0.0, 0.05)

@@ -117,3 +117,14 @@ def test_own_loop_serial_and_mpi_with_cmake(own_loop, clean_env, onnx64, tmp_pat
     expected = host.get_state()[0]
     assert np.abs(expected - u0).max() > 0.05
     np.testing.assert_allclose(serial, expected, rtol=0, atol=1e-13)
+
+
+def test_own_loop_bad_layout_stops_every_rank_with_the_reason(own_loop, clean_env, tmp_path):
+    """8 cells on 3 ranks with the remainder on the last: blocks of 2, 2 and 4 cells cannot
+    hold WENO5's halo of 3; the coupler refuses on every rank alike (no rank waits in a
+    collective) and the example stops with the message."""
+    (tmp_path / "bad.nml").write_text("&model\n n = 8\n steps = 1\n scheme = 'weno5'\n own_ghosts = .false.\n/\n")
+    result = subprocess.run(["mpirun", "-n", "3", str(own_loop), "bad.nml"], capture_output=True, text=True,
+                            env=clean_env, cwd=tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert "halo width must lie in [0, n]" in result.stderr and "halo 3, n = 2" in result.stderr, result.stderr

@@ -48,8 +48,11 @@ def test_every_required_key_is_required_by_both_runtimes(onnx32, tmp_path, key):
 @pytest.mark.parametrize("key, value, python, fortran", [
     ("hfc_schema_version", "9", "schema version 9 is not supported", "schema version '9' is not supported"),
     ("halo", "-1", "out of range", "metadata halo '-1' is not a width >= 0"),
-    ("dx", "wide", "dx = 'wide' is not a float", "metadata dx = 'wide' is not a number"),
+    ("dx", "wide", "dx = 'wide' is not a float", "metadata dx = 'wide' is not a finite number"),
     ("space_dimensions", "0", "out of range", "space_dimensions '0' is not a positive integer"),
+    ("halo", "7 cells", "halo = '7 cells' is not a int", "metadata halo '7 cells' is not a width >= 0"),
+    ("dx", "0.1 m", "dx = '0.1 m' is not a float", "metadata dx = '0.1 m' is not a finite number"),
+    ("viscosity", "nan", "viscosity = nan is not finite", "metadata viscosity = 'nan' is not a finite number"),
 ])
 def test_bad_values_are_refused_by_both_runtimes(onnx32, tmp_path, key, value, python, fortran):
     path = _edited(onnx32, tmp_path, key, lambda props: props.__setitem__(key, value))

@@ -134,10 +134,15 @@ def _add_bench(sub) -> None:
                         "overhead per call, batches, GFLOP/s, accuracy for cost")
     p.add_argument("--mpi", action="store_true",
                    help="strong scaling 1 -> 2 MPI ranks at n = 2^16 (WENO5 and learned), halo exchange share")
+    p.add_argument("--frames", action="store_true",
+                   help="the cost of one output frame, and the demo's 64-cell rows (time in the host)")
     p.set_defaults(func=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.frames:
+        from coupler.app.bench_frames import main
+        return main(args.repeats)
     if args.mpi:
         from coupler.app.bench_mpi import main
         return main(min(args.repeats, 3))

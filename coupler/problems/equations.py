@@ -86,7 +86,8 @@ class Equation:
         p = l + 1: dx^2 / (2 |b|) for p = 2 (explicit diffusion), 1.5 dx^p / (2^p |b|) for
         p >= 3 (SSP-RK3's stability radius ~1.5 against the centred eigenvalue |b| (2/dx)^p).
         Inf-free: sys.float_info.max when no limit applies. The same arithmetic as the
-        Fortran rule (hfc_equation.f90), so the same bits."""
+        Fortran rule (hfc_equation.f90), so the same bits: a square as one product, higher
+        powers by the C library's pow (Python's ** and gfortran's x**real(p))."""
         dt = sys.float_info.max
         if s > 0:
             dt = min(dt, cfl * dx / s)
@@ -96,7 +97,7 @@ class Equation:
                 continue
             p = order + 1
             if p == 2:
-                dt = min(dt, cfl * dx ** 2 / (2.0 * b))
+                dt = min(dt, cfl * (dx * dx) / (2.0 * b))      # gfortran's dx**2 is dx*dx, not pow
             else:
                 dt = min(dt, cfl * (1.5 * dx ** p / (2.0 ** p * b)))
         return dt

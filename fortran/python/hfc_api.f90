@@ -8,7 +8,7 @@ module hfc_api
   use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_init_spacing, hfc_grid_block
   use hfc_decomposition, only: hfc_decomposition_t
   use hfc_mpi, only: hfc_mpi_ring
-  use hfc_equation, only: hfc_equation_t, hfc_equation_init, HFC_MAX_TERMS, HFC_EQ_BURGERS, HFC_EQ_ADVECTION
+  use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
@@ -21,7 +21,7 @@ module hfc_api
   use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, &
                       hfc_host_advance, hfc_host_step, hfc_host_diagnostics, hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, &
                       hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
-  use hfc_registry, only: models, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
+  use hfc_registry, only: models, model_halo, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
                           provider_check, host_check
   implicit none
 
@@ -79,21 +79,31 @@ contains
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_equation_t) :: eq
-    type(hfc_classical_flux) :: classical
-    type(hfc_polynomial_flux) :: polynomial
 
     halo = 0
     call new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
     if (stat /= HFC_OK) return
-    if (trim(scheme) == 'polynomial') then
-      call hfc_polynomial_init(polynomial, eq, stat, errmsg)
-      if (stat == HFC_OK) allocate(providers(id)%p, source=polynomial)
-    else
-      call hfc_classical_init(classical, eq, scheme, stat, errmsg)
-      if (stat == HFC_OK) allocate(providers(id)%p, source=classical)
-    end if
+    call classical_provider(eq, scheme, providers(id)%p, stat, errmsg)
     call finish_provider(id, halo, stat)
   end subroutine api_provider_classical
+
+  !> The classical provider `scheme` ('polynomial' or a scheme of hfc_classical) for eq.
+  subroutine classical_provider(eq, scheme, p, stat, errmsg)
+    type(hfc_equation_t), intent(in) :: eq
+    character(len=*), intent(in) :: scheme
+    class(hfc_flux_provider), allocatable, intent(out) :: p
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    type(hfc_classical_flux) :: classical
+    type(hfc_polynomial_flux) :: polynomial
+    if (trim(scheme) == 'polynomial') then
+      call hfc_polynomial_init(polynomial, eq, stat, errmsg)
+      if (stat == HFC_OK) allocate(p, source=polynomial)
+    else
+      call hfc_classical_init(classical, eq, scheme, stat, errmsg)
+      if (stat == HFC_OK) allocate(p, source=classical)
+    end if
+  end subroutine classical_provider
 
   !> The Python-callback provider with halo width `halo` (the f2py callback `pyflux`).
   subroutine api_provider_python(equation, viscosity, velocity, halo, id, stat, errmsg)
@@ -210,21 +220,24 @@ contains
   !> Create a host on n cells of [0, length) with provider `provider` (copied; the
   !> provider's equation is the host's). Time: fixed dt > 0, else CFL number cfl; method
   !> 1 SSP-RK3, 2 forward Euler; max_steps per advance (0: no limit). on_nonfinite: 1 abort,
-  !> 2 fallback (the equation's classical scheme: weno5 for burgers and advection,
-  !> polynomial for kdv and ks). comm: an MPI communicator handle (collective then), or -1.
-  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, comm, id, stat, errmsg)
+  !> 2 fallback to the classical scheme `fallback` (the registry's choice, from Python).
+  !> comm: an MPI communicator handle (collective then), or -1.
+  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, fallback, comm, id, &
+                             stat, errmsg)
     integer, intent(in) :: provider, n
     real(wp), intent(in) :: length, cfl, dt
     integer, intent(in) :: method
     integer(int64), intent(in) :: max_steps
-    integer, intent(in) :: on_nonfinite, comm
+    integer, intent(in) :: on_nonfinite
+    character(len=*), intent(in) :: fallback
+    integer, intent(in) :: comm
     integer, intent(out) :: id
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_grid_t) :: global
     type(hfc_time_config_t) :: time
     type(hfc_guard_config_t) :: guard
-    class(hfc_flux_provider), allocatable :: fallback
+    class(hfc_flux_provider), allocatable :: fallback_provider
     class(hfc_decomposition_t), allocatable :: decomp
 
     id = 0
@@ -250,10 +263,12 @@ contains
       allocate(decomp, source=hfc_mpi_ring(comm))
     end if
     associate (eq => providers(provider)%eq)
-      if (on_nonfinite == HFC_ON_NONFINITE_FALLBACK) call default_fallback(eq, fallback, stat, errmsg)
+      if (on_nonfinite == HFC_ON_NONFINITE_FALLBACK) call classical_provider(eq, fallback, fallback_provider, stat, &
+                                                                             errmsg)
       if (stat == HFC_OK) then
-        if (allocated(fallback)) then
-          call hfc_host_create(hosts(id), global, eq, providers(provider)%p, time, stat, errmsg, decomp, guard, fallback)
+        if (allocated(fallback_provider)) then
+          call hfc_host_create(hosts(id), global, eq, providers(provider)%p, time, stat, errmsg, decomp, guard, &
+                               fallback_provider)
         else
           call hfc_host_create(hosts(id), global, eq, providers(provider)%p, time, stat, errmsg, decomp, guard)
         end if
@@ -261,23 +276,6 @@ contains
     end associate
     if (stat /= HFC_OK) id = 0
   end subroutine api_host_create
-
-  !> The classical scheme the guard falls back to for an equation.
-  subroutine default_fallback(eq, fallback, stat, errmsg)
-    type(hfc_equation_t), intent(in) :: eq
-    class(hfc_flux_provider), allocatable, intent(out) :: fallback
-    integer, intent(out) :: stat
-    character(len=*), intent(inout) :: errmsg
-    type(hfc_classical_flux) :: weno5
-    type(hfc_polynomial_flux) :: polynomial
-    if (eq%kind == HFC_EQ_BURGERS .or. eq%kind == HFC_EQ_ADVECTION) then
-      call hfc_classical_init(weno5, eq, 'weno5', stat, errmsg)
-      allocate(fallback, source=weno5)
-    else
-      call hfc_polynomial_init(polynomial, eq, stat, errmsg)
-      allocate(fallback, source=polynomial)
-    end if
-  end subroutine default_fallback
 
   !> Add the forcing of Bar-Sinai et al. Eq. S-6 (modes as arrays) to a host.
   subroutine api_host_add_forcing(id, amplitude, omega, phase, wavenumber, stat, errmsg)
@@ -401,6 +399,7 @@ contains
       return
     end if
     halo = meta%halo
+    model_halo(id) = halo
     entries = size(models(id)%metadata)
   end subroutine api_onnx_load
 
@@ -434,10 +433,8 @@ contains
     real(wp), intent(inout) :: flux(:, :)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_model_meta_t) :: meta
     if (.not. model_check(id, stat, errmsg)) return
-    call hfc_meta_read(models(id), meta, stat, errmsg)
-    if (stat == HFC_OK) call hfc_learned_batch(models(id), meta%halo, u, flux, stat, errmsg)
+    call hfc_learned_batch(models(id), model_halo(id), u, flux, stat, errmsg)
   end subroutine api_onnx_face_fluxes
 
   !> Is the loaded model valid for a host solving `equation` on n cells of [0, length)?

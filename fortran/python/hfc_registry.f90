@@ -19,6 +19,7 @@ module hfc_registry
   end type provider_slot_t
 
   type(hfc_onnx_model_t), target, public :: models(MAX_MODELS)
+  integer, public :: model_halo(MAX_MODELS) = -1    !< the halo of each loaded model
   type(provider_slot_t), target, public :: providers(MAX_PROVIDERS)
   type(hfc_host_t), target, public :: hosts(MAX_HOSTS)
 

@@ -12,7 +12,7 @@ program check_host
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
   use hfc_polynomial, only: hfc_polynomial_flux, hfc_polynomial_init
-  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
+  use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init, hfc_forcing_read
   use hfc_stepper, only: HFC_FORWARD_EULER
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
                       hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
@@ -30,6 +30,7 @@ program check_host
   call check_wide_halo()
   call check_coupler()
   call check_errors()
+  call check_forcing_file()
   if (failures > 0) then
     print '(i0, a)', failures, ' check(s) failed'
     error stop 1
@@ -253,5 +254,39 @@ contains
     call hfc_host_set_state(h, u, 0.0_wp, stat, errmsg)
     call expect(index(errmsg, 'has 8 cells') > 0 .and. index(errmsg, 'has 16') > 0, 'set_state names the sizes')
   end subroutine check_errors
+
+  !> A forcing file with fewer values than n_modes is refused (nothing read from garbage),
+  !> and a forcing bound before (by the caller) binds again when it joins a host.
+  subroutine check_forcing_file()
+    type(hfc_forcing_params_t) :: params
+    type(hfc_forcing_t) :: forcing
+    type(hfc_grid_t) :: grid
+    type(hfc_equation_t) :: eq
+    type(hfc_classical_flux) :: weno
+    type(hfc_time_config_t) :: time
+    type(hfc_host_t) :: h
+    integer :: stat, unit
+    open(newunit=unit, file='check_host_forcing.nml', status='replace', action='write')
+    write(unit, '(a)') '&hfc_forcing n_modes = 3, amplitude = 0.1, 0.2, omega = 0.1, 0.2, 0.3, ' // &
+                       'phase = 0.0, 1.0, 2.0, wavenumber = 3, 4, 5 /'
+    close(unit)
+    call hfc_forcing_read('check_host_forcing.nml', params, stat, errmsg)
+    call expect(stat /= HFC_OK .and. index(errmsg, 'fewer than n_modes = 3') > 0, &
+                'a forcing file with a missing amplitude is refused: ' // trim(errmsg))
+    open(newunit=unit, file='check_host_forcing.nml', status='old')
+    close(unit, status='delete')
+    params%amplitude = [0.3_wp]
+    params%omega = [0.1_wp]
+    params%phase = [1.0_wp]
+    params%wavenumber = [3]
+    call hfc_forcing_init(forcing, params, stat, errmsg)
+    call hfc_grid_init(grid, 16, 2.0_wp * pi, stat, errmsg)
+    call forcing%bind(grid, stat, errmsg)
+    call hfc_equation_init(eq, 'burgers', 0.01_wp, 0.0_wp, stat, errmsg)
+    call hfc_classical_init(weno, eq, 'weno5', stat, errmsg)
+    call hfc_host_create(h, grid, eq, weno, time, stat, errmsg)
+    call hfc_host_add_source(h, forcing, stat, errmsg)
+    call expect(stat == HFC_OK, 'a forcing bound before joins a host: ' // trim(errmsg))
+  end subroutine check_forcing_file
 
 end program check_host

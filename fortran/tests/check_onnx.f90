@@ -26,7 +26,7 @@ program check_onnx
   type(hfc_onnx_config_t) :: config
   character(len=HFC_ERRMSG_LEN) :: errmsg
   character(len=1024) :: path, out
-  real(wp), target :: c(nx, ny), v(nf, ny), fx(nf, ny), fy(nx, ny), wrong(nx + 1, ny)
+  real(wp), target :: c(nx, ny), v(nf, ny), fx(nf, ny), fy(nx, ny), wrong(nx + 1, ny), wide(2 * nx, ny)
   integer :: stat, i, j, unit
 
   call get_command_argument(1, path)
@@ -62,6 +62,10 @@ program check_onnx
   call hfc_onnx_run(model, [hfc_tensor(wrong, [1, 1, ny, nx]), hfc_tensor(v, [1, ny, nf])], &
                     [hfc_tensor(fx, [1, ny, nf]), hfc_tensor(fy, [1, 1, ny, nx])], stat, errmsg)
   write(output_unit, '(a, i0, a, a)') 'size mismatch: stat ', stat, ' ', trim(errmsg)
+  wide = 0.0_wp
+  call hfc_onnx_run(model, [hfc_tensor(wide(1:2 * nx:2, :), [1, 1, ny, nx]), hfc_tensor(v, [1, ny, nf])], &
+                    [hfc_tensor(fx, [1, ny, nf]), hfc_tensor(fy, [1, 1, ny, nx])], stat, errmsg)
+  write(output_unit, '(a, i0, a, a)') 'strided array: stat ', stat, ' ', trim(errmsg)
   call hfc_onnx_run(model, [hfc_tensor(c, [1, 1, ny, nx])], [hfc_tensor(fx)], stat, errmsg)
   write(output_unit, '(a, i0, a, a)') 'count mismatch: stat ', stat, ' ', trim(errmsg)
 

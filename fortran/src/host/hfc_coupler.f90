@@ -64,7 +64,9 @@ contains
     end if
     call hfc_grid_init_spacing(global, total, dx, stat, errmsg)
     if (stat == HFC_OK) call hfc_grid_block(global, n, first, provider%halo_width(), c%grid, stat, errmsg)
-    if (stat == HFC_OK) call c%decomp%check_block(c%grid, stat, errmsg)
+    call c%decomp%agree(stat, errmsg)                      ! every rank reaches check_block, or none
+    if (stat /= HFC_OK) return
+    call c%decomp%check_block(c%grid, stat, errmsg)
     if (stat == HFC_OK) call provider%check_grid(c%grid, stat, errmsg)
     call c%decomp%agree(stat, errmsg)
     if (stat /= HFC_OK) return
@@ -75,10 +77,11 @@ contains
   end subroutine hfc_coupler_create
 
   !> Face fluxes flux(1:n+1) of the caller's state u at time t. Without `ghosts` (or with
-  !> ghosts = 0) u holds the n interior cells and the halo is filled here (collective with
-  !> an MPI decomposition); with ghosts = k >= the provider's halo, u holds n + 2k cells
-  !> whose k ghost cells per side the caller has filled. Sizes are checked (the message names
-  !> what was found and expected); non-finite fluxes fail with HFC_ERR_NONFINITE.
+  !> ghosts = 0) u holds the n interior cells and the halo is filled here; with ghosts = k
+  !> >= the provider's halo, u holds n + 2k cells whose k ghost cells per side the caller
+  !> has filled. Sizes are checked (the message names what was found and expected);
+  !> non-finite fluxes fail with HFC_ERR_NONFINITE. Collective with an MPI decomposition, in
+  !> both modes: the ranks agree on failure, so one rank's error is every rank's.
   subroutine hfc_coupler_face_fluxes(c, u, t, flux, stat, errmsg, ghosts)
     type(hfc_coupler_t), intent(inout) :: c
     real(wp), intent(in) :: u(:)
@@ -112,17 +115,16 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'coupler: the state has ' // hfc_str(size(u)) // &
         ' values, expected n + 2 ghosts = ' // hfc_str(n) // ' + 2*' // hfc_str(k) // ' = ' // hfc_str(n + 2 * k))
     end if
-    if (k == 0 .and. stat == HFC_OK) then
-      call hfc_set_interior(c%grid, u, c%work)
-      call c%decomp%fill_halo(c%grid, c%work, stat, errmsg)
-    end if
-    if (k == 0) call c%decomp%agree(stat, errmsg)
+    call c%decomp%agree(stat, errmsg)                      ! every rank fills its halo, or none
     if (stat /= HFC_OK) return
     if (k == 0) then
-      call c%provider%face_fluxes(c%grid, c%work, c%aux, t, flux, stat, errmsg)
+      call hfc_set_interior(c%grid, u, c%work)
+      call c%decomp%fill_halo(c%grid, c%work, stat, errmsg)
+      if (stat == HFC_OK) call c%provider%face_fluxes(c%grid, c%work, c%aux, t, flux, stat, errmsg)
     else   ! the g ghost cells next to the interior, and the interior: in place when contiguous
       call c%provider%face_fluxes(c%grid, u(k - g + 1:k + n + g), c%aux, t, flux, stat, errmsg)
     end if
+    call c%decomp%agree(stat, errmsg)
   end subroutine hfc_coupler_face_fluxes
 
   !> Release the coupler (safe to call twice).

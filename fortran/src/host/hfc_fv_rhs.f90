@@ -48,22 +48,28 @@ module hfc_fv_rhs
 
 contains
 
-  !> Add a source (bound to the block here).
+  !> Add a source, bound to the block here. Collective: the ranks agree on the binding, and
+  !> the source joins on every rank or on none.
   subroutine hfc_fv_rhs_add_source(rhs, source, stat, errmsg)
     type(hfc_fv_rhs_t), intent(inout) :: rhs
     class(hfc_source_t), intent(in) :: source
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     type(source_slot_t), allocatable :: more(:)
-    integer :: k
+    class(hfc_source_t), allocatable :: bound
+    integer :: k, i
 
+    allocate(bound, source=source)
+    call bound%bind(rhs%grid, stat, errmsg)
+    call rhs%decomp%agree(stat, errmsg)
+    if (stat /= HFC_OK) return
     k = 0
     if (allocated(rhs%sources)) k = size(rhs%sources)
     allocate(more(k + 1))
-    if (k > 0) more(1:k) = rhs%sources
-    allocate(more(k + 1)%source, source=source)
-    call more(k + 1)%source%bind(rhs%grid, stat, errmsg)
-    if (stat /= HFC_OK) return
+    do i = 1, k
+      call move_alloc(rhs%sources(i)%source, more(i)%source)
+    end do
+    call move_alloc(bound, more(k + 1)%source)
     call move_alloc(more, rhs%sources)
   end subroutine hfc_fv_rhs_add_source
 

@@ -9,7 +9,10 @@
 !> All checks (grid against provider, halo widths, decomposition) run once, at create.
 !> Every routine returns a status and a message (blank on success); any call on a host that
 !> was never created, or whose creation failed, returns HFC_ERR_ARGUMENT and does nothing.
-!> With an MPI decomposition every routine is collective over its communicator.
+!> With an MPI decomposition create, add_source, set_state, advance and step are collective
+!> over its communicator (the ranks agree on failure); get_state, diagnostics and grid are
+!> local. After a failed step the host holds the state and time of that step (for a look
+!> at what went wrong); set a state before advancing again.
 module hfc_host
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str, &
@@ -87,7 +90,8 @@ contains
     integer :: g
 
     call hfc_clear(stat, errmsg)
-    call hfc_host_free(h)          ! a handle reused from an earlier host starts afresh
+    call hfc_host_free(h)          ! a handle reused from an earlier host starts afresh (gfortran 12 does
+                                   ! not reset every component of an intent(out) finalizable actual)
     if (present(decomp)) then
       allocate(h%rhs%decomp, source=decomp)
     else
@@ -115,6 +119,7 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: the equation is not initialised (hfc_equation_init)')
     if (stat == HFC_OK) call h%rhs%decomp%split(global, g, h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK) call provider%check_grid(h%rhs%grid, stat, errmsg)
+    if (stat == HFC_OK .and. present(fallback)) call fallback%check_grid(h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK) call hfc_stepper_create(h%stepper, time%method, h%rhs%grid%cells(), stat, errmsg)
     call h%rhs%decomp%agree(stat, errmsg)
     if (stat /= HFC_OK) return
@@ -136,7 +141,6 @@ contains
     character(len=*), intent(inout) :: errmsg
     if (.not. created(h, stat, errmsg)) return
     call hfc_fv_rhs_add_source(h%rhs, source, stat, errmsg)
-    call h%rhs%decomp%agree(stat, errmsg)
   end subroutine hfc_host_add_source
 
   !> Set the state: u holds this rank's interior cells (hfc_host_grid gives the block).
@@ -226,6 +230,11 @@ contains
       end if
       last = t_end - h%t <= dt * (1.0_wp + 1.0e-9_wp)
       if (last) dt = t_end - h%t
+      if (.not. last .and. .not. (h%t + dt > h%t)) then   ! the CFL step collapsed below the clock's resolution
+        call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the time step ' // hfc_str(dt) // &
+          ' no longer advances t = ' // hfc_str(h%t) // ' (the state is blowing up)')
+        return
+      end if
       call take_step(h, dt, merge(t_end, h%t + dt, last), stat, errmsg)
       if (stat /= HFC_OK) return
       taken = taken + 1

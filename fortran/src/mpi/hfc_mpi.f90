@@ -155,7 +155,9 @@ contains
   end function ring_global_max
 
   !> Collective: if any rank has a non-zero stat, every rank returns the stat and message
-  !> of the lowest such rank, prefixed with 'rank k: '.
+  !> of the lowest such rank, prefixed with 'rank k: ' (once: a message that starts with
+  !> 'rank ' is taken as labelled already). Every rank passes a message buffer of the same
+  !> length (the same program).
   subroutine ring_agree(self, stat, errmsg)
     class(hfc_mpi_ring_t), intent(in) :: self
     integer, intent(inout) :: stat

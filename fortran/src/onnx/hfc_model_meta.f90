@@ -44,7 +44,7 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     character(len=256) :: value
-    integer :: ios, i
+    integer :: i
 
     call hfc_clear(stat, errmsg)
     if (.not. hfc_onnx_loaded(model)) then
@@ -74,8 +74,7 @@ contains
     end do
     call hfc_onnx_metadata(model, 'halo', value, stat, errmsg)
     if (stat /= HFC_OK) return
-    read(value, *, iostat=ios) meta%halo
-    if (ios /= 0 .or. meta%halo < 0) then
+    if (.not. integer_of(value, meta%halo) .or. meta%halo < 0) then
       call fail("onnx: metadata halo '" // trim(value) // "' is not a width >= 0")
       return
     end if
@@ -90,8 +89,7 @@ contains
     if (stat /= HFC_OK) return
     call hfc_onnx_metadata(model, 'space_dimensions', value, stat, errmsg)
     if (stat /= HFC_OK) return
-    read(value, *, iostat=ios) meta%space_dimensions
-    if (ios /= 0 .or. meta%space_dimensions < 1) then
+    if (.not. integer_of(value, meta%space_dimensions) .or. meta%space_dimensions < 1) then
       call fail("onnx: metadata space_dimensions '" // trim(value) // "' is not a positive integer")
       return
     end if
@@ -122,13 +120,26 @@ contains
     subroutine number(key, x)
       character(len=*), intent(in) :: key
       real(wp), intent(out) :: x
+      character(len=8) :: rest
       integer :: ios
       x = 0.0_wp
       call hfc_onnx_metadata(model, key, value, stat, errmsg)
       if (stat /= HFC_OK) return
-      read(value, *, iostat=ios) x
-      if (ios /= 0) call fail('onnx: metadata ' // key // " = '" // trim(value) // "' is not a number")
+      read(value, *, iostat=ios) x, rest        ! a second item means text after the number
+      if (ios == 0 .or. .not. is_iostat_end(ios) .or. .not. abs(x) <= huge(x)) &
+        call fail('onnx: metadata ' // key // " = '" // trim(value) // "' is not a finite number")
     end subroutine number
+
+    !> The whole of text is one integer.
+    logical function integer_of(text, k)
+      character(len=*), intent(in) :: text
+      integer, intent(out) :: k
+      character(len=8) :: rest
+      integer :: ios
+      k = 0
+      read(text, *, iostat=ios) k, rest
+      integer_of = is_iostat_end(ios) .and. verify(trim(adjustl(text)), '+-0123456789') == 0
+    end function integer_of
 
     subroutine fail(message)
       character(len=*), intent(in) :: message
@@ -148,7 +159,7 @@ contains
     if (meta%equation /= eq%name) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata equation = ' // trim(meta%equation) // &
         ', the host solves ' // trim(eq%name))
-    else if (abs(meta%viscosity - eq%viscosity) > 1.0e-12_wp * abs(eq%viscosity)) then
+    else if (.not. abs(meta%viscosity - eq%viscosity) <= 1.0e-12_wp * abs(eq%viscosity)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata viscosity = ' // hfc_str(meta%viscosity) // &
         ', the host has ' // hfc_str(eq%viscosity))
     end if
@@ -165,7 +176,7 @@ contains
     if (meta%space_dimensions /= grid%ndim) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata space_dimensions = ' // &
         hfc_str(meta%space_dimensions) // ', the host grid has ' // hfc_str(grid%ndim))
-    else if (abs(meta%dx - grid%dx(1)) > 1.0e-9_wp * grid%dx(1)) then
+    else if (.not. abs(meta%dx - grid%dx(1)) <= 1.0e-9_wp * grid%dx(1)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata dx = ' // hfc_str(meta%dx) // &
         ', the host has dx = ' // hfc_str(grid%dx(1)) // '; use a grid with the model''s spacing')
     end if

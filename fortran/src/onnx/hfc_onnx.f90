@@ -55,6 +55,7 @@ module hfc_onnx
   !> A loaded model: its session, and its graph's signature and metadata read at load.
   type, public :: hfc_onnx_model_t
     type(c_ptr) :: handle = c_null_ptr
+    integer(int64) :: serial = 0                           !< which load of the process (0: none)
     type(hfc_onnx_arg_t), allocatable :: inputs(:), outputs(:)
     type(hfc_onnx_entry_t), allocatable :: metadata(:)
     type(buffer32_t), allocatable, private :: scratch(:)   !< float32 copies, inputs then outputs
@@ -70,9 +71,10 @@ module hfc_onnx
     integer(int64) :: count = 0
   end type hfc_tensor_t
 
-  !> hfc_tensor(x [, dims]): the contiguous float64 array x (rank 1 to 4, `target`, alive
-  !> and unmoved until the run) as a tensor of ONNX shape `dims` (default: x's dimensions
-  !> reversed); dims must describe as many elements as x has (hfc_onnx_run checks).
+  !> hfc_tensor(x [, dims]): the float64 array x (rank 1 to 4, `target`, alive and unmoved
+  !> until the run) as a tensor of ONNX shape `dims` (default: x's dimensions reversed);
+  !> dims must describe as many elements as x has. The tensor views x's own memory, so x
+  !> must be contiguous: a strided section is refused by hfc_onnx_run (copy it first).
   interface hfc_tensor
     module procedure tensor_1, tensor_2, tensor_3, tensor_4
   end interface hfc_tensor
@@ -105,10 +107,11 @@ module hfc_onnx
       integer(c_int), value :: errlen
     end function c_create
 
-    subroutine c_counts(handle, inputs, outputs, entries) bind(C, name='hfc_ort_counts')
-      import :: c_ptr, c_int
+    subroutine c_counts(handle, inputs, outputs, entries, serial) bind(C, name='hfc_ort_counts')
+      import :: c_ptr, c_int, c_int64_t
       type(c_ptr), value :: handle
       integer(c_int), intent(out) :: inputs, outputs, entries
+      integer(c_int64_t), intent(out) :: serial
     end subroutine c_counts
 
     subroutine c_argument(handle, output, index, name, namelen, dtype, rank, dims) bind(C, name='hfc_ort_argument')
@@ -231,7 +234,7 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, from_c(err))
       return
     end if
-    call c_counts(model%handle, inputs, outputs, entries)
+    call c_counts(model%handle, inputs, outputs, entries, model%serial)
     allocate(model%inputs(inputs), model%outputs(outputs), model%metadata(entries), model%scratch(inputs + outputs))
     do i = 1, inputs
       call read_argument(0, i, model%inputs(i))
@@ -391,7 +394,8 @@ contains
       integer :: d
       if (stat /= HFC_OK) return
       if (.not. c_associated(tensor%data)) then
-        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no array given for ' // kind // " '" // arg%name // "'")
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: no usable array for ' // kind // " '" // &
+          arg%name // "' (empty, strided, or of more than 8 dimensions; give a contiguous array)")
       else if (product(tensor%shape(1:tensor%rank)) /= tensor%count) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: the array given for ' // kind // " '" // arg%name // &
           "' has " // hfc_str(tensor%count) // ' values, its shape ' // shape_text(tensor%shape(1:tensor%rank)) // &
@@ -431,6 +435,8 @@ contains
     text = text // ']'
   end function shape_text
 
+  !> The tensor of an array at `data` with Fortran shape `fortran_shape`; a null `data`
+  !> (a strided array) or more than HFC_ONNX_MAX_RANK dims is refused by hfc_onnx_run.
   function make_tensor(data, fortran_shape, dims) result(tensor)
     type(c_ptr), intent(in) :: data
     integer, intent(in) :: fortran_shape(:)
@@ -440,6 +446,10 @@ contains
     tensor%data = data
     tensor%count = product(int(fortran_shape, int64))
     if (present(dims)) then
+      if (size(dims) > HFC_ONNX_MAX_RANK) then
+        tensor%data = c_null_ptr
+        return
+      end if
       tensor%rank = size(dims)
       tensor%shape(1:size(dims)) = dims
     else
@@ -448,32 +458,47 @@ contains
     end if
   end function make_tensor
 
+  !> The tensor of x (rank 1). The dummies are not `contiguous` (a compiler would pass a
+  !> temporary copy of a strided actual, and the tensor would point at freed memory): a
+  !> strided x gives a null address, which hfc_onnx_run refuses.
   function tensor_1(x, dims) result(tensor)
-    real(wp), intent(in), contiguous, target :: x(:)
+    real(wp), intent(in), target :: x(:)
     integer, intent(in), optional :: dims(:)
     type(hfc_tensor_t) :: tensor
-    tensor = make_tensor(c_loc(x), shape(x), dims)
+    type(c_ptr) :: p
+    p = c_null_ptr
+    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
+    tensor = make_tensor(p, shape(x), dims)
   end function tensor_1
 
   function tensor_2(x, dims) result(tensor)
-    real(wp), intent(in), contiguous, target :: x(:, :)
+    real(wp), intent(in), target :: x(:, :)
     integer, intent(in), optional :: dims(:)
     type(hfc_tensor_t) :: tensor
-    tensor = make_tensor(c_loc(x), shape(x), dims)
+    type(c_ptr) :: p
+    p = c_null_ptr
+    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
+    tensor = make_tensor(p, shape(x), dims)
   end function tensor_2
 
   function tensor_3(x, dims) result(tensor)
-    real(wp), intent(in), contiguous, target :: x(:, :, :)
+    real(wp), intent(in), target :: x(:, :, :)
     integer, intent(in), optional :: dims(:)
     type(hfc_tensor_t) :: tensor
-    tensor = make_tensor(c_loc(x), shape(x), dims)
+    type(c_ptr) :: p
+    p = c_null_ptr
+    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
+    tensor = make_tensor(p, shape(x), dims)
   end function tensor_3
 
   function tensor_4(x, dims) result(tensor)
-    real(wp), intent(in), contiguous, target :: x(:, :, :, :)
+    real(wp), intent(in), target :: x(:, :, :, :)
     integer, intent(in), optional :: dims(:)
     type(hfc_tensor_t) :: tensor
-    tensor = make_tensor(c_loc(x), shape(x), dims)
+    type(c_ptr) :: p
+    p = c_null_ptr
+    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
+    tensor = make_tensor(p, shape(x), dims)
   end function tensor_4
 
   !> Seconds spent inside ONNX Runtime's Run and the number of runs, since the load or the
@@ -498,6 +523,7 @@ contains
     type(hfc_onnx_model_t), intent(inout) :: model
     if (c_associated(model%handle)) call c_free(model%handle)
     model%handle = c_null_ptr
+    model%serial = 0
     if (allocated(model%inputs)) deallocate(model%inputs)
     if (allocated(model%outputs)) deallocate(model%outputs)
     if (allocated(model%metadata)) deallocate(model%metadata)

@@ -103,11 +103,13 @@ typedef struct {
   char **keys, **values;            /* custom metadata, `entries` pairs */
   double run_seconds;               /* time spent inside OrtApi::Run, for the overhead benchmark */
   int64_t runs;
+  int64_t serial;                   /* which load this session is: 1, 2, ... over the process */
 } hfc_ort_session;
 
 static void *const *api = NULL;       /* the OrtApi table, once opened */
 static OrtObj *env = NULL;            /* the one environment of the process */
 static int env_sessions = 0;          /* sessions using it */
+static int64_t sessions_made = 0;     /* serial numbers of sessions */
 static char library_path[4096] = "";
 static char library_version[64] = "";
 
@@ -364,15 +366,19 @@ int hfc_ort_create(const void *bytes, int64_t nbytes, int threads, int device, h
     hfc_ort_free(s);
     return 1;
   }
+  s->serial = ++sessions_made;
   *handle = s;
   return 0;
 }
 
-/* Numbers of inputs, outputs and custom metadata entries. */
-void hfc_ort_counts(const hfc_ort_session *s, int *inputs, int *outputs, int *entries) {
+/* Numbers of inputs, outputs and custom metadata entries, and the session's serial number
+ * (distinct for every session the process creates: a provider made for one load can tell
+ * when its model object was freed and loaded again). */
+void hfc_ort_counts(const hfc_ort_session *s, int *inputs, int *outputs, int *entries, int64_t *serial) {
   *inputs = s->inputs;
   *outputs = s->outputs;
   *entries = s->entries;
+  *serial = s->serial;
 }
 
 /* Input (output = 0) or output (output = 1) `index` (0-based): name (truncated to namelen),

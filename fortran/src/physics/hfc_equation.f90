@@ -131,8 +131,9 @@ contains
   !> dx^2 / (2 |b|); for p >= 3 1.5 dx^p / (2^p |b|) (SSP-RK3's stability radius, about 1.5
   !> on the imaginary axis, against the largest centred eigenvalue |b| (2 / dx)^p). huge()
   !> when no limit applies. The Python twin, coupler.problems.equations.Equation.stable_dt,
-  !> evaluates the same expressions in the same order (powers by the C library's pow, as
-  !> Python's), so the two give the same bits (tests/test_equations.py).
+  !> evaluates the same expressions in the same order (the square as dx*dx, which is what
+  !> gfortran makes of dx**2; higher powers by the C library's pow, as Python's **), so the
+  !> two give the same bits (tests/test_equations.py).
   pure real(wp) function equation_stable_dt(self, dx, s, cfl) result(dt)
     class(hfc_equation_t), intent(in) :: self
     real(wp), intent(in) :: dx, s, cfl

@@ -5,7 +5,8 @@
 !> from a seed and handed over as arrays or read from a namelist file, so every host sees
 !> the identical forcing.
 module hfc_forcing
-  use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error, hfc_clear
+  use, intrinsic :: ieee_arithmetic, only: ieee_value, ieee_quiet_nan, ieee_is_nan
+  use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_source, only: hfc_source_t
   implicit none
@@ -89,6 +90,8 @@ contains
       return
     end if
     n = grid%n(1)
+    if (allocated(self%wave)) deallocate(self%wave, self%distinct, self%ctab, self%stab, self%ccoef, self%scoef, &
+                                         self%src)   ! bound before: bind again, to this block
     allocate(self%wave(self%n_modes), self%distinct(self%n_modes))
     self%n_waves = 0
     do m = 1, self%n_modes
@@ -164,8 +167,13 @@ contains
     namelist /hfc_forcing/ n_modes, amplitude, omega, phase, wavenumber
 
     call hfc_clear(stat, errmsg)
+    ! values the file does not give stay NaN (or the sentinel wavenumber) and are refused below
     allocate(amplitude(HFC_MAX_MODES), omega(HFC_MAX_MODES), phase(HFC_MAX_MODES), &
              wavenumber(HFC_MAX_MODES))
+    amplitude = ieee_value(1.0_wp, ieee_quiet_nan)
+    omega = amplitude
+    phase = amplitude
+    wavenumber = -huge(1)
     n_modes = -1
     open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iomsg)
     if (ios /= 0) then
@@ -180,6 +188,12 @@ contains
     end if
     if (n_modes < 0 .or. n_modes > HFC_MAX_MODES) then
       call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: n_modes missing or out of range in ' // trim(path))
+      return
+    end if
+    if (any(ieee_is_nan(amplitude(1:n_modes))) .or. any(ieee_is_nan(omega(1:n_modes))) .or. &
+        any(ieee_is_nan(phase(1:n_modes))) .or. any(wavenumber(1:n_modes) == -huge(1))) then   ! (quiet tests)
+      call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: ' // trim(path) // ' gives fewer than n_modes = ' // &
+        hfc_str(n_modes) // ' finite values of amplitude, omega, phase or wavenumber')
       return
     end if
     params%amplitude = amplitude(1:n_modes)

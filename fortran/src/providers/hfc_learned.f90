@@ -3,10 +3,13 @@
 !> one output flux [batch, 1, n + 1]) run by ONNX Runtime in this process (module hfc_onnx),
 !> no Python involved.
 !>
-!> The provider keeps a pointer to the caller's model, which must outlive it. On a block
-!> with a wider halo than the model's g it hands the model the g cells next to the interior
-!> (an offset, no copy): every block with halo >= g gives the same fluxes.
+!> The provider keeps a pointer to the caller's model, which must outlive it; a model
+!> object freed or loaded again since the provider was made is refused (the provider keeps
+!> the load's serial number), never silently used. On a block with a wider halo than the
+!> model's g it hands the model the g cells next to the interior (an offset, no copy): every
+!> block with halo >= g gives the same fluxes.
 module hfc_learned
+  use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_equation, only: hfc_equation_t
@@ -19,6 +22,7 @@ module hfc_learned
   !> The learned provider of a loaded 1D model; make it with hfc_learned_init.
   type, extends(hfc_flux_provider), public :: hfc_learned_flux
     type(hfc_onnx_model_t), pointer :: model => null()
+    integer(int64) :: serial = 0            !< the model's load this provider was made for
     type(hfc_model_meta_t) :: meta
   contains
     procedure :: compute => learned_compute
@@ -65,17 +69,27 @@ contains
       return
     end if
     p%model => model
+    p%serial = model%serial
   end subroutine hfc_learned_init
+
+  !> The provider's model is still the one it was made for.
+  logical function bound(self, stat, errmsg)
+    class(hfc_learned_flux), intent(in) :: self
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_clear(stat, errmsg)
+    bound = associated(self%model)
+    if (bound) bound = self%model%serial == self%serial .and. self%serial > 0
+    if (.not. bound) call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: not initialised, ' // &
+      'or its model was freed or loaded again since (make the provider anew with hfc_learned_init)')
+  end function bound
 
   subroutine learned_check_grid(self, grid, stat, errmsg)
     class(hfc_learned_flux), intent(in) :: self
     type(hfc_grid_t), intent(in) :: grid
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    if (.not. associated(self%model)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: not initialised')
-      return
-    end if
+    if (.not. bound(self, stat, errmsg)) return
     call hfc_meta_check_grid(self%meta, grid, stat, errmsg)
     if (stat /= HFC_OK) errmsg = 'learned provider: ' // errmsg
   end subroutine learned_check_grid
@@ -103,10 +117,7 @@ contains
     real(wp), pointer, contiguous :: u2(:, :), flux2(:, :)
     integer :: n, g, first
 
-    if (.not. associated(self%model)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: not initialised')
-      return
-    end if
+    if (.not. bound(self, stat, errmsg)) return
     n = grid%n(1)
     g = self%meta%halo
     first = grid%g - g          ! cells the block's halo holds beyond the model's
