@@ -360,7 +360,7 @@ contains
     do i = 1, size(outputs)
       if (model%outputs(i)%dtype == HFC_ONNX_FLOAT32) then
         call c_f_pointer(outputs(i)%data, x, [outputs(i)%count])
-        x = real(model%scratch(nin + i)%x, wp)
+        call widen(model%scratch(nin + i)%x, x)
       end if
     end do
 
@@ -382,7 +382,7 @@ contains
       if (.not. allocated(model%scratch(slot)%x)) allocate(model%scratch(slot)%x(tensor%count))
       if (slot <= nin) then
         call c_f_pointer(tensor%data, x, [tensor%count])
-        model%scratch(slot)%x = real(x, real32)         ! the one cast between the host's float64 and the model
+        call narrow(x, model%scratch(slot)%x)           ! the one cast between the host's float64 and the model
       end if
       data(slot) = c_loc(model%scratch(slot)%x)
     end subroutine bind
@@ -417,6 +417,20 @@ contains
     end subroutine check_shape
 
   end subroutine hfc_onnx_run
+
+  !> a = real(b) as float32, in one pass (separate dummies: no aliasing, no temporary).
+  subroutine narrow(b, a)
+    real(wp), intent(in) :: b(:)
+    real(real32), intent(out) :: a(:)
+    a = real(b, real32)
+  end subroutine narrow
+
+  !> b = a widened to float64 (exact), in one pass.
+  subroutine widen(a, b)
+    real(real32), intent(in) :: a(:)
+    real(wp), intent(out) :: b(:)
+    b = real(a, wp)
+  end subroutine widen
 
   !> '[2, 1, ?]' for dims 2, 1, -1.
   function shape_text(dims) result(text)
