@@ -71,14 +71,6 @@ module hfc_onnx
     integer(int64) :: count = 0
   end type hfc_tensor_t
 
-  !> hfc_tensor(x [, dims]): the float64 array x (rank 1 to 4, `target`, alive and unmoved
-  !> until the run) as a tensor of ONNX shape `dims` (default: x's dimensions reversed);
-  !> dims must describe as many elements as x has. The tensor views x's own memory, so x
-  !> must be contiguous: a strided section is refused by hfc_onnx_run (copy it first).
-  interface hfc_tensor
-    module procedure tensor_1, tensor_2, tensor_3, tensor_4
-  end interface hfc_tensor
-
   public :: hfc_onnx_open_runtime, hfc_onnx_runtime_info, hfc_onnx_load, hfc_onnx_load_bytes, &
             hfc_onnx_metadata, hfc_onnx_has_metadata, hfc_onnx_run, hfc_onnx_free, hfc_onnx_loaded, &
             hfc_onnx_timers, hfc_tensor
@@ -472,48 +464,21 @@ contains
     end if
   end function make_tensor
 
-  !> The tensor of x (rank 1). The dummies are not `contiguous` (a compiler would pass a
-  !> temporary copy of a strided actual, and the tensor would point at freed memory): a
-  !> strided x gives a null address, which hfc_onnx_run refuses.
-  function tensor_1(x, dims) result(tensor)
-    real(wp), intent(in), target :: x(:)
+  !> hfc_tensor(x [, dims]): the float64 array x (any rank, `target`, alive and unmoved until
+  !> the run) as a tensor of ONNX shape `dims` (default: x's dimensions reversed); dims must
+  !> describe as many elements as x has. The tensor views x's own memory, so x must be
+  !> contiguous: a strided section is refused by hfc_onnx_run (copy it first). The dummy is not `contiguous` (a compiler would
+  !> pass a temporary copy of a strided actual, and the tensor would point at freed memory):
+  !> a strided x gives a null address, which hfc_onnx_run refuses.
+  function hfc_tensor(x, dims) result(tensor)
+    real(wp), intent(in), target :: x(..)
     integer, intent(in), optional :: dims(:)
     type(hfc_tensor_t) :: tensor
     type(c_ptr) :: p
     p = c_null_ptr
     if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
     tensor = make_tensor(p, shape(x), dims)
-  end function tensor_1
-
-  function tensor_2(x, dims) result(tensor)
-    real(wp), intent(in), target :: x(:, :)
-    integer, intent(in), optional :: dims(:)
-    type(hfc_tensor_t) :: tensor
-    type(c_ptr) :: p
-    p = c_null_ptr
-    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
-    tensor = make_tensor(p, shape(x), dims)
-  end function tensor_2
-
-  function tensor_3(x, dims) result(tensor)
-    real(wp), intent(in), target :: x(:, :, :)
-    integer, intent(in), optional :: dims(:)
-    type(hfc_tensor_t) :: tensor
-    type(c_ptr) :: p
-    p = c_null_ptr
-    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
-    tensor = make_tensor(p, shape(x), dims)
-  end function tensor_3
-
-  function tensor_4(x, dims) result(tensor)
-    real(wp), intent(in), target :: x(:, :, :, :)
-    integer, intent(in), optional :: dims(:)
-    type(hfc_tensor_t) :: tensor
-    type(c_ptr) :: p
-    p = c_null_ptr
-    if (is_contiguous(x) .and. size(x) > 0) p = c_loc(x)
-    tensor = make_tensor(p, shape(x), dims)
-  end function tensor_4
+  end function hfc_tensor
 
   !> Seconds spent inside ONNX Runtime's Run and the number of runs, since the load or the
   !> last reset: what the benchmark subtracts to get the binding's own cost per call.
