@@ -9,6 +9,7 @@ Runge-Kutta stage), or from an ONNX model loaded into the Fortran library (a
 """
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -260,15 +261,32 @@ def fill_halo(comm, n: int, halo: int, u: np.ndarray) -> np.ndarray:
 
 # ---- the host ---------------------------------------------------------------------------
 
+def _set_python_flux(function):
+    """Register the callable the Python-callback provider calls (fortran/python/
+    hfc_python_callback.c); returns the previous one (or None)."""
+    global _PYTHON_FLUX_HOOK
+    if _PYTHON_FLUX_HOOK is None:
+        hook = ctypes.PyDLL(_ext.__file__).hfc_set_python_flux
+        hook.argtypes, hook.restype = [ctypes.py_object], ctypes.py_object
+        _PYTHON_FLUX_HOOK = hook
+    return _PYTHON_FLUX_HOOK(function)
+
+
+_PYTHON_FLUX_HOOK = None
+
+
 class _Callback:
-    """Adapter between f2py's callback signature and a PythonFlux; keeps the exception."""
+    """Adapter between the C hook's call (state view, time, flux view) and a PythonFlux;
+    keeps the exception for Host to re-raise."""
 
     def __init__(self, provider: PythonFlux):
         self.provider = provider
         self.error: BaseException | None = None
 
-    def __call__(self, u, t, flux, nu, nf):   # signature fixed by f2py
+    def __call__(self, u_view, t, flux_view) -> int:
         try:
+            u = np.frombuffer(u_view, dtype=np.float64)           # zero-copy, read-only
+            flux = np.frombuffer(flux_view, dtype=np.float64)     # zero-copy, to fill
             result = np.asarray(self.provider.function(u, float(t)), dtype=np.float64)
             if result.shape != flux.shape:       # no broadcasting: a wrong shape is an error
                 raise ValueError(f"the Python flux provider returned shape {result.shape}, expected {flux.shape} "
@@ -374,14 +392,13 @@ class Host:
         for the call, and an exception it raised is re-raised here, chained. Returns the
         entry's outputs before (stat, errmsg)."""
         callback = _Callback(self.provider) if isinstance(self.provider, PythonFlux) else None
-        previous = getattr(_ext, "pyflux", None)
         if callback is not None:
-            _ext.pyflux = callback
+            previous = _set_python_flux(callback)
         try:
             *outputs, stat, errmsg = entry(self.id, *args)
         finally:
             if callback is not None:
-                _ext.pyflux = previous
+                _set_python_flux(previous)
         if callback is not None and callback.error is not None:
             raise ProviderError(3, f"the Python flux provider raised {callback.error!r}") from callback.error
         _check(stat, errmsg)

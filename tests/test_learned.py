@@ -50,7 +50,7 @@ def test_fortran_host_with_learned_flux_matches_torch_callback(onnx64, burgers_m
     learned = LearnedFlux(onnx64)
     learned.check_host(HOST)
     model = load_model(burgers_model, torch.float64)
-    torch_flux = PythonFlux(lambda u, t: model(torch.as_tensor(u)[None, None]).detach().numpy()[0, 0], 7)
+    torch_flux = PythonFlux(lambda u, t: model(torch.as_tensor(u.copy())[None, None]).detach().numpy()[0, 0], 7)
     forcing, time = random_forcing(3), TimeConfig(cfl=0.5)
     u0 = np.sin(HOST.cell_centres())
     a, steps = Host(HOST, learned.provider(), forcing, time).advance(u0, 0.0, 10.0)

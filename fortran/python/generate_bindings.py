@@ -1,10 +1,10 @@
 """Generate the f90wrap/f2py sources of the Python extension (run by meson at build time).
 
-Usage: generate_bindings.py OUTDIR KIND_MAP API_SOURCE CALLBACK_SOURCE
+Usage: generate_bindings.py OUTDIR KIND_MAP API_SOURCE
 
 Writes into OUTDIR: f90wrap_hfc_api.f90 and fortran_bindings.py (f90wrap), then
 _fortran_bindingsmodule.c and _fortran_bindings-f2pywrappers.f (f2py, f90wrap's
-patched version, which knows the module-level callback `pyflux`).
+patched version).
 """
 import os
 import subprocess
@@ -21,13 +21,13 @@ def run(module: str, args: list[str], cwd: str) -> None:
 
 
 def main() -> None:
-    outdir, kind_map, api_src, callback_src = (os.path.abspath(p) for p in sys.argv[1:5])
+    outdir, kind_map, api_src = (os.path.abspath(p) for p in sys.argv[1:4])
     run("f90wrap.scripts.main",
         [api_src, "-m", "fortran_bindings", "--f90-mod-name", "coupler._fortran_bindings",
-         "-k", kind_map, "--return-decoded", "--callback", "pyflux"], outdir)
+         "-k", kind_map, "--return-decoded"], outdir)
     run("f90wrap.scripts.f2py_f90wrap",
         ["-m", "_fortran_bindings", "--f2cmap", kind_map, "--lower",
-         "f90wrap_hfc_api.f90", callback_src], outdir)
+         "f90wrap_hfc_api.f90"], outdir)
     for name in ("_fortran_bindings-f2pywrappers.f",):
         path = os.path.join(outdir, name)
         if not os.path.exists(path):   # f2py may skip an empty wrapper file

@@ -1,6 +1,7 @@
-!> A flux provider that asks Python for the face fluxes (through the f2py callback in
-!> hfc_python_callback.f90). Lives in the Python extension only, never in libhfc.
+!> A flux provider that asks Python for the face fluxes (through the C hook in
+!> hfc_python_callback.c). Lives in the Python extension only, never in libhfc.
 module hfc_python_provider
+  use, intrinsic :: iso_c_binding, only: c_int, c_double
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_PROVIDER, hfc_set_error, hfc_clear
   use hfc_grid, only: hfc_grid_t
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
@@ -8,14 +9,14 @@ module hfc_python_provider
   private
 
   interface
-    subroutine hfc_python_flux_callback(nu, nf, u, t, flux, stat)
-      import :: wp
-      integer, intent(in) :: nu, nf
-      real(wp), intent(in) :: u(nu)
-      real(wp), intent(in) :: t
-      real(wp), intent(inout) :: flux(nf)
-      integer, intent(out) :: stat
-    end subroutine hfc_python_flux_callback
+    !> The registered Python callable on the state and flux arrays; 0 on success.
+    integer(c_int) function python_flux_call(nu, nf, u, t, flux) bind(C, name='hfc_python_flux_call')
+      import :: c_int, c_double
+      integer(c_int), value :: nu, nf
+      real(c_double), intent(in) :: u(*)
+      real(c_double), value :: t
+      real(c_double), intent(inout) :: flux(*)
+    end function python_flux_call
   end interface
 
   !> The Python function sees the state with exactly `g` halo cells per side.
@@ -54,7 +55,7 @@ contains
     call hfc_clear(stat, errmsg)
     first = grid%g - self%g     ! cells the block's halo holds beyond the function's
     flux = 0.0_wp
-    call hfc_python_flux_callback(size(u) - 2 * first, size(flux), u(first + 1:size(u) - first), t, flux, stat)
+    stat = python_flux_call(size(u) - 2 * first, size(flux), u(first + 1:), t, flux)
     if (stat /= HFC_OK) call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, 'python flux provider failed')
   end subroutine python_compute
 

@@ -1,0 +1,48 @@
+/* The Fortran -> Python call of the Python-callback flux provider (hfc_python_provider.f90).
+ *
+ * Python registers one callable with hfc_set_python_flux (through ctypes.PyDLL, so the GIL
+ * is held); the Fortran provider calls hfc_python_flux_call at every stage, which hands the
+ * callable zero-copy memoryviews of the halo-filled state (read-only) and of the flux array
+ * it must fill (writable), and the stage time. Every reference taken here is released here:
+ * nothing accumulates per call (f2py's own callback mechanism kept its argument tuple,
+ * about 400 bytes per call). The callable returns 0 on success; anything else, or an
+ * exception it did not catch, is a failure (status 1; the exception is cleared).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define HFC_EXPORT __attribute__((visibility("default")))
+
+static PyObject *callback = NULL;   /* the registered callable (a reference held), or NULL */
+
+/* Register `function` (None to clear); returns the previous one (a new reference, or None). */
+HFC_EXPORT PyObject *hfc_set_python_flux(PyObject *function) {
+  PyObject *previous = callback ? callback : Py_None;
+  if (!callback) Py_INCREF(Py_None);
+  callback = (function == Py_None) ? NULL : function;
+  Py_XINCREF(callback);
+  return previous;
+}
+
+/* Called from Fortran: function(u_view, t, flux_view) -> int status. */
+HFC_EXPORT int hfc_python_flux_call(int nu, int nf, const double *u, double t, double *flux) {
+  if (callback == NULL) return 1;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  int status = 1;
+  PyObject *u_view = PyMemoryView_FromMemory((char *)u, (Py_ssize_t)nu * (Py_ssize_t)sizeof(double), PyBUF_READ);
+  PyObject *flux_view = PyMemoryView_FromMemory((char *)flux, (Py_ssize_t)nf * (Py_ssize_t)sizeof(double),
+                                                PyBUF_WRITE);
+  if (u_view && flux_view) {
+    PyObject *result = PyObject_CallFunction(callback, "OdO", u_view, t, flux_view);
+    if (result) {
+      long value = PyLong_AsLong(result);
+      status = (value == -1 && PyErr_Occurred()) ? 1 : (int)value;
+      Py_DECREF(result);
+    }
+  }
+  if (PyErr_Occurred()) PyErr_Clear();
+  Py_XDECREF(u_view);
+  Py_XDECREF(flux_view);
+  PyGILState_Release(gil);
+  return status;
+}
