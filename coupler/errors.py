@@ -9,8 +9,13 @@ class ConfigError(HfcError, ValueError):
     """An invalid configuration or argument."""
 
 
-class FortranError(HfcError):
-    """The Fortran library returned a non-zero status."""
+class AgreedError(HfcError):
+    """An error every MPI rank raises alike (the ranks agreed on it): reported once, and no
+    rank needs to stop the others."""
+
+
+class FortranError(AgreedError):
+    """The Fortran library returned a non-zero status (under MPI the ranks agree on it)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -23,3 +28,23 @@ class NonFiniteStateError(FortranError):
 
 class ProviderError(FortranError):
     """A flux provider (e.g. a Python callback) failed (status HFC_ERR_PROVIDER)."""
+
+
+class InterruptedRun(FortranError):
+    """The host stopped between steps because a signal asked it to (HFC_ERR_INTERRUPTED)."""
+
+    @property
+    def signum(self) -> int:
+        """The signal, from the library's message 'stopped by signal N ...' (SIGINT if unsaid)."""
+        import re
+        found = re.search(r"signal (\d+)", str(self))
+        return int(found.group(1)) if found else 2
+
+
+class Terminated(BaseException):
+    """SIGTERM (or another stop signal) arrived: unwinds like KeyboardInterrupt, so every
+    temporary file is removed on the way out (the CLI turns it into exit status 128 + signum)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum

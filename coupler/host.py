@@ -17,8 +17,9 @@ from typing import Callable
 import numpy as np
 
 from coupler import _fortran_bindings as _ext
-from coupler.errors import ConfigError, FortranError, NonFiniteStateError, ProviderError
+from coupler.errors import ConfigError, FortranError, InterruptedRun, NonFiniteStateError, ProviderError, Terminated
 from coupler.fortran_bindings import hfc_api as _api
+from coupler.limits import check_range
 from coupler.problems.equations import EQUATIONS, SCHEMES, Equation, make_equation
 from coupler.problems.forcing import Forcing
 
@@ -26,7 +27,7 @@ ON_NONFINITE = ("abort", "fallback")   # codes 1, 2 of hfc_fv_rhs's guard
 METHODS = ("ssprk3", "euler")          # codes 1, 2 of hfc_stepper
 
 # Status codes of fortran/src/core/hfc_kinds.f90.
-_STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError}
+_STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError, 5: InterruptedRun}
 
 
 def _check(stat: int, errmsg: str) -> None:
@@ -51,8 +52,7 @@ class HostConfig:
 
     def __post_init__(self) -> None:
         law = make_equation(self.equation, self.viscosity, self.velocity)   # checks name and parameters
-        if isinstance(self.n, bool) or int(self.n) != self.n or self.n < 1:
-            raise ConfigError(f"the number of cells must be a positive integer, got {self.n}")
+        check_range("the number of cells", self.n, 1, 2**31 - 1, "the Fortran host counts cells in 32 bits")
         length = law.spec.length if self.length is None else float(self.length)
         if not (math.isfinite(length) and length > 0):
             raise ConfigError(f"the domain length must be positive and finite, got {self.length}")
@@ -275,6 +275,18 @@ def _set_python_flux(function):
 _PYTHON_FLUX_HOOK = None
 
 
+def stop_on_signals(signals: tuple[int, ...]) -> None:
+    """Let these signals stop a host between steps (fortran/src/core/hfc_signal.c): the
+    advance in progress returns (InterruptedRun, or the exception Python's own handler
+    raises) instead of running to its end time. Python's handlers keep being called, so
+    install them first (signal.signal)."""
+    stop_on = ctypes.CDLL(_ext.__file__).hfc_stop_on
+    stop_on.argtypes, stop_on.restype = [ctypes.c_int], ctypes.c_int
+    for signum in signals:
+        if stop_on(int(signum)) != 0:
+            raise OSError(f"cannot catch signal {signum}")
+
+
 class _Callback:
     """Adapter between the C hook's call (state view, time, flux view) and a PythonFlux;
     keeps the exception for Host to re-raise."""
@@ -399,6 +411,8 @@ class Host:
         finally:
             if callback is not None:
                 _set_python_flux(previous)
+        if callback is not None and isinstance(callback.error, (KeyboardInterrupt, Terminated)):
+            raise callback.error     # a signal arrived in the callback: unwind as the signal, not as a failure
         if callback is not None and callback.error is not None:
             raise ProviderError(3, f"the Python flux provider raised {callback.error!r}") from callback.error
         _check(stat, errmsg)

@@ -26,6 +26,7 @@ import numpy as np
 
 from coupler.errors import ConfigError, HfcError
 from coupler.host import FortranModel, HostConfig, PythonFlux, onnx_face_fluxes, onnx_free, onnx_load
+from coupler.limits import check_range
 from coupler.schema import ModelError, ModelMetadata
 
 MAX_MODEL_BYTES = 1 << 30          # refuse anything larger than 1 GiB: not a flux model
@@ -44,8 +45,7 @@ class RuntimeConfig:
     backend: str = "python"        # who runs the model: onnxruntime in Python, or libhfc (Fortran)
 
     def __post_init__(self) -> None:
-        if self.threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        check_range("threads", self.threads, 1, os.cpu_count() or 1, "at most one per CPU of this machine")
         if self.device not in ("cpu", "cuda") and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
             raise ConfigError(f"device must be 'cpu', 'cuda:N' or 'cuda', got '{self.device}'")
         if self.backend not in BACKENDS:

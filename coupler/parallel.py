@@ -2,6 +2,7 @@
 mpirun, and the collectives the simulation driver needs around the Fortran host."""
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -29,3 +30,18 @@ def gather(comm, local: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray
 def allsum(comm, value: int) -> int:
     """Sum of an integer counter over the ranks (collective)."""
     return int(value) if comm is None else int(comm.allreduce(int(value)))
+
+
+def check_same_on_all_ranks(comm, value: str, what: str) -> None:
+    """Refuse, on every rank alike, a value (a configuration's text) that differs between
+    the ranks, e.g. an MPMD launch with other arguments on one rank (collective: call it
+    before any collective whose pattern depends on the value)."""
+    if comm is None:
+        return
+    from coupler.errors import AgreedError
+
+    digests = comm.allgather(hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest())
+    odd = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
+    if odd:
+        raise AgreedError(f"the ranks were started with different {what} (rank {', '.join(map(str, odd))} "
+                          "differs from rank 0): start every rank with the same arguments")

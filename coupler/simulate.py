@@ -18,11 +18,12 @@ from tqdm import tqdm
 
 from coupler.errors import ConfigError
 from coupler.host import ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig, PythonFlux, TimeConfig, onnx_runtime
-from coupler.io.atomic import check_writable
+from coupler.io.atomic import check_not_reading, check_path, check_writable
 from coupler.io.netcdf import StateWriter
-from coupler.io.restart import Restart, check_identity, read_restart, write_restart
+from coupler.io.restart import Restart, RestartError, check_identity, read_restart, write_restart
 from coupler.learned import RuntimeConfig, load_model
-from coupler.parallel import allsum, gather
+from coupler.limits import DEFAULT_MAX_STEPS, check_range, check_size, check_steps
+from coupler.parallel import allsum, check_same_on_all_ranks, gather
 from coupler.problems.equations import EQUATIONS
 from coupler.problems.forcing import Forcing, random_forcing
 from coupler.problems.initial_conditions import INITIAL_CONDITIONS, initial_condition
@@ -40,6 +41,7 @@ class ProblemConfig:
     forcing: bool = True
 
     def __post_init__(self) -> None:
+        check_range("the seed", self.seed, 0, 2**31 - 1, "stored as a 32-bit integer in the output")
         if self.ic is not None and self.ic not in INITIAL_CONDITIONS:
             raise ConfigError(f"unknown initial condition '{self.ic}' (expected one of {', '.join(INITIAL_CONDITIONS)})")
 
@@ -65,8 +67,10 @@ class NumericsConfig:
     model: str | None = None           # exported .onnx file, for scheme "learned"
     time: TimeConfig = field(default_factory=TimeConfig)
     on_nonfinite: str = "abort"        # or "fallback": the classical scheme at faces with non-finite fluxes
+    max_steps: int = DEFAULT_MAX_STEPS  # the run's step budget: estimated before the run, enforced per frame
 
     def __post_init__(self) -> None:
+        check_range("the step limit", self.max_steps, 1, 2**62, "steps are counted in 64 bits")
         if (self.scheme == "learned") != (self.model is not None):
             raise ConfigError("scheme 'learned' needs a model (--model M.onnx), and a model needs scheme 'learned'")
         if self.scheme not in SCHEMES + ("learned",):
@@ -162,7 +166,7 @@ class SimulationConfig:
         h, n, o = self.host, self.numerics, self.output
         return {"equation": h.equation, "n": h.n, "length": repr(h.length), "viscosity": repr(h.viscosity),
                 "velocity": repr(h.velocity), "scheme": n.scheme, "seed": self.problem.seed,
-                "forcing": self.problem.forcing,
+                "forcing": self.problem.forcing, "initial_condition": self.problem.initial_condition,
                 "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}", "method": n.time.method,
                 "save_every": repr(o.save_interval), "model_sha256": model_sha256}
 
@@ -228,21 +232,23 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     files are those of the serial run."""
     comm = comm if comm is not None and comm.Get_size() > 1 else None
     root = comm is None or comm.Get_rank() == 0
+    check_same_on_all_ranks(comm, repr((config, str(output))), "arguments")     # before any other collective
+    restart_file = check_files(config, output)
     restart = config.output.restart
-    if output is not None:
-        check_writable(output)
-    restart_file = restart.file or (Path(output).with_suffix(".restart.nc") if output else None)
-    if restart.every is not None:
-        if restart_file is None:
-            raise ConfigError("restarts need a restart file (or an output file to name it after)")
-        check_writable(restart_file)
+    start = read_restart(restart.start_from) if restart.start_from else None
+    check_size(config.host.n, config.output.t_end, config.output.save_interval, output)
+    times, u, nsteps, fallbacks, restart_attributes = starting_point(config, start)
+    time = config.numerics.time
+    check_steps(config.host.law, config.host.dx, u, config.output.t_end, time.dt, time.cfl, config.numerics.max_steps)
     forcing = config.problem.make_forcing()
     provider, model_attributes = flux_provider(config, comm)
     identity = config.identity(model_attributes.get("model_sha256", ""))
-    host = Host(config.host, provider, forcing, config.numerics.time, config.numerics.on_nonfinite, comm)
+    if start is not None:
+        check_identity(restart.start_from, start, identity)
+    host = Host(config.host, provider, forcing, dataclasses.replace(time, max_steps=config.numerics.max_steps),
+                config.numerics.on_nonfinite, comm)
     blocks = comm.allgather((host.offset, host.n_local)) if comm else [(0, config.host.n)]
     mine = slice(host.offset, host.offset + host.n_local)
-    times, u, nsteps, fallbacks, restart_attributes = starting_point(config, identity)
     states = np.empty((len(times), config.host.n))
     states[0] = u
     wall = 0.0
@@ -282,20 +288,45 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
                             3 if config.numerics.time.method == "ssprk3" else 1)
 
 
-def starting_point(config: SimulationConfig, identity: dict) -> tuple[np.ndarray, np.ndarray, int, int, dict]:
+def check_files(config: SimulationConfig, output: str | Path | None) -> Path | None:
+    """Before any work: the outputs can be created and none of them is a file the run
+    reads (the model, the restart it continues from). Returns the restart file to write
+    (None: no restarts). The restart written may replace the one continued from: it is read
+    whole before the first step and replaced atomically by a later state of the same run."""
+    restart = config.output.restart
+    inputs = {"the model": config.numerics.model, "the restart to continue from": restart.start_from}
+    for path in inputs.values():
+        if path is not None:
+            check_path(path)
+    restart_file = restart.file or (Path(output).with_suffix(".restart.nc") if output else None)
+    if output is not None:
+        check_writable(output)
+        check_not_reading(("the output", output), {**inputs, "the restart file": restart.file})
+    if restart.every is None:
+        return None
+    if restart_file is None:
+        raise ConfigError("restarts need a restart file (or an output file to name it after)")
+    check_writable(restart_file)
+    check_not_reading(("the restart file", restart_file), {"the model": config.numerics.model})
+    return Path(restart_file)
+
+
+def starting_point(config: SimulationConfig, restart: Restart | None) -> tuple[np.ndarray, np.ndarray, int, int, dict]:
     """Output times, initial state, steps and fallback count so far, and output attributes:
-    from t = 0, or from the verified restart `start_from` (which must be one of this run's
-    output times, so the continued run takes the same steps)."""
+    from t = 0, or from the restart `restart` (read and verified by coupler.io.restart; its
+    identity is checked by the caller), whose time must be one of this run's output times,
+    so the continued run takes the same steps."""
     output = config.output
     times = output.times()
-    start_from = output.restart.start_from
-    if not start_from:
+    if restart is None:
         return times, config.problem.initial_state(), 0, 0, {}
-    restart = read_restart(start_from)
-    check_identity(start_from, restart, identity)
+    path = output.restart.start_from
+    if restart.u.shape != (config.host.n,):
+        raise RestartError(f"restart file '{path}' holds {restart.u.size} cells, this run has n = {config.host.n}: "
+                           "it is damaged or from another grid")
     later = times[times > restart.t + 1e-9 * output.save_interval]
     if not np.any(np.isclose(times, restart.t, rtol=0, atol=1e-9 * output.save_interval)) or len(later) == 0:
         raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {output.t_end:g} "
                           f"of this run (every {output.save_interval:g})")
-    attributes = {"restart_from": str(Path(start_from).resolve()), "restart_from_checksum": restart.checksum}
+    attributes = {"restart_from": str(Path(path).resolve()), "restart_from_checksum": restart.checksum}
     return np.concatenate([[restart.t], later]), restart.u, restart.nsteps, restart.fallback_faces, attributes

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from coupler import __version__
-from coupler.io.atomic import write_bytes, write_text
+from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
 from training.train import PRESETS, TrainConfig, load_model, preset
@@ -148,15 +148,20 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
     import onnxruntime as ort
 
     model_dir, out_path = Path(model_dir), Path(out_path)
+    outputs = card_paths(check_path(out_path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    for label, path in outputs.items():
+        check_writable(path)
+        check_not_reading((label, path), {"the trained model's " + name: model_dir / name
+                                          for name in ("model.json", "model.pt", "log.csv", "checkpoint.pt")})
     dtype = getattr(torch, config.dtype)
-    summary = json.loads((model_dir / "model.json").read_text())
     model = load_model(model_dir, dtype)
+    summary = json.loads((model_dir / "model.json").read_text())
     if config.dtype == "float64":
         model = float64_friendly(model)
     g = model.halo
     example = torch.zeros(2, 1, 64 + 2 * g, dtype=dtype)
     shapes = {"u": {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
         raw = Path(scratch) / "raw.onnx"
         with warnings.catch_warnings():
@@ -189,15 +194,31 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         if not worst <= TOLERANCE[config.dtype]:
             raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
                               f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
-    write_bytes(out_path, data)
     digest = hashlib.sha256(data).hexdigest()
     report = ExportReport(out_path, worst, digest, meta)
-    write_model_card(report, summary, config, model_dir)
+    card_json, card_md = model_card(report, summary, config, model_dir)
+    # all three under temporary names first, then renamed: a failure leaves none of them
+    files: list[AtomicFile] = []
+    try:
+        for path, content in zip(outputs.values(), (data, card_json.encode(), card_md.encode())):
+            files.append(AtomicFile(path))
+            files[-1].tmp.write_bytes(content)
+        for atomic in files:
+            atomic.commit()
+    finally:
+        for atomic in files:
+            atomic.abort()     # nothing left of a failed export (a no-op once committed)
     return report
 
 
-def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, model_dir: Path) -> None:
-    """<model>.md and <model>.json beside the .onnx file."""
+def card_paths(out_path: Path) -> dict[str, Path]:
+    """The files an export writes: the .onnx model and its card (.json, .md) beside it."""
+    return {"the model": out_path, "the model card": out_path.with_suffix(".json"),
+            "the model card (text)": out_path.with_suffix(".md")}
+
+
+def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_dir: Path) -> tuple[str, str]:
+    """The texts of <model>.json and <model>.md."""
     meta = report.metadata
     card = {"file": report.path.name, "sha256": report.sha256, "metadata": meta,
             "verification": {"max_relative_error_ort_vs_torch": report.max_relative_error,
@@ -205,7 +226,6 @@ def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, 
             "export": asdict(config), "training": summary,
             "regenerate": f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
                           + (f" --dtype {config.dtype}" if config.dtype != "float32" else "")}
-    write_text(report.path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
     lines = [f"# Model card: {report.path.name}", "",
              f"Learned face fluxes for **{meta['equation']}** ({meta['model_kind']}), trained at resample factor "
              f"{meta['resample_factor']} (dx = {float(meta['dx']):.6g}, {meta['cells']} cells on length "
@@ -216,4 +236,4 @@ def write_model_card(report: ExportReport, summary: dict, config: ExportConfig, 
                   f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
               f"Validation loss (normalized MSE of du/dt, 1 = predicting zero): {float(meta['validation_loss']):.4g}.",
               "", "Regenerate:", "", "```", card["regenerate"], "```", ""]
-    write_text(report.path.with_suffix(".md"), "\n".join(lines))
+    return json.dumps(card, indent=2) + "\n", "\n".join(lines)

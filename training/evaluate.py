@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from coupler.errors import ConfigError
 from coupler.io.atomic import save_figure, write_text
 from coupler.problems.equations import make_equation as make_law
 from coupler.problems.forcing import ForcingConfig, random_forcing
@@ -43,6 +44,16 @@ class EvalConfig:
     cfl: float = 0.5
     seed: int = EVALUATION_SEED
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.equation not in FINE_N:
+            raise ConfigError(f"unknown equation '{self.equation}' (expected one of {', '.join(FINE_N)})")
+        bad = [f for f in self.factors if f < 1 or self.n_fine % f or self.n_fine // f < 8]
+        if bad or not self.factors:
+            good = [f for f in range(1, self.n_fine // 8 + 1) if self.n_fine % f == 0]
+            raise ConfigError(f"resample factors {', '.join(map(str, bad)) or '(none)'} do not divide the reference "
+                              f"grid of {self.n_fine} cells into at least 8 coarse cells; use some of "
+                              f"{', '.join(map(str, good))}")
 
     @property
     def times(self) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from coupler.errors import ConfigError
 from coupler.io.atomic import AtomicFile, write_text
 from training.data import Snapshots, load
 from training.models import FluxModel, ModelConfig, periodic_time_derivative
@@ -209,9 +210,14 @@ class Trainer:
 def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> FluxModel:
     """A trained model from model.json + model.pt (state dict, read with weights_only=True)."""
     directory = Path(directory)
-    summary = json.loads((directory / "model.json").read_text())
-    model = FluxModel(ModelConfig(**summary["model"]), dtype)
-    model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
+    try:
+        summary = json.loads((directory / "model.json").read_text())
+        model = FluxModel(ModelConfig(**summary["model"]), dtype)
+        model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
+    except Exception as exc:   # missing, damaged or foreign files: say which folder and what failed, in one line
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ConfigError(f"cannot load the trained model in '{directory}' (model.json, model.pt): "
+                          f"{type(exc).__name__} {detail}; train it again with `hfc train`") from None
     return model.eval()
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 from pathlib import Path
 
 from coupler import __version__
-from coupler.errors import FortranError, HfcError
+from coupler.errors import AgreedError, HfcError, InterruptedRun, Terminated
 from coupler.parallel import world_comm
 
 EXIT_USAGE = 2
@@ -46,6 +47,7 @@ def _float(low: float | None = None, strict: bool = True):
 
 
 def _add_simulate(sub) -> None:
+    from coupler.limits import DEFAULT_MAX_STEPS
     from coupler.problems.equations import EQUATIONS, SCHEMES
     from coupler.problems.initial_conditions import INITIAL_CONDITIONS
 
@@ -77,6 +79,8 @@ def _add_simulate(sub) -> None:
     step = p.add_mutually_exclusive_group()
     step.add_argument("--cfl", type=_float(0.0), default=None, help="Courant number (default 0.5)")
     step.add_argument("--dt", type=_float(0.0), default=None, help="fixed time step")
+    p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
+                   help=f"refuse a run estimated to need more time steps (default {DEFAULT_MAX_STEPS:.0e})")
     p.add_argument("--method", choices=["ssprk3", "euler"], default="ssprk3",
                    help="time stepping: SSP-RK3 (default) or forward Euler")
     p.add_argument("--viscosity", type=_float(0.0, strict=False), default=None,
@@ -107,7 +111,7 @@ def _simulate(args: argparse.Namespace) -> int:
         numerics=NumericsConfig(scheme, args.model,
                                 TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt,
                                            method=args.method),
-                                args.on_nonfinite),
+                                args.on_nonfinite, args.max_steps),
         runtime=RuntimeConfig(args.device, args.threads, args.backend),
         output=OutputConfig(args.t_end, args.save_every,
                             RestartConfig(args.restart_every, args.restart_file, args.restart_from)))
@@ -265,10 +269,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = EvalConfig(args.equation, args.runs, args.t_max, factors=args.factors, domain=args.domain)
     models: dict = {}
     if args.models:
-        for path in sorted(Path(args.models).glob("*/*x/model.json")):
-            factor = int(path.parent.name[:-1])
+        folder = Path(args.models)
+        if not folder.is_dir():
+            raise HfcError(f"models folder '{folder}' does not exist (expected <name>/<factor>x/model.json in it)")
+        for path in sorted(folder.glob("*/*x/model.json")):
+            factor = int(path.parent.name[:-1]) if path.parent.name[:-1].isdigit() else None
             if factor in config.factors:
                 models.setdefault(path.parent.parent.name, {})[factor] = load_model(path.parent)
+        if not models:
+            raise HfcError(f"no trained model for factors {', '.join(map(str, config.factors))} in '{folder}' "
+                           "(expected <name>/<factor>x/model.json, as `hfc train --out` writes)")
     if args.baselines or args.equation != "burgers":
         from training.equations import make_equation
         length = make_equation(args.equation).length
@@ -293,10 +303,10 @@ def _export(args: argparse.Namespace) -> int:
     model = Path(args.model)
     if not (model / "model.json").is_file() or not (model / "model.pt").is_file():
         raise HfcError(f"{model} holds no trained model (model.json, model.pt); train one with `hfc train`")
-    out = Path(args.out)
+    from coupler.io.atomic import check_path, check_writable
+    out = check_path(args.out)
     if out.suffix != ".onnx":
         raise HfcError(f"the output file should end in .onnx, got '{out}'")
-    from coupler.io.atomic import check_writable
     check_writable(out)
     try:
         report = export(model, out, ExportConfig(args.dtype))
@@ -363,11 +373,27 @@ def report_ranks(comm, result) -> None:
                   "in halo exchange")
 
 
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM (batch schedulers) unwinds like SIGINT, so temporary files are removed on the
+    # way out; inside the Fortran time loop both stop the host at the end of the step.
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    from coupler.host import stop_on_signals
+    stop_on_signals((signal.SIGINT, signal.SIGTERM))
     try:
         return args.func(args)
-    except FortranError as exc:   # the library agreed it over all ranks: every rank reports and exits alike
+    except (KeyboardInterrupt, Terminated, InterruptedRun) as exc:
+        signum = signal.SIGINT if isinstance(exc, KeyboardInterrupt) else exc.signum
+        comm = world_comm()
+        if comm is None or comm.Get_rank() == 0:
+            print(f"hfc {args.command}: stopped by {signal.Signals(signum).name}; temporary files removed "
+                  "(restarts already written are kept)", file=sys.stderr)
+        return 128 + signum
+    except AgreedError as exc:   # the ranks agreed on it (the Fortran library, the configuration check)
         comm = world_comm()
         if comm is None or comm.Get_rank() == 0:
             print(f"hfc {args.command}: error: {exc}", file=sys.stderr)
@@ -381,15 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except BaseException as exc:
         comm = world_comm()
-        if comm is not None and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if comm is not None and not isinstance(exc, SystemExit):
             # anything else under MPI: never leave the other ranks waiting in a collective
             print(f"hfc {args.command}: unexpected error on rank {comm.Get_rank()}: {exc!r}", file=sys.stderr,
                   flush=True)
             comm.Abort(EXIT_FAILURE)
         raise
-    except KeyboardInterrupt:
-        print(f"hfc {args.command}: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

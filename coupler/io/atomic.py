@@ -15,19 +15,63 @@ from pathlib import Path
 from coupler.errors import ConfigError
 
 
+def printable(path: str | Path) -> str:
+    """A path for a message, even when it is not valid UTF-8 (the bytes as escapes)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_path(path: str | Path) -> Path:
+    """A usable file name: not empty, valid UTF-8 (netCDF and ONNX Runtime need text names)."""
+    text = str(path)
+    if not text.strip():
+        raise ConfigError("a file name is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"file name '{printable(path)}' is not valid UTF-8; rename it") from None
+    return Path(path)
+
+
 def check_writable(path: str | Path) -> Path:
-    """Fail early, before any work, if `path` cannot be created."""
-    path = Path(path)
+    """Fail early, before any work, if `path` cannot be created: the folder must exist and a
+    file must really be creatable in it (probed: permission bits do not bind root, and a
+    read-only or virtual file system refuses only at the write)."""
+    path = check_path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise ConfigError(f"output '{path}' is a directory; give a file name such as {path / 'run.nc'}")
+        raise ConfigError(f"output '{printable(path)}' is a directory; give a file name such as "
+                          f"{printable(path / 'run.nc')}")
     if not folder.is_dir():
-        raise ConfigError(f"output folder '{folder}' does not exist; create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"output folder '{folder}' is not writable")
+        raise ConfigError(f"output folder '{printable(folder)}' does not exist; create it first")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot create files in output folder '{printable(folder)}': "
+                          f"{exc.strerror or exc}") from None
     if path.exists() and not os.access(path, os.W_OK):
-        raise ConfigError(f"output file '{path}' exists and is not writable")
+        raise ConfigError(f"output file '{printable(path)}' exists and is not writable")
     return path
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two names are one file: the same inode when both exist (links, bind mounts),
+    else the same absolute path after resolving links."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
+def check_not_reading(output: tuple[str, str | Path], inputs: dict[str, str | Path | None]) -> None:
+    """Refuse an output (label, path) that is one of the files the run reads (label ->
+    path, None: not used), before any work: a run never writes over its own input."""
+    label, path = output
+    for name, source in inputs.items():
+        if source is not None and same_file(path, source):
+            raise ConfigError(f"{label} '{printable(path)}' is the same file as {name} '{printable(source)}'; "
+                              "a run never writes over a file it reads or writes twice: choose another name")
 
 
 class AtomicFile:

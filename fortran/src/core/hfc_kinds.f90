@@ -16,6 +16,7 @@ module hfc_kinds
   integer, parameter, public :: HFC_ERR_NONFINITE = 2   !< NaN or Inf in state or fluxes
   integer, parameter, public :: HFC_ERR_PROVIDER = 3    !< a flux provider (or ONNX Runtime) reported failure
   integer, parameter, public :: HFC_ERR_IO = 4          !< a file could not be read
+  integer, parameter, public :: HFC_ERR_INTERRUPTED = 5 !< a signal asked to stop (hfc_signal)
 
   public :: hfc_set_error, hfc_clear, hfc_str, hfc_all_finite
 

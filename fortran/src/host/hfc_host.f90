@@ -15,9 +15,10 @@
 !> at what went wrong); set a state before advancing again.
 module hfc_host
   use, intrinsic :: iso_fortran_env, only: int64
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str, &
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, HFC_ERR_INTERRUPTED, hfc_set_error, hfc_clear, hfc_str, &
                        hfc_all_finite
   use hfc_grid, only: hfc_grid_t, hfc_get_interior, hfc_set_interior
+  use hfc_signal, only: hfc_stop_requested
   use hfc_decomposition, only: hfc_decomposition_t
   use hfc_equation, only: hfc_equation_t
   use hfc_provider, only: hfc_flux_provider
@@ -31,19 +32,18 @@ module hfc_host
   public :: HFC_SSPRK3, HFC_FORWARD_EULER, HFC_ON_NONFINITE_ABORT, HFC_ON_NONFINITE_FALLBACK, hfc_guard_config_t
 
   !> Time-step control: a fixed step dt > 0, or else the equation's stable step at Courant
-  !> number cfl (hfc_equation's rule); the method; a limit on steps per advance call; and the
-  !> floor of the CFL step: a step below dt_floor times the first CFL step since the state
-  !> was set stops the run (0 turns the floor off). The default 1e-3 is the largest wave
-  !> speed growing a thousandfold, which no solution of the registry's equations does in the
-  !> regimes they are used (forced Burgers stays below ~3, KS below ~4, KdV below ~6): only a
-  !> blow-up that stays finite (the fallback guard keeps repairing it) gets there, and
-  !> without the floor it would run on with ever shorter steps.
+  !> number cfl (hfc_equation's rule); the method; and a budget of steps per advance call.
+  !> The budget is also the floor of the step: an advance stops, before the step, when at
+  !> the current step the rest of the way to its end time would need more steps than are
+  !> left. So a run whose state blows up while staying finite (the fallback guard repairing
+  !> every face) ends as soon as its CFL step, dx / max wave speed, falls below
+  !> (time left) / (steps left): the wave speed may grow to cfl dx max_steps / (time left)
+  !> and no further, instead of the run crawling on with ever shorter steps.
   type, public :: hfc_time_config_t
     real(wp) :: cfl = 0.5_wp
     real(wp) :: dt = 0.0_wp
     integer :: method = HFC_SSPRK3
     integer(int64) :: max_steps = huge(1_int64)
-    real(wp) :: dt_floor = 1.0e-3_wp
   end type hfc_time_config_t
 
   !> What a host reports about its run so far.
@@ -68,7 +68,6 @@ module hfc_host
     real(wp), allocatable :: u(:)                   !< state with halo (hfc_grid layout)
     real(wp) :: t = 0.0_wp
     integer(int64) :: steps = 0
-    real(wp) :: dt_first = 0.0_wp                   !< the first CFL step since the state was set (0: none yet)
   contains
     final :: host_finalize
   end type hfc_host_t
@@ -123,8 +122,6 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10]')
     if (stat == HFC_OK .and. time%max_steps < 1) &
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: max_steps must be >= 1')
-    if (stat == HFC_OK .and. .not. (time%dt_floor >= 0.0_wp .and. time%dt_floor < 1.0_wp)) &
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: dt_floor must lie in [0, 1)')
     if (stat == HFC_OK .and. eq%kind == 0) &
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: the equation is not initialised (hfc_equation_init)')
     if (stat == HFC_OK) call h%rhs%decomp%split(global, g, h%rhs%grid, stat, errmsg)
@@ -171,7 +168,6 @@ contains
     if (stat /= HFC_OK) return
     call hfc_set_interior(h%rhs%grid, u, h%u)
     h%t = t
-    h%dt_first = 0.0_wp
   end subroutine hfc_host_set_state
 
   !> The interior cells of this rank's block and the time.
@@ -216,8 +212,8 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     real(wp) :: dt
-    integer(int64) :: taken
-    logical :: last
+    integer(int64) :: taken, left
+    logical :: last, over
     integer :: g, n
 
     if (.not. created(h, stat, errmsg)) return
@@ -229,23 +225,27 @@ contains
     n = h%rhs%grid%n(1)
     taken = 0
     do while (h%t < t_end)
-      if (taken >= h%time%max_steps) then
-        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: step limit reached before the end time')
-        return
-      end if
       if (h%time%dt > 0.0_wp) then
         dt = h%time%dt
       else
         dt = h%eq%stable_dt(h%rhs%grid%dx(1), h%rhs%decomp%global_max(h%eq%max_wave_speed(h%u(g + 1:g + n))), &
                             h%time%cfl)
-        if (h%dt_first == 0.0_wp) h%dt_first = dt
-        if (dt < h%time%dt_floor * h%dt_first) then   ! the same on every rank: dt is global
+      end if
+      left = h%time%max_steps - taken
+      over = left < 1                  ! (no short-circuit in Fortran: never divide by zero steps)
+      if (.not. over) over = dt < (t_end - h%t) / real(left, wp) * (1.0_wp - 1.0e-9_wp)
+      if (over) then                   ! the same on every rank: dt is global
+        if (h%time%dt > 0.0_wp) then
+          call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: ' // hfc_str(t_end - h%t) // &
+            ' time units at the fixed step ' // hfc_str(dt) // ' need more than the ' // &
+            hfc_str(left) // ' steps left of max_steps')
+        else
           call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the CFL step fell to ' // hfc_str(dt) // &
-            ' at t = ' // hfc_str(h%t) // ', below ' // hfc_str(h%time%dt_floor) // ' of the first step ' // &
-            hfc_str(h%dt_first) // ': the state is blowing up (max |u| = ' // &
-            hfc_str(h%rhs%decomp%global_max(maxval(abs(h%u(g + 1:g + n))))) // ')')
-          return
+            ' at t = ' // hfc_str(h%t) // ': the ' // hfc_str(t_end - h%t) // ' time units to go would need more ' // &
+            'than the ' // hfc_str(left) // ' steps left of max_steps; the state is blowing ' // &
+            'up (max |u| = ' // hfc_str(h%rhs%decomp%global_max(maxval(abs(h%u(g + 1:g + n))))) // ')')
         end if
+        return
       end if
       last = t_end - h%t <= dt * (1.0_wp + 1.0e-9_wp)
       if (last) dt = t_end - h%t
@@ -266,7 +266,7 @@ contains
     real(wp), intent(in) :: dt, t_next
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: g, n
+    integer :: g, n, signum
 
     call h%stepper%step(h%rhs, h%u, h%t, dt, stat, errmsg)
     if (stat /= HFC_OK) return
@@ -276,6 +276,10 @@ contains
     n = h%rhs%grid%n(1)
     if (.not. hfc_all_finite(h%u(g + 1:g + n))) &
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the state became non-finite at t = ' // hfc_str(h%t))
+    signum = hfc_stop_requested()
+    if (stat == HFC_OK .and. signum /= 0) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_INTERRUPTED, 'advance: stopped by signal ' // hfc_str(signum) // &
+                         ' at t = ' // hfc_str(h%t))
     call h%rhs%decomp%agree(stat, errmsg)
   end subroutine take_step
 
