@@ -89,6 +89,9 @@ def read_restart(path: str | Path) -> Restart:
                           {k[4:]: v for k, v in attrs.items() if k.startswith("run_")})
     except (KeyError, ValueError) as exc:
         raise RestartError(f"restart file '{path}' is incomplete or damaged: {exc!r}") from None
+    if restart.nsteps < 0 or restart.fallback_faces < 0:
+        raise RestartError(f"restart file '{path}' is damaged: negative counters (steps {restart.nsteps}, "
+                           f"fallback faces {restart.fallback_faces})")
     if restart.checksum != attrs.get("checksum_sha256"):
         raise RestartError(f"restart file '{path}' fails its checksum: the state was corrupted or edited")
     return restart
