@@ -25,10 +25,12 @@ from tqdm import tqdm
 
 from coupler import __version__
 from coupler.io.atomic import AtomicFile
+from coupler.limits import check_range
 from coupler.problems.forcing import random_forcing
 from training.equations import make_equation
 
 SPLITS = ("train", "validation", "test")
+MAX_TIME = 1e4                     # the longest horizon a data set or an evaluation may ask for
 FINE_N = {"burgers": 512, "kdv": 256, "ks": 256}
 EVALUATION_SEED = 10**9
 # Snapshot times: past the start-up transient, within a horizon the reference reaches cheaply
@@ -57,6 +59,10 @@ class DataConfig:
             object.__setattr__(self, "t_last", max(last, self.t_first))
         if self.trajectories < 3:
             raise ValueError("need at least 3 trajectories (one per split)")
+        check_range("the seed", self.seed, 0, 2**31 - 1, "seeds are non-negative 32-bit integers")
+        if not self.t_last <= MAX_TIME:
+            raise ValueError(f"the last snapshot time must be at most {MAX_TIME:g} (the paper's horizons are <= 100), "
+                             f"got {self.t_last:g}")
         if self.snapshots < 1 or not (0 < self.t_first <= self.t_last):
             raise ValueError("need snapshots >= 1 and 0 < t_first <= t_last")
         if any(FINE_N[self.equation] % r for r in self.factors):

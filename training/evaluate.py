@@ -20,10 +20,11 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
+from coupler.limits import check_range
 from coupler.io.atomic import save_figure, write_text
 from coupler.problems.equations import make_equation as make_law
 from coupler.problems.forcing import ForcingConfig, random_forcing
-from training.data import EVALUATION_SEED, FINE_N, coarse_grain
+from training.data import EVALUATION_SEED, FINE_N, MAX_TIME, coarse_grain
 from training.equations import make_equation
 from training.integrate import ForcingBatch, integrate
 from training.metrics import bootstrap_median, mean_absolute_error, valid_simulation_time
@@ -48,6 +49,11 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.equation not in FINE_N:
             raise ConfigError(f"unknown equation '{self.equation}' (expected one of {', '.join(FINE_N)})")
+        check_range("the number of runs", self.runs, 1, 100_000, "the paper scores 100")
+        check_range("the domain multiplier", self.domain, 1, 100, "the paper's generalization test is 10")
+        if not 0 < self.t_max <= MAX_TIME:
+            raise ConfigError(f"the evaluation horizon must lie in (0, {MAX_TIME:g}] (the paper's is 100), got "
+                              f"{self.t_max:g}")
         bad = [f for f in self.factors if f < 1 or self.n_fine % f or self.n_fine // f < 8]
         if bad or not self.factors:
             good = [f for f in range(1, self.n_fine // 8 + 1) if self.n_fine % f == 0]

@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
+from coupler.limits import check_range
 from coupler.io.atomic import AtomicFile, write_text
 from training.data import Snapshots, load
 from training.models import FluxModel, ModelConfig, periodic_time_derivative
@@ -52,6 +53,7 @@ class TrainConfig:
             raise ValueError("dtype must be float32 or float64")
         if self.steps < 1 or self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("steps, batch size and learning rate must be positive")
+        check_range("the seed", self.seed, 0, 2**31 - 1, "seeds are non-negative 32-bit integers")
         if self.unroll:
             UnrollConfig(self.unroll, self.unroll_dt)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -195,7 +196,8 @@ def _data(args: argparse.Namespace) -> int:
         config = DataConfig(args.equation, args.trajectories, args.snapshots, seed=args.seed, **extra)
     except ValueError as exc:
         raise HfcError(str(exc)) from None
-    paths = generate(config, args.out, progress=not args.quiet)
+    from coupler.io.atomic import check_path
+    paths = generate(config, check_path(args.out), progress=not args.quiet)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -373,15 +375,22 @@ def report_ranks(comm, result) -> None:
                   "in halo exchange")
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated(signum)
+def _terminated_in(pid: int):
+    """The SIGTERM handler of process `pid`: unwind it with Terminated. A forked worker
+    (process pools of data and evaluate) inherits the handler; it exits at once instead,
+    quietly, and its parent reports."""
+    def handler(signum, frame) -> None:
+        if os.getpid() != pid:
+            os._exit(128 + signum)
+        raise Terminated(signum)
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # SIGTERM (batch schedulers) unwinds like SIGINT, so temporary files are removed on the
     # way out; inside the Fortran time loop both stop the host at the end of the step.
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, _terminated_in(os.getpid()))
     from coupler.host import stop_on_signals
     stop_on_signals((signal.SIGINT, signal.SIGTERM))
     try:
@@ -390,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
         signum = signal.SIGINT if isinstance(exc, KeyboardInterrupt) else exc.signum
         comm = world_comm()
         if comm is None or comm.Get_rank() == 0:
-            print(f"hfc {args.command}: stopped by {signal.Signals(signum).name}; temporary files removed "
-                  "(restarts already written are kept)", file=sys.stderr)
+            kept = " (restarts already written are kept)" if args.command == "simulate" else ""
+            print(f"hfc {args.command}: stopped by {signal.Signals(signum).name}; temporary files removed{kept}",
+                  file=sys.stderr)
         return 128 + signum
     except AgreedError as exc:   # the ranks agreed on it (the Fortran library, the configuration check)
         comm = world_comm()

@@ -266,6 +266,26 @@ def test_row4_sigint_stops_with_130_and_one_line(work):
     assert_refused(result, work, {}, codes=(130,), says="stopped by SIGINT")
 
 
+@pytest.mark.parametrize("args, says", [
+    (["data", "--out", "d", "--seed", "-1", "--trajectories", "3"], "seed must be an integer"),
+    (["data", "--out", b"d\xff", "--trajectories", "3"], "UTF-8"),
+    (["data", "--out", "d", "--t-last", "1e308"], "at most 10000"),
+    (["train", "--data", "d", "--out", "t", "--seed", "-5"], "no train.nc"),
+    (["evaluate", "--out", "e", "--t-max", "1e308"], "horizon must lie in (0, 10000]"),
+    (["evaluate", "--out", "e", "--domain", "100000"], "domain multiplier must be an integer in [1, 100]"),
+    (["evaluate", "--out", "e", "--runs", "1000000000"], "number of runs"),
+])
+def test_the_other_commands_refuse_in_one_line(work, args, says):
+    before = files(work)
+    assert_refused(hfc(*args, "--quiet", cwd=work), work, before, codes=(1,), says=says)
+
+
+def test_sigterm_stops_evaluate_and_its_worker_processes_quietly(work):
+    """The process pool's workers inherit the handler: they exit quietly, the parent reports."""
+    result = signalled(work, signal.SIGTERM, ["evaluate", "--out", "e", "--runs", "100", "--quiet"], wait=4.0)
+    assert_refused(result, work, {}, codes=(143,), says="hfc evaluate: stopped by SIGTERM")
+
+
 # --- row 5: nothing partial is left ------------------------------------------------------
 
 def test_row5_export_to_a_non_utf8_name_leaves_nothing(work, burgers_model):
