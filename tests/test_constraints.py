@@ -21,6 +21,7 @@ TABLES = {
 @pytest.mark.parametrize("name", TABLES)
 def test_standard_stencils_match_tables(name):
     offsets, derivative, method, expected = TABLES[name]
+    # a 4x4 to 6x6 Vandermonde solve with O(1) entries: round-off ~1e-15, 1e-12 leaves room
     np.testing.assert_allclose(standard_coefficients(offsets, derivative, method), expected, atol=1e-12)
 
 
@@ -33,9 +34,10 @@ def test_every_constrained_stencil_solves_the_kept_rows(derivative, accuracy, me
     a, b = constraint_system(constraint.offsets, derivative, constraint.rows, method)
     basis = constraint.basis()
     assert basis.shape == (6, 6 - constraint.rows)
-    np.testing.assert_allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-12)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-12)   # SVD: ~1e-15
     for theta in rng.normal(0, 3, (20, basis.shape[1])):
         alpha = constraint.fixed() + basis @ theta
+        # rows of A hold offsets^k up to 2.5^5 ~ 100 times |theta| ~ 10: round-off ~1e-12
         np.testing.assert_allclose(a @ alpha, b, atol=1e-10)
 
 
@@ -46,11 +48,12 @@ def test_torch_layer_matches_numpy_and_has_the_accuracy_it_promises(rng):
     layer = ConstrainedCoefficients(constraint, torch.float64)
     theta = torch.tensor(rng.normal(size=(5, layer.n_free)))
     alpha = layer(theta).numpy()
+    # the same float64 products in another order: a few ulps of O(1) values
     np.testing.assert_allclose(alpha, constraint.fixed() + theta.numpy() @ constraint.basis().T, atol=1e-14)
     averages_of_line = moment_matrix(constraint.offsets, 2, "fv")           # rows: 1 and x
     for slope, intercept in [(2.0, -1.0), (-0.3, 4.0)]:
         values = intercept * averages_of_line[0] + slope * averages_of_line[1]
-        np.testing.assert_allclose(alpha @ values, slope, atol=1e-12)
+        np.testing.assert_allclose(alpha @ values, slope, atol=1e-12)   # exact in exact arithmetic
 
 
 def test_impossible_accuracy_is_refused():

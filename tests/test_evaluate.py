@@ -18,13 +18,17 @@ def test_tiny_evaluation_writes_table_metrics_and_plots(tmp_path):
     for row in summary["rows"]:
         assert 0.0 <= row["survival_low"] <= row["survival_median"] <= row["survival_high"] <= 2.0
         if row["scheme"] != "polynomial":
-            assert np.isfinite(row["mae_mean"]) and row["mae_mean"] < 0.5 and row["diverged"] == 0
+            # measured 0.004 (WENO5, 64 cells) to 0.1 (FV3, 32 cells) against WENO5 on 512
+            # cells; 0.2 fails a scheme that stops tracking the solution (|u| ~ 1)
+            assert np.isfinite(row["mae_mean"]) and row["mae_mean"] < 0.2 and row["diverged"] == 0
     # the centred 6-cell stencil has no upwinding: on 32 cells the shocks blow it up, and the
     # evaluation must report that rather than fail
     poly16 = next(r for r in summary["rows"] if r["scheme"] == "polynomial" and r["factor"] == 16)
     assert poly16["diverged"] > 0 and not np.isfinite(poly16["mae_mean"])
     weno = {r["factor"]: r["mae_mean"] for r in summary["rows"] if r["scheme"] == "weno5"}
     assert weno[8] < weno[16]                              # finer grid, smaller error
+    godunov = {r["factor"]: r["mae_mean"] for r in summary["rows"] if r["scheme"] == "godunov"}
+    assert weno[8] < 0.5 * godunov[8] and weno[16] < 0.5 * godunov[16]   # fifth order beats first (~1/9, 1/4)
     assert (tmp_path / "table.md").read_text().count("| weno5 |") == 2
     assert json.loads((tmp_path / "metrics.json").read_text())["rows"]
     assert (tmp_path / "metrics.png").stat().st_size > 0 and (tmp_path / "example.png").stat().st_size > 0

@@ -28,9 +28,11 @@ def test_metadata_and_model_card(exported, burgers_model):
     assert report.path.with_suffix(".md").read_text().startswith("# Model card")
 
 
-@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("float64", 1e-12)])
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-6), ("float64", 1e-12)])
 def test_onnx_runtime_matches_torch_on_dynamic_nonsquare_shapes(exported, burgers_model, dtype, tolerance):
-    """Batch and length differ from the export example (2 x 78) and from each other."""
+    """Batch and length differ from the export example (2 x 78) and from each other. The same
+    kernels as torch up to the order of sums, relative to the largest flux: float32 to 1e-6
+    (measured 3.9e-7, as test_native), float64 to 1e-12 (measured 6e-16)."""
     assert exported[dtype].max_relative_error <= tolerance
     model = load_model(burgers_model, getattr(torch, dtype))
     session = ort.InferenceSession(str(exported[dtype].path), providers=["CPUExecutionProvider"])

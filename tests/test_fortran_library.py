@@ -49,8 +49,12 @@ def test_fortran_host_reports_bad_configuration(hfc, tool_env, repo_root, tmp_pa
         env=env, cwd=tmp_path)
     (tmp_path / "host.nml").write_text("&host\n n = 32\n scheme = 'weno7'\n forcing_file = 'missing.nml'\n/\n")
     result = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert result.returncode != 0
-    assert "missing.nml" in result.stderr
+    assert result.returncode == 1 and "cannot open missing.nml" in result.stderr, result.stderr
+    random_forcing(1).write_namelist(tmp_path / "forcing.nml")     # the forcing found, the scheme is next
+    (tmp_path / "host.nml").write_text("&host\n n = 32\n scheme = 'weno7'\n forcing_file = 'forcing.nml'\n/\n")
+    result = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 1 and "scheme: unknown scheme 'weno7'" in result.stderr, result.stderr
+    assert not (tmp_path / "final_state.bin").exists()
 
 
 def test_debug_build_with_bounds_checking(tool_env, repo_root, tmp_path):

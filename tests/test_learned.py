@@ -1,7 +1,9 @@
 """The Python runtime of learned fluxes: LearnedFlux against torch (float64 and float32,
 the cost of the one cast), batched layout, the Fortran host driving the model through the
 callback, `hfc simulate --scheme learned`, and every refusal before the first step."""
+import hashlib
 import os
+from pathlib import Path
 
 import netCDF4
 import numpy as np
@@ -11,7 +13,7 @@ import torch
 
 from coupler.errors import ConfigError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
-from coupler.learned import LearnedFlux, ModelError, RuntimeConfig
+from coupler.learned import FortranLearnedFlux, LearnedFlux, ModelError, RuntimeConfig
 from coupler.problems.forcing import random_forcing
 from training.train import load_model
 
@@ -65,7 +67,8 @@ def test_hfc_simulate_learned_writes_model_provenance(hfc, onnx32, tmp_path):
                  "--seed", 1000000005, "--output", out, "--quiet")
     assert result.returncode == 0, result.stderr
     with netCDF4.Dataset(out) as ds:
-        assert ds.scheme == "learned" and len(ds.model_sha256) == 64 and ds.model_dtype == "float32"
+        assert ds.scheme == "learned" and ds.model_dtype == "float32"
+        assert ds.model_sha256 == hashlib.sha256(Path(onnx32).read_bytes()).hexdigest()
         assert ds.threads == 1 and ds.device == "cpu"
         u = ds["u"][:]
         assert np.all(np.isfinite(u)) and u.shape == (101, 64) and np.max(np.abs(u[-1])) > 0.05
@@ -131,6 +134,28 @@ def test_external_data_inside_the_folder_loads_and_outside_or_linked_is_refused(
     os.symlink(tmp_path / "ok" / "weights.bin", tmp_path / "linked" / "weights.bin")
     with pytest.raises(ModelError, match="through a link"):
         LearnedFlux(linked)
+
+
+@pytest.mark.parametrize("backend", ["python", "fortran"])
+def test_every_refusal_holds_on_both_paths(onnx32, broken_models, tmp_path, backend):
+    """Each broken model and each unsafe external-data layout is refused by the Python
+    runtime and by the Fortran binding alike (their messages differ in wording, not in what
+    they name)."""
+    def load(path):
+        return LearnedFlux(path) if backend == "python" else FortranLearnedFlux(path, RuntimeConfig(backend="fortran"))
+
+    for name, message in (("bare", "lacks the (hfc )?metadata"), ("renamed", r"inputs \[x\]|input is named 'x'"),
+                          ("wrong_dtype", "metadata dtype '?float64"), ("bad_halo", "halo.*'seven'")):
+        with pytest.raises(ModelError, match=message):
+            load(broken_models[name])
+    with pytest.raises(ModelError, match="outside the model's folder"):
+        load(_with_external_data(onnx32, tmp_path / "evil", "../ok/weights.bin"))
+    _with_external_data(onnx32, tmp_path / "ok", "weights.bin")
+    linked = _with_external_data(onnx32, tmp_path / "linked", "weights.bin")
+    (tmp_path / "linked" / "weights.bin").unlink()
+    os.symlink(tmp_path / "ok" / "weights.bin", tmp_path / "linked" / "weights.bin")
+    with pytest.raises(ModelError, match="through a link"):
+        load(linked)
 
 
 def test_runtime_config_validation():

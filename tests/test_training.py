@@ -34,9 +34,11 @@ def test_data_is_deterministic_and_split_by_trajectory(tiny_data, tmp_path):
 
 def test_coarse_data_is_cell_averaged_and_target_is_the_flux_divergence(tiny_data):
     fine, coarse = load(tiny_data / "train.nc", 1), load(tiny_data / "train.nc", 8)
+    # the same 8-term means (summed in another order): round-off of O(1) values
     np.testing.assert_allclose(coarse.u, fine.u.reshape(len(fine.u), 64, 8).mean(-1), atol=1e-14)
     np.testing.assert_array_equal(coarse.flux, fine.flux[:, ::8])
-    # the coarse target is the average of the fine flux divergences (telescoping)
+    # the coarse target is the average of the fine flux divergences (telescoping): exact in
+    # exact arithmetic; the divergences are ~|flux| / dx ~ 1e2, so round-off ~1e-13 and 1e-10
     np.testing.assert_allclose(coarse.time_derivative(),
                                fine.time_derivative().reshape(len(fine.u), 64, 8).mean(-1), atol=1e-10)
 
@@ -50,14 +52,17 @@ def test_loss_on_known_cases(tiny_data, tmp_path):
         assert float(trainer.loss(u, exact)) == 0.0
         zero = torch.zeros_like(exact)
         expected = float(torch.mean(exact ** 2)) / trainer.scale
+        # the same mean in float32 (the trainer's precision), reduced in another order
         assert float(trainer.loss(u, zero)) == pytest.approx(expected, rel=1e-6)
     # normalization: predicting du/dt = 0 on the whole training set scores exactly 1
-    assert float(torch.mean(trainer.train_set[1] ** 2)) / trainer.scale == pytest.approx(1.0)
+    assert float(torch.mean(trainer.train_set[1] ** 2)) / trainer.scale == pytest.approx(1.0)   # default 1e-6
 
 
 def test_tiny_training_lowers_the_loss_and_resumes_bitwise(tiny_data, tmp_path):
     config = preset("quick", "burgers", 8, steps=40, eval_every=20, batch_size=8)
     summary = Trainer(config, tiny_data, tmp_path / "full").run(progress=False)
+    # 40 Adam steps from random weights halve the loss (measured: to ~0.2 of it); not
+    # training at all, or training the wrong target, leaves it near 1
     assert summary["validation_loss_final"] < 0.5 * summary["validation_loss_initial"]
     # 20 steps, stop, resume to 40: same weights as the uninterrupted run
     Trainer(preset("quick", "burgers", 8, steps=20, eval_every=20, batch_size=8), tiny_data,
@@ -111,6 +116,7 @@ def test_unrolled_loss_known_cases_and_training(unroll_data, tmp_path):
         exact = rollout(trainer.model, u, forcing, 1e-3)
         assert float(trainer.loss(u, exact, forcing)) == 0.0
     # normalization: predicting "no change" over the training set scores exactly 1
+    # (float32 sums over the whole set, reduced in another order: 1e-6)
     assert float(torch.mean((u[:, None] - future) ** 2)) / trainer.scale == pytest.approx(1.0, rel=1e-6)
     summary = trainer.run(progress=False)
     assert summary["validation_loss_final"] < summary["validation_loss_initial"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from coupler import __version__
 from coupler.errors import AgreedError, HfcError, InterruptedRun, Terminated
+from coupler.io.atomic import AtomicFile
 from coupler.parallel import world_comm
 
 EXIT_USAGE = 2
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (KeyboardInterrupt, Terminated, InterruptedRun) as exc:
+        AtomicFile.abort_pending()     # a temporary the signal caught between creation and its `with`
         signum = signal.SIGINT if isinstance(exc, KeyboardInterrupt) else exc.signum
         comm = world_comm()
         if comm is None or comm.Get_rank() == 0:

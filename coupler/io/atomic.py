@@ -5,11 +5,18 @@ file behind and never clobbers an earlier good one.
     with AtomicFile("run.nc") as tmp:      # tmp: a Path to write to
         write_everything(tmp)              # on an exception the temporary is removed
     write_text(path, text); write_bytes(path, data); save_figure(figure, path)
+
+A stop signal unwinds the program with an exception (SIGINT, and SIGTERM under `hfc`), and
+it may strike anywhere, even between creating a temporary and entering its `with`: so the
+temporaries not yet committed or removed are listed (AtomicFile.pending), and the command
+line removes what is left with AtomicFile.abort_pending() on its way out.
 """
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from coupler.errors import ConfigError
@@ -74,16 +81,41 @@ def check_not_reading(output: tuple[str, str | Path], inputs: dict[str, str | Pa
                               "a run never writes over a file it reads or writes twice: choose another name")
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _stop_signals_held():
+    """Hold SIGINT and SIGTERM back (they arrive when this ends): a file must not be made
+    without its name being known to the program."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class AtomicFile:
     """A file written under a temporary name beside `path`; commit() fsyncs it and renames it
     into place with the permissions a plain `open` would have given it, abort() removes it.
     As a context manager it commits on success and aborts on any exception."""
 
+    pending: set[Path] = set()   # this process's temporaries not yet committed or removed
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
-        os.close(fd)
-        self.tmp = Path(tmp)
+        with _stop_signals_held():
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
+            os.close(fd)
+            self.tmp = Path(tmp)
+            AtomicFile.pending.add(self.tmp)
+
+    @classmethod
+    def abort_pending(cls) -> None:
+        """Remove every temporary still pending (after a stop signal, wherever it struck)."""
+        for tmp in list(cls.pending):
+            tmp.unlink(missing_ok=True)
+            cls.pending.discard(tmp)
 
     def commit(self) -> Path:
         with open(self.tmp, "rb") as fh:
@@ -92,10 +124,12 @@ class AtomicFile:
         os.umask(mask)
         os.chmod(self.tmp, 0o666 & ~mask)     # mkstemp creates 0600
         os.replace(self.tmp, self.path)
+        AtomicFile.pending.discard(self.tmp)
         return self.path
 
     def abort(self) -> None:
         self.tmp.unlink(missing_ok=True)
+        AtomicFile.pending.discard(self.tmp)
 
     def __enter__(self) -> Path:
         return self.tmp

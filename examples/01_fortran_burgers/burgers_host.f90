@@ -4,6 +4,8 @@
 program burgers_host
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
+  use hfc_checks, only: hfc_check_range, hfc_read_namelist
+  use hfc_files, only: hfc_check_output
   use hfc_grid, only: hfc_grid_t, hfc_grid_init
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
@@ -12,13 +14,15 @@ program burgers_host
                       hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
   implicit none
 
+  integer, parameter :: MAX_CELLS = 100000000   ! 1e8 cells: 3 GB of state and stages, beyond it a typo
+
   ! configuration (namelist &host), with the paper's Burgers defaults
-  integer :: n = 64
+  integer :: n = 64, max_steps = 100000000
   real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp
   real(wp) :: cfl = 0.5_wp, dt = 0.0_wp, t_end = 1.0_wp
   character(len=32) :: scheme = 'weno5'
   character(len=256) :: forcing_file = 'forcing.nml', output_file = 'final_state.bin'
-  namelist /host/ n, length, viscosity, scheme, cfl, dt, t_end, forcing_file, output_file
+  namelist /host/ n, length, viscosity, scheme, cfl, dt, t_end, max_steps, forcing_file, output_file
 
   character(len=256) :: config_file
   character(len=HFC_ERRMSG_LEN) :: errmsg
@@ -36,11 +40,19 @@ program burgers_host
 
   config_file = 'host.nml'
   if (command_argument_count() >= 1) call get_command_argument(1, config_file)
-  open(newunit=unit, file=config_file, status='old', action='read', iostat=stat)
-  if (stat /= 0) call fail(1, 'cannot open configuration file ' // trim(config_file))
-  read(unit, nml=host, iostat=stat)
-  close(unit)
-  if (stat /= 0) call fail(1, 'bad &host namelist in ' // trim(config_file))
+  call hfc_read_namelist(config_file, 'host', read_host, stat, errmsg)
+  call check()
+
+  ! every field in its range, the output writable and none of the inputs, before any work
+  call hfc_check_range('n', n, 1, MAX_CELLS, stat, errmsg)
+  call hfc_check_range('length', length, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+  call hfc_check_range('viscosity', viscosity, 0.0_wp, huge(1.0_wp), stat, errmsg)
+  call hfc_check_range('dt', dt, 0.0_wp, huge(1.0_wp), stat, errmsg)
+  if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_check_range('cfl', cfl, 0.0_wp, 10.0_wp, stat, errmsg, above=.true.)
+  call hfc_check_range('t_end', t_end, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+  call hfc_check_range('max_steps', max_steps, 1, huge(1), stat, errmsg)
+  call hfc_check_output('output_file', output_file, [character(len=256) :: forcing_file, config_file], stat, errmsg)
+  call check()
 
   call hfc_forcing_read(forcing_file, params, stat, errmsg)
   call check()
@@ -51,9 +63,10 @@ program burgers_host
   call hfc_equation_init(eq, 'burgers', viscosity, 0.0_wp, stat, errmsg)
   call check()
   call hfc_classical_init(flux, eq, scheme, stat, errmsg)
-  call check()
+  if (stat /= HFC_OK) call fail(stat, 'scheme: ' // trim(errmsg))
   time%cfl = cfl
   time%dt = dt
+  time%max_steps = max_steps
   call hfc_host_create(model, grid, eq, flux, time, stat, errmsg)
   call check()
   call hfc_host_add_source(model, forcing, stat, errmsg)
@@ -78,6 +91,13 @@ program burgers_host
 
 contains
 
+  subroutine read_host(lines, ios, iomsg)
+    character(len=*), intent(in) :: lines(:)
+    integer, intent(out) :: ios
+    character(len=*), intent(inout) :: iomsg
+    read(lines, nml=host, iostat=ios, iomsg=iomsg)
+  end subroutine read_host
+
   !> The host program, not the library, decides to stop.
   subroutine check()
     if (stat /= HFC_OK) call fail(stat, errmsg)
@@ -87,7 +107,7 @@ contains
     integer, intent(in) :: code
     character(len=*), intent(in) :: message
     write(error_unit, '(a, i0, a, a)') 'burgers_host: error ', code, ': ', trim(message)
-    stop 1
+    stop 1, quiet=.true.
   end subroutine fail
 
 end program burgers_host

@@ -11,7 +11,10 @@ program learned_host
   use, intrinsic :: iso_fortran_env, only: int8, int64
   use mpi
   use netcdf
-  use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN, HFC_ERR_INTERRUPTED
+  use hfc_checks, only: hfc_check_range, hfc_read_namelist
+  use hfc_files, only: hfc_check_output
+  use hfc_signal, only: hfc_stop_on, HFC_SIGINT, HFC_SIGTERM
   use hfc_grid, only: hfc_grid_t, hfc_grid_init
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_provider, only: hfc_flux_provider
@@ -19,20 +22,22 @@ program learned_host
   use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_runtime_info
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_read, hfc_forcing_init
-  use hfc_mpi, only: hfc_mpi_ring
+  use hfc_mpi, only: hfc_mpi_ring_t, hfc_mpi_ring
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
                       hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
   implicit none
 
+  integer, parameter :: MAX_CELLS = 100000000, MAX_FRAMES = 1000000, MAX_THREADS = 1024   ! beyond: a typo
+
   ! configuration (namelist &host), with the paper's Burgers defaults
-  integer :: n = 64, threads = 1
+  integer :: n = 64, threads = 1, max_steps = 100000000
   real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp
   real(wp) :: cfl = 0.5_wp, dt = 0.0_wp, t_end = 15.0_wp, save_every = 0.5_wp
   character(len=32) :: scheme = 'learned'
   character(len=1024) :: model_file = 'burgers_8x.onnx', forcing_file = 'forcing.nml', &
                          output_file = 'learned_host.nc'
   namelist /host/ n, length, viscosity, scheme, model_file, threads, cfl, dt, t_end, save_every, &
-                  forcing_file, output_file
+                  max_steps, forcing_file, output_file
 
   interface
     integer(c_int) function c_rename(old, new) bind(C, name='rename')
@@ -42,6 +47,7 @@ program learned_host
   end interface
 
   character(len=1024) :: config_file, ort_path
+  character(len=8192) :: config_text
   character(len=1024) :: tmp_file = ''   ! the unfinished output, removed on failure
   character(len=64) :: ort_version
   character(len=HFC_ERRMSG_LEN) :: errmsg
@@ -55,6 +61,7 @@ program learned_host
   type(hfc_forcing_t) :: forcing
   type(hfc_time_config_t) :: time
   type(hfc_host_t) :: model
+  type(hfc_mpi_ring_t) :: ring
   type(hfc_diagnostics_t) :: diagnostics
   real(wp), allocatable :: x(:), whole(:), local(:)
   real(wp) :: t
@@ -67,40 +74,67 @@ program learned_host
   call MPI_Comm_rank(MPI_COMM_WORLD, rank, ierr)
   call MPI_Comm_size(MPI_COMM_WORLD, nranks, ierr)
 
+  ring = hfc_mpi_ring(MPI_COMM_WORLD)
   config_file = 'host.nml'
   if (command_argument_count() >= 1) call get_command_argument(1, config_file)
-  open(newunit=unit, file=config_file, status='old', action='read', iostat=stat)
-  if (stat /= 0) call fail(1, 'cannot open configuration file ' // trim(config_file))
-  read(unit, nml=host, iostat=stat)
-  close(unit)
-  if (stat /= 0) call fail(1, 'bad &host namelist in ' // trim(config_file))
-  if (.not. save_every > 0.0_wp) call fail(1, 'save_every must be positive')
+  call hfc_read_namelist(config_file, 'host', read_host, stat, errmsg)
+
+  ! every field in its range, the output writable and none of the inputs, before any work
+  call hfc_check_range('n', n, 1, MAX_CELLS, stat, errmsg)
+  call hfc_check_range('length', length, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+  call hfc_check_range('viscosity', viscosity, 0.0_wp, huge(1.0_wp), stat, errmsg)
+  call hfc_check_range('dt', dt, 0.0_wp, huge(1.0_wp), stat, errmsg)
+  if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_check_range('cfl', cfl, 0.0_wp, 10.0_wp, stat, errmsg, above=.true.)
+  call hfc_check_range('t_end', t_end, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+  call hfc_check_range('save_every', save_every, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+  if (stat == HFC_OK) call hfc_check_range('t_end / save_every (the frames)', t_end / save_every, 0.0_wp, &
+                                           real(MAX_FRAMES, wp), stat, errmsg)
+  call hfc_check_range('max_steps', max_steps, 1, huge(1), stat, errmsg)
+  call hfc_check_range('threads', threads, 1, MAX_THREADS, stat, errmsg)
+  if (stat == HFC_OK .and. rank == 0) then   ! the file system as rank 0, the writer, sees it
+    call hfc_check_output('output_file', output_file, [model_file, forcing_file, config_file], stat, errmsg)
+    call hfc_check_output('output_file', trim(output_file) // '.part', [model_file, forcing_file, config_file], &
+                          stat, errmsg)
+  end if
+  call ring%agree(stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
+  ! the ranks must run the same configuration (an MPMD launch would hang in the frame loop)
+  write(config_text, nml=host)
+  call ring%same(config_text, stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
+  frames = nint(t_end / save_every)
+  if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
+    call fail(1, 't_end must be a whole number of save_every intervals', everywhere=.true.)
+  ! SIGTERM (a batch scheduler's stop) or SIGINT: the run stops between steps and removes its partial output
+  if (.not. (hfc_stop_on(HFC_SIGTERM) .and. hfc_stop_on(HFC_SIGINT))) call fail(1, 'cannot catch SIGTERM')
 
   call hfc_forcing_read(forcing_file, params, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  call ring%agree(stat, errmsg)              ! each rank reads the file: all fail if one does
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
   call hfc_forcing_init(forcing, params, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
   call hfc_grid_init(grid, n, length, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
   call hfc_equation_init(eq, 'burgers', viscosity, 0.0_wp, stat, errmsg)
-  if (stat /= HFC_OK) call fail(stat, errmsg)
+  if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
   time%cfl = cfl
   time%dt = dt
+  time%max_steps = max_steps
 
   ! the provider: the learned model (checked against this grid before any step) or a classical scheme
   if (scheme == 'learned') then
     runtime%threads = threads
     call read_model(model_file)            ! rank 0 reads, every rank gets the bytes
     call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)
-    if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg)
+    if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg, everywhere=.true.)
     call hfc_learned_init(learned, onnx, eq, stat, errmsg)
-    if (stat /= HFC_OK) call fail(stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
     call hfc_onnx_runtime_info(ort_path, ort_version)
     if (rank == 0) write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
     call start(learned)
   else
     call hfc_classical_init(classical, eq, scheme, stat, errmsg)
-    if (stat /= HFC_OK) call fail(stat, errmsg)
+    if (stat /= HFC_OK) call fail(stat, 'scheme: ' // errmsg, everywhere=.true.)
     call start(classical)
   end if
 
@@ -111,15 +145,13 @@ program learned_host
   call MPI_Gather(diagnostics%offset, 1, MPI_INTEGER, offsets, 1, MPI_INTEGER, 0, MPI_COMM_WORLD, ierr)
 
   ! netCDF output (rank 0) under a temporary name: u(time, x) is u(x, time) in Fortran order
-  frames = nint(t_end / save_every)
-  if (abs(frames * save_every - t_end) > 1.0e-9_wp * t_end) &
-    call fail(1, 't_end must be a whole number of save_every intervals')
   tmp_file = trim(output_file) // '.part'
   if (rank == 0) call define_output()
   call write_frame(1)
   do i = 1, frames
     call hfc_host_advance(model, min(i * save_every, t_end), stat, errmsg)   ! collective: all ranks agree on failure
-    if (stat /= HFC_OK) call fail(2, errmsg)
+    if (stat == HFC_ERR_INTERRUPTED) call fail(stat, errmsg, exit_code=128 + signal_of(errmsg), everywhere=.true.)
+    if (stat /= HFC_OK) call fail(2, errmsg, everywhere=.true.)
     call write_frame(i + 1)
   end do
   call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
@@ -184,7 +216,7 @@ contains
       end if
     end if
     call MPI_Bcast(nbytes, 1, MPI_INTEGER8, 0, MPI_COMM_WORLD, ierr)
-    if (nbytes <= 0) call fail(4, "cannot open the model file '" // trim(path) // "'")
+    if (nbytes <= 0) call fail(4, "cannot open the model file '" // trim(path) // "'", everywhere=.true.)
     if (rank /= 0) allocate(bytes(nbytes))
     call MPI_Bcast(bytes, int(nbytes), MPI_INTEGER1, 0, MPI_COMM_WORLD, ierr)
   end subroutine read_model
@@ -193,8 +225,8 @@ contains
   subroutine start(provider)
     class(hfc_flux_provider), intent(in) :: provider
     real(wp), allocatable :: u0(:)
-    call hfc_host_create(model, grid, eq, provider, time, stat, errmsg, decomp=hfc_mpi_ring(MPI_COMM_WORLD))
-    if (stat /= HFC_OK) call fail(stat, errmsg)
+    call hfc_host_create(model, grid, eq, provider, time, stat, errmsg, decomp=ring)
+    if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
     call hfc_host_add_source(model, forcing, stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, errmsg)
     call hfc_host_diagnostics(model, diagnostics, stat, errmsg)
@@ -213,6 +245,13 @@ contains
     call nc(nf90_put_var(ncid, var_u, whole, start=[1, frame], count=[n, 1]))
   end subroutine write_frame
 
+  subroutine read_host(lines, ios, iomsg)
+    character(len=*), intent(in) :: lines(:)
+    integer, intent(out) :: ios
+    character(len=*), intent(inout) :: iomsg
+    read(lines, nml=host, iostat=ios, iomsg=iomsg)
+  end subroutine read_host
+
   subroutine nc(status)
     integer, intent(in) :: status
     if (status /= nf90_noerr) call fail(4, 'netCDF: ' // trim(nf90_strerror(status)))
@@ -220,20 +259,41 @@ contains
 
   !> The host program, not the library, decides to stop: under MPI, all ranks at once,
   !> leaving no unfinished output behind.
-  subroutine fail(code, message)
+  !> exit_code: the program's exit status (default 1; 128 + signal after a stop request).
+  !> everywhere: every rank fails here with the same message (an agreed failure), so rank 0
+  !> alone reports it and the ranks end together; otherwise this rank aborts the job.
+  subroutine fail(code, message, exit_code, everywhere)
     integer, intent(in) :: code
     character(len=*), intent(in) :: message
-    integer :: ios, scratch
-    write(error_unit, '(a, i0, a, i0, a, a)') 'learned_host: error ', code, ' (rank ', rank, '): ', trim(message)
-    flush(error_unit)
+    integer, intent(in), optional :: exit_code
+    logical, intent(in), optional :: everywhere
+    integer :: ios, scratch, status
+    logical :: agreed
+    agreed = .false.
+    if (present(everywhere)) agreed = everywhere
+    if (rank == 0 .or. .not. agreed) then
+      write(error_unit, '(a, i0, a, i0, a, a)') 'learned_host: error ', code, ' (rank ', rank, '): ', trim(message)
+      flush(error_unit)
+    end if
     if (rank == 0 .and. len_trim(tmp_file) > 0) then
       ios = nf90_close(ncid)
       open(newunit=scratch, file=tmp_file, status='old', iostat=ios)
       if (ios == 0) close(scratch, status='delete')
     end if
-    if (nranks > 1) call MPI_Abort(MPI_COMM_WORLD, 1, ierr)
+    status = 1
+    if (present(exit_code)) status = exit_code
+    if (nranks > 1 .and. .not. agreed) call MPI_Abort(MPI_COMM_WORLD, status, ierr)
     call MPI_Finalize(ierr)
-    stop 1
+    stop status, quiet=.true.
   end subroutine fail
+
+  !> The signal number in the host's message 'advance: stopped by signal N at t = ...'.
+  integer function signal_of(message) result(signum)
+    character(len=*), intent(in) :: message
+    integer :: at, ios
+    signum = HFC_SIGTERM
+    at = index(message, 'signal ')
+    if (at > 0) read(message(at + 7:), *, iostat=ios) signum
+  end function signal_of
 
 end program learned_host

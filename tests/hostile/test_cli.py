@@ -348,15 +348,6 @@ def test_row6_python_callback_rss_is_flat_over_1e5_callbacks():
 
 # --- rows 8 to 11 ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def mpi_env():
-    if shutil.which("mpirun") is None:
-        pytest.fail("mpirun is not installed; run `make setup`")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
-
 
 @pytest.mark.parametrize("differ", [["--t-end", "1"], ["--n", "33"], ["--scheme", "godunov"], ["--seed", "1"]])
 def test_row8_ranks_started_with_different_arguments_are_refused(work, mpi_env, differ):
@@ -373,7 +364,7 @@ def test_row8_ranks_started_with_different_arguments_are_refused(work, mpi_env, 
 
 def test_row9_evaluate_with_missing_models_is_refused(work):
     before = files(work)
-    assert_refused(hfc("evaluate", "--models", "/nonexistent", "--out", work / "ev", "--quiet", cwd=work), work,
+    assert_refused(hfc("evaluate", "--models", work / "absent", "--out", work / "ev", "--quiet", cwd=work), work,
                    before, codes=(1,), says="does not exist")
     (work / "empty").mkdir()
     before = files(work)

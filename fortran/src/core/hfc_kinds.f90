@@ -20,7 +20,8 @@ module hfc_kinds
 
   public :: hfc_set_error, hfc_clear, hfc_str, hfc_all_finite
 
-  !> Text of a number for messages: integers plainly, reals with 9 significant digits.
+  !> Text of a number for messages: integers and whole reals plainly, other reals with 9
+  !> significant digits.
   interface hfc_str
     module procedure str_int, str_int64, str_real
   end interface hfc_str
@@ -71,7 +72,13 @@ contains
     real(wp), intent(in) :: x
     character(len=:), allocatable :: text
     character(len=32) :: buffer
-    write(buffer, '(es16.9)') x
+    if (x == aint(x) .and. abs(x) < 1.0e9_wp) then   ! whole numbers plainly: 0, 10, -3
+      write(buffer, '(i0)') int(x)
+    else if (abs(x) >= 1.0e-99_wp .and. abs(x) < 1.0e100_wp) then
+      write(buffer, '(es16.9)') x
+    else
+      write(buffer, '(es16.9e3)') x   ! a three-digit exponent keeps its E: 1.0E-300
+    end if
     text = trim(adjustl(buffer))
   end function str_real
 

@@ -118,8 +118,12 @@ contains
     case default
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'guard: unknown policy for non-finite fluxes')
     end select
+    if (stat == HFC_OK .and. .not. (time%dt >= 0.0_wp .and. time%dt <= huge(time%dt))) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: dt must be 0 (a step from the CFL number) or ' // &
+        'positive and finite, got ' // hfc_str(time%dt))
     if (stat == HFC_OK .and. .not. (time%dt > 0.0_wp) .and. .not. (time%cfl > 0.0_wp .and. time%cfl <= 10.0_wp)) &
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10]')
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: need a fixed dt > 0 or a CFL number in (0, 10], ' // &
+        'got cfl = ' // hfc_str(time%cfl))
     if (stat == HFC_OK .and. time%max_steps < 1) &
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: max_steps must be >= 1')
     if (stat == HFC_OK .and. eq%kind == 0) &
@@ -129,6 +133,7 @@ contains
     if (stat == HFC_OK .and. present(fallback)) call fallback%check_grid(h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK) call hfc_stepper_create(h%stepper, time%method, h%rhs%grid%cells(), stat, errmsg)
     call h%rhs%decomp%agree(stat, errmsg)
+    if (stat == HFC_OK) call h%rhs%decomp%same(configuration(), stat, errmsg)
     if (stat /= HFC_OK) return
     allocate(h%rhs%provider, source=provider)
     allocate(h%rhs%aux(0))
@@ -138,6 +143,20 @@ contains
     h%eq = eq
     h%time = time
     h%ready = .true.
+
+  contains
+
+    !> What every rank must share: the domain, the equation, the schemes, the time control.
+    function configuration() result(text)
+      character(len=:), allocatable :: text
+      character(len=2048) :: buffer
+      write(buffer, '(*(g0, 1x))') global%ndim, global%n_global(1:global%ndim), global%length(1:global%ndim), &
+        trim(eq%name), eq%kind, eq%quadratic, eq%velocity, eq%viscosity, eq%terms, eq%order, eq%coefficient, &
+        provider%name(), provider%halo_width(), h%rhs%guard%on_nonfinite, time%cfl, time%dt, time%method, &
+        time%max_steps
+      text = trim(buffer)
+      if (present(fallback)) text = text // ' ' // fallback%name()
+    end function configuration
   end subroutine hfc_host_create
 
   !> Add a source term (e.g. hfc_forcing_t), copied into the host and bound to its block.
@@ -239,6 +258,10 @@ contains
           call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: ' // hfc_str(t_end - h%t) // &
             ' time units at the fixed step ' // hfc_str(dt) // ' need more than the ' // &
             hfc_str(left) // ' steps left of max_steps')
+        else if (h%steps == 0) then    ! before the first step: the configuration, not a blow-up
+          call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: the CFL step of the initial state is ' // &
+            hfc_str(dt) // ': the ' // hfc_str(t_end - h%t) // ' time units to go would need more than max_steps = ' // &
+            hfc_str(left) // ' steps (raise max_steps, or the grid, viscosity or initial state ask for too small a step)')
         else
           call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the CFL step fell to ' // hfc_str(dt) // &
             ' at t = ' // hfc_str(h%t) // ': the ' // hfc_str(t_end - h%t) // ' time units to go would need more ' // &

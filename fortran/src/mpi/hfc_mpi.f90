@@ -9,10 +9,12 @@
 !> accepts both.
 module hfc_mpi
   use mpi_f08, only: MPI_Comm, MPI_Comm_rank, MPI_Comm_size, MPI_Sendrecv, MPI_Allreduce, MPI_Bcast, MPI_Allgather, &
-                     MPI_DOUBLE_PRECISION, MPI_INTEGER, MPI_CHARACTER, MPI_MAX, MPI_MIN, MPI_STATUS_IGNORE
+                     MPI_DOUBLE_PRECISION, MPI_INTEGER, MPI_INTEGER8, MPI_CHARACTER, MPI_MAX, MPI_MIN, &
+                     MPI_STATUS_IGNORE
+  use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t, hfc_grid_block
-  use hfc_decomposition, only: hfc_decomposition_t
+  use hfc_decomposition, only: hfc_decomposition_t, hfc_fingerprint
   implicit none
   private
 
@@ -27,6 +29,7 @@ module hfc_mpi
     procedure :: fill_halo => ring_fill_halo
     procedure :: global_max => ring_global_max
     procedure :: agree => ring_agree
+    procedure :: same => ring_same
     procedure :: rank => ring_rank
     procedure :: ranks => ring_ranks
   end type hfc_mpi_ring_t
@@ -182,6 +185,28 @@ contains
       errmsg = trim(label) // ' ' // message
     end if
   end subroutine ring_agree
+
+  !> Collective: refuse on every rank when a rank's configuration text differs from rank 0's.
+  subroutine ring_same(self, text, stat, errmsg)
+    class(hfc_mpi_ring_t), intent(in) :: self
+    character(len=*), intent(in) :: text
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer(int64) :: mine, prints(0:self%size - 1)
+    integer :: r
+
+    call hfc_clear(stat, errmsg)
+    if (self%size == 1) return
+    mine = hfc_fingerprint(text)
+    call MPI_Allgather(mine, 1, MPI_INTEGER8, prints, 1, MPI_INTEGER8, self%comm)
+    do r = 1, self%size - 1
+      if (prints(r) /= prints(0)) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'the ranks were configured differently (rank ' // &
+          hfc_str(r) // ' differs from rank 0); start every rank with the same configuration')
+        return
+      end if
+    end do
+  end subroutine ring_same
 
   integer function ring_rank(self)
     class(hfc_mpi_ring_t), intent(in) :: self

@@ -7,6 +7,7 @@
 !> decompositions (the 1D ring of module hfc_mpi, in libhfc_mpi) extend this type and
 !> override its procedures, so the host, the providers and the coupler never see MPI.
 module hfc_decomposition
+  use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t, hfc_grid_block, hfc_periodic_halo
   implicit none
@@ -20,9 +21,12 @@ module hfc_decomposition
     procedure :: fill_halo => serial_fill_halo
     procedure :: global_max => serial_global_max
     procedure :: agree => serial_agree
+    procedure :: same => serial_same
     procedure :: rank => serial_rank
     procedure :: ranks => serial_ranks
   end type hfc_decomposition_t
+
+  public :: hfc_fingerprint
 
 contains
 
@@ -80,6 +84,30 @@ contains
     integer, intent(inout) :: stat
     character(len=*), intent(inout) :: errmsg
   end subroutine serial_agree
+
+  !> Collective: every rank passes a text describing its configuration (the same program
+  !> builds it the same way); when a rank's differs from rank 0's, every rank returns
+  !> HFC_ERR_ARGUMENT naming the first such rank. Ranks started with different arguments
+  !> (an MPMD launch) would otherwise hang in mismatched collectives or mix schemes.
+  !> Compared by fingerprint. Serially there is nothing to compare.
+  subroutine serial_same(self, text, stat, errmsg)
+    class(hfc_decomposition_t), intent(in) :: self
+    character(len=*), intent(in) :: text
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_clear(stat, errmsg)
+  end subroutine serial_same
+
+  !> FNV-1a (32 bits, computed in 64 so nothing overflows) of text without trailing blanks.
+  pure integer(int64) function hfc_fingerprint(text) result(h)
+    character(len=*), intent(in) :: text
+    integer(int64), parameter :: PRIME = 16777619_int64, MASK = 4294967295_int64
+    integer :: i
+    h = 2166136261_int64
+    do i = 1, len_trim(text)
+      h = iand(ieor(h, int(ichar(text(i:i)), int64)) * PRIME, MASK)
+    end do
+  end function hfc_fingerprint
 
   integer function serial_rank(self)
     class(hfc_decomposition_t), intent(in) :: self

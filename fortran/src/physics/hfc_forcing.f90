@@ -6,7 +6,7 @@
 !> the identical forcing.
 module hfc_forcing
   use, intrinsic :: ieee_arithmetic, only: ieee_value, ieee_quiet_nan, ieee_is_nan
-  use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error, hfc_clear, hfc_str
+  use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_source, only: hfc_source_t
   implicit none
@@ -187,19 +187,33 @@ contains
       return
     end if
     if (n_modes < 0 .or. n_modes > HFC_MAX_MODES) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: n_modes missing or out of range in ' // trim(path))
+      call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: n_modes missing or not in [0, ' // hfc_str(HFC_MAX_MODES) // &
+        '] in ' // trim(path))
       return
     end if
-    if (any(ieee_is_nan(amplitude(1:n_modes))) .or. any(ieee_is_nan(omega(1:n_modes))) .or. &
-        any(ieee_is_nan(phase(1:n_modes))) .or. any(wavenumber(1:n_modes) == -huge(1))) then   ! (quiet tests)
-      call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: ' // trim(path) // ' gives fewer than n_modes = ' // &
-        hfc_str(n_modes) // ' finite values of amplitude, omega, phase or wavenumber')
-      return
-    end if
+    ! each array must give exactly n_modes values: fewer leaves modes undefined, more means
+    ! the count and the lists disagree (which of them is right is the user's to say)
+    call count_given('amplitude', .not. ieee_is_nan(amplitude))
+    call count_given('omega', .not. ieee_is_nan(omega))
+    call count_given('phase', .not. ieee_is_nan(phase))
+    call count_given('wavenumber', wavenumber /= -huge(1))
+    if (stat /= HFC_OK) return
     params%amplitude = amplitude(1:n_modes)
     params%omega = omega(1:n_modes)
     params%phase = phase(1:n_modes)
     params%wavenumber = wavenumber(1:n_modes)
+
+  contains
+
+    !> The values given (mask) are exactly entries 1 .. n_modes.
+    subroutine count_given(name, given)
+      character(len=*), intent(in) :: name
+      logical, intent(in) :: given(:)
+      if (stat /= HFC_OK) return
+      if (count(given) == n_modes .and. all(given(1:n_modes))) return
+      call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: ' // trim(path) // ' gives ' // hfc_str(count(given)) // &
+        ' finite values of ' // name // ' (entries 1 to n_modes = ' // hfc_str(n_modes) // ' needed)')
+    end subroutine count_given
   end subroutine hfc_forcing_read
 
   elemental function sinc(z) result(s)
