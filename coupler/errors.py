@@ -22,10 +22,6 @@ class FortranError(AgreedError):
         self.status = status
 
 
-class FortranConfigError(FortranError, ConfigError):
-    """The Fortran library refused an argument or configuration (status HFC_ERR_ARGUMENT)."""
-
-
 class NonFiniteStateError(FortranError):
     """The state or the fluxes stopped being finite (status HFC_ERR_NONFINITE)."""
 

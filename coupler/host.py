@@ -17,8 +17,7 @@ from typing import Callable
 import numpy as np
 
 from coupler import _fortran_bindings as _ext
-from coupler.errors import (ConfigError, FortranConfigError, FortranError, InterruptedRun, NonFiniteStateError,
-                            ProviderError, Terminated)
+from coupler.errors import ConfigError, FortranError, InterruptedRun, NonFiniteStateError, ProviderError, Terminated
 from coupler.fortran_bindings import hfc_api as _api
 from coupler.limits import check_range
 from coupler.problems.equations import EQUATIONS, SCHEMES, Equation, make_equation
@@ -28,12 +27,14 @@ ON_NONFINITE = ("abort", "fallback")   # codes 1, 2 of hfc_fv_rhs's guard
 METHODS = ("ssprk3", "euler")          # codes 1, 2 of hfc_stepper
 
 # Status codes of fortran/src/core/hfc_kinds.f90.
-_STATUS_ERRORS = {1: FortranConfigError, 2: NonFiniteStateError, 3: ProviderError, 5: InterruptedRun}
+_STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError, 5: InterruptedRun}
 
 
 def _check(stat: int, errmsg: str) -> None:
     if stat != 0:
-        raise _STATUS_ERRORS.get(stat, FortranError)(stat, errmsg.strip() or f"Fortran status {stat}")
+        cls = _STATUS_ERRORS.get(stat, FortranError)
+        message = errmsg.strip() or f"Fortran status {stat}"
+        raise cls(message) if cls is ConfigError else cls(stat, message)
 
 
 @dataclass(frozen=True)

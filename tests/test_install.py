@@ -61,7 +61,8 @@ def test_serial_program_with_pkg_config_from_the_prefix(prefix, clean_env, repo_
     flags = run(["pkg-config", "--cflags", "--libs", "hfc"], env=env).stdout.split()
     assert not any("mpi" in f for f in flags), flags
     exe = tmp_path / "burgers_host"
-    run(["gfortran", "-O2", repo_root / "examples/01_fortran_burgers/burgers_host.f90", *flags, "-o", exe], env=env)
+    run(["gfortran", "-O2", repo_root / "examples/01_fortran_burgers/burgers_host.f90", *flags, "-o", exe], env=env,
+        cwd=tmp_path)
     assert ".venv" not in run(["readelf", "-d", exe]).stdout
     random_forcing(4).write_namelist(tmp_path / "forcing.nml")
     (tmp_path / "host.nml").write_text("&host\n n = 64\n scheme = 'weno5'\n t_end = 2.0\n"

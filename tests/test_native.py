@@ -179,13 +179,21 @@ def test_pure_fortran_learned_host_refuses_bad_input_without_output(learned_host
 
 def test_pure_fortran_learned_host_failing_mid_run_removes_its_partial_output(learned_host, late_poisoned,
                                                                              tmp_path):
-    """The model turns non-finite between t = 0.75 and 1, after frames were written to the
-    .part file: exit 1 with the reason, and neither the output nor the .part is left."""
+    """The model turns non-finite mid-run, after frames were written to the .part file (a
+    run to the first frame succeeds): exit 1 with the reason, and neither the output nor the
+    .part is left."""
     exe, env = learned_host
     random_forcing(5).write_namelist(tmp_path / "forcing.nml")
-    (tmp_path / "host.nml").write_text(
-        f"&host\n n = 64\n model_file = '{late_poisoned}'\n t_end = 1.5\n save_every = 0.25\n"
-        " forcing_file = 'forcing.nml'\n output_file = 'out.nc'\n/\n")
-    run = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+
+    def run_to(t_end):
+        (tmp_path / "host.nml").write_text(
+            f"&host\n n = 64\n model_file = '{late_poisoned}'\n t_end = {t_end}\n save_every = 0.25\n"
+            " forcing_file = 'forcing.nml'\n output_file = 'out.nc'\n/\n")
+        return subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                              timeout=300)
+
+    assert run_to(0.25).returncode == 0 and (tmp_path / "out.nc").exists()   # the hole opens later
+    (tmp_path / "out.nc").unlink()
+    run = run_to(1.5)
     assert run.returncode == 1 and "non-finite fluxes" in run.stderr, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forcing.nml", "host.nml"]

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time as clock
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,10 @@ def build_fortran_program(output_dir: Path) -> Path | None:
     env_flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hfc-mpi"], capture_output=True, text=True,
                                env={**os.environ, "PKG_CONFIG_PATH": str(fortran_paths()["pkgconfig"])})
     nc_flags = subprocess.run(["nf-config", "--fflags", "--flibs"], capture_output=True, text=True)
-    build = subprocess.run(["gfortran", "-O2", str(source), *env_flags.stdout.split(), *nc_flags.stdout.split(),
-                            "-o", str(exe)], capture_output=True, text=True, cwd=output_dir)
+    with tempfile.TemporaryDirectory() as modules:     # the program's own module file, not into the results
+        build = subprocess.run(["gfortran", "-O2", f"-J{modules}", str(source), *env_flags.stdout.split(),
+                                *nc_flags.stdout.split(), "-o", str(exe)], capture_output=True, text=True,
+                               cwd=output_dir)
     if build.returncode != 0:
         print(f"hfc demo: building examples/02 failed, skipping it:\n{build.stderr}")
         return None

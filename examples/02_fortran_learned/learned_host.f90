@@ -5,6 +5,66 @@
 !> renamed when complete). Runs serially or under `mpirun -n N`: the grid is decomposed
 !> over MPI_COMM_WORLD, rank 0 reads the model and broadcasts its bytes, and gathers the
 !> snapshots to write the one file. Build and run: see README.md in this folder.
+!> The configuration of learned_host: the namelist &host, with the paper's Burgers defaults,
+!> read and checked before any work (each bad field named in one line).
+module learned_host_config
+  use hfc_kinds, only: wp, HFC_OK
+  use hfc_checks, only: hfc_check_range, hfc_read_namelist
+  use hfc_files, only: hfc_check_output
+  implicit none
+
+  integer, parameter :: MAX_CELLS = 100000000, MAX_FRAMES = 1000000, MAX_THREADS = 1024   ! beyond: a typo
+
+  integer :: n = 64, threads = 1, max_steps = 100000000
+  real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp
+  real(wp) :: cfl = 0.5_wp, dt = 0.0_wp, t_end = 15.0_wp, save_every = 0.5_wp
+  character(len=32) :: scheme = 'learned'
+  character(len=1000) :: model_file = 'burgers_8x.onnx', forcing_file = 'forcing.nml', &
+                         output_file = 'learned_host.nc'
+  namelist /host/ n, length, viscosity, scheme, model_file, threads, cfl, dt, t_end, save_every, &
+                  max_steps, forcing_file, output_file
+
+contains
+
+  !> Read &host from config_file; every field in its range; on the writing rank, the output
+  !> (and its .part) writable and none of the inputs.
+  subroutine read_config(config_file, writer, stat, errmsg)
+    character(len=*), intent(in) :: config_file
+    logical, intent(in) :: writer
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    character(len=1024) :: inputs(3)
+
+    call hfc_read_namelist(config_file, 'host', read_host, stat, errmsg)
+    call hfc_check_range('n', n, 1, MAX_CELLS, stat, errmsg)
+    call hfc_check_range('length', length, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+    call hfc_check_range('viscosity', viscosity, 0.0_wp, huge(1.0_wp), stat, errmsg)
+    call hfc_check_range('dt', dt, 0.0_wp, huge(1.0_wp), stat, errmsg)
+    if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_check_range('cfl', cfl, 0.0_wp, 10.0_wp, stat, errmsg, above=.true.)
+    call hfc_check_range('t_end', t_end, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+    call hfc_check_range('save_every', save_every, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+    if (stat == HFC_OK) call hfc_check_range('t_end / save_every (the frames)', t_end / save_every, 0.0_wp, &
+                                             real(MAX_FRAMES, wp), stat, errmsg)
+    call hfc_check_range('max_steps', max_steps, 1, huge(1), stat, errmsg)
+    call hfc_check_range('threads', threads, 1, MAX_THREADS, stat, errmsg)
+    if (.not. writer) return
+    inputs(1) = forcing_file
+    inputs(2) = config_file
+    inputs(3) = merge(model_file, repeat(' ', len(model_file)), scheme == 'learned')
+    call hfc_check_output('output_file', output_file, inputs, stat, errmsg)
+    call hfc_check_output('output_file', trim(output_file) // '.part', inputs, stat, errmsg)
+  end subroutine read_config
+
+  !> The namelist read hfc_read_namelist calls (a module procedure: no trampoline).
+  subroutine read_host(lines, ios, iomsg)
+    character(len=*), intent(in) :: lines(:)
+    integer, intent(out) :: ios
+    character(len=*), intent(inout) :: iomsg
+    read(lines, nml=host, iostat=ios, iomsg=iomsg)
+  end subroutine read_host
+
+end module learned_host_config
+
 program learned_host
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
   use, intrinsic :: iso_c_binding, only: c_char, c_int, c_null_char
@@ -12,8 +72,6 @@ program learned_host
   use mpi
   use netcdf
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN, HFC_ERR_INTERRUPTED
-  use hfc_checks, only: hfc_check_range, hfc_read_namelist
-  use hfc_files, only: hfc_check_output
   use hfc_signal, only: hfc_stop_on, HFC_SIGINT, HFC_SIGTERM
   use hfc_grid, only: hfc_grid_t, hfc_grid_init
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
@@ -25,19 +83,8 @@ program learned_host
   use hfc_mpi, only: hfc_mpi_ring_t, hfc_mpi_ring
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
                       hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
+  use learned_host_config
   implicit none
-
-  integer, parameter :: MAX_CELLS = 100000000, MAX_FRAMES = 1000000, MAX_THREADS = 1024   ! beyond: a typo
-
-  ! configuration (namelist &host), with the paper's Burgers defaults
-  integer :: n = 64, threads = 1, max_steps = 100000000
-  real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp
-  real(wp) :: cfl = 0.5_wp, dt = 0.0_wp, t_end = 15.0_wp, save_every = 0.5_wp
-  character(len=32) :: scheme = 'learned'
-  character(len=1024) :: model_file = 'burgers_8x.onnx', forcing_file = 'forcing.nml', &
-                         output_file = 'learned_host.nc'
-  namelist /host/ n, length, viscosity, scheme, model_file, threads, cfl, dt, t_end, save_every, &
-                  max_steps, forcing_file, output_file
 
   interface
     integer(c_int) function c_rename(old, new) bind(C, name='rename')
@@ -77,25 +124,7 @@ program learned_host
   ring = hfc_mpi_ring(MPI_COMM_WORLD)
   config_file = 'host.nml'
   if (command_argument_count() >= 1) call get_command_argument(1, config_file)
-  call hfc_read_namelist(config_file, 'host', read_host, stat, errmsg)
-
-  ! every field in its range, the output writable and none of the inputs, before any work
-  call hfc_check_range('n', n, 1, MAX_CELLS, stat, errmsg)
-  call hfc_check_range('length', length, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
-  call hfc_check_range('viscosity', viscosity, 0.0_wp, huge(1.0_wp), stat, errmsg)
-  call hfc_check_range('dt', dt, 0.0_wp, huge(1.0_wp), stat, errmsg)
-  if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_check_range('cfl', cfl, 0.0_wp, 10.0_wp, stat, errmsg, above=.true.)
-  call hfc_check_range('t_end', t_end, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
-  call hfc_check_range('save_every', save_every, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
-  if (stat == HFC_OK) call hfc_check_range('t_end / save_every (the frames)', t_end / save_every, 0.0_wp, &
-                                           real(MAX_FRAMES, wp), stat, errmsg)
-  call hfc_check_range('max_steps', max_steps, 1, huge(1), stat, errmsg)
-  call hfc_check_range('threads', threads, 1, MAX_THREADS, stat, errmsg)
-  if (stat == HFC_OK .and. rank == 0) then   ! the file system as rank 0, the writer, sees it
-    call hfc_check_output('output_file', output_file, [model_file, forcing_file, config_file], stat, errmsg)
-    call hfc_check_output('output_file', trim(output_file) // '.part', [model_file, forcing_file, config_file], &
-                          stat, errmsg)
-  end if
+  call read_config(config_file, rank == 0, stat, errmsg)   ! the output as rank 0, the writer, sees it
   call ring%agree(stat, errmsg)
   if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
   ! the ranks must run the same configuration (an MPMD launch would hang in the frame loop)
@@ -125,10 +154,10 @@ program learned_host
   if (scheme == 'learned') then
     runtime%threads = threads
     call read_model(model_file)            ! rank 0 reads, every rank gets the bytes
-    call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)
+    call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)   ! a session per rank: each may fail alone
+    if (stat == HFC_OK) call hfc_learned_init(learned, onnx, eq, stat, errmsg)
+    call ring%agree(stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg, everywhere=.true.)
-    call hfc_learned_init(learned, onnx, eq, stat, errmsg)
-    if (stat /= HFC_OK) call fail(stat, errmsg, everywhere=.true.)
     call hfc_onnx_runtime_info(ort_path, ort_version)
     if (rank == 0) write(output_unit, '(a)') 'learned_host: ONNX Runtime ' // trim(ort_version) // ' from ' // trim(ort_path)
     call start(learned)
@@ -244,13 +273,6 @@ contains
     call nc(nf90_put_var(ncid, var_t, [t], start=[frame]))
     call nc(nf90_put_var(ncid, var_u, whole, start=[1, frame], count=[n, 1]))
   end subroutine write_frame
-
-  subroutine read_host(lines, ios, iomsg)
-    character(len=*), intent(in) :: lines(:)
-    integer, intent(out) :: ios
-    character(len=*), intent(inout) :: iomsg
-    read(lines, nml=host, iostat=ios, iomsg=iomsg)
-  end subroutine read_host
 
   subroutine nc(status)
     integer, intent(in) :: status

@@ -36,7 +36,7 @@ def burgers_host(hfc, tool_env, tmp_path_factory) -> tuple[Path, dict]:
                            check=True).stdout.split()
     exe = tmp_path_factory.mktemp("burgers_host") / "burgers_host"
     subprocess.run(["gfortran", "-O2", str(ROOT / "examples/01_fortran_burgers/burgers_host.f90"), *flags, "-o",
-                    str(exe)], capture_output=True, env=env, check=True)
+                    str(exe)], capture_output=True, env=env, check=True, cwd=exe.parent)   # its .mod lands there
     return exe, env
 
 
@@ -119,8 +119,8 @@ def test_row7_bad_field_is_named_and_nothing_is_written(request, work, program_n
 
 @pytest.mark.parametrize("program_name", ["burgers_host", "learned_host"])
 @pytest.mark.parametrize("n_modes, given, says", [
-    (20, 2, "gives 2 finite values of amplitude (entries 1 to n_modes = 20 needed)"),   # was: uninitialised memory
-    (2, 3, "gives 3 finite values of amplitude (entries 1 to n_modes = 2 needed)"),
+    (20, 2, "gives 2 values of amplitude (entries 1 to n_modes = 20 needed, finite)"),   # was: uninitialised memory
+    (2, 3, "gives 3 values of amplitude (entries 1 to n_modes = 2 needed, finite)"),
     (-1, 0, "n_modes missing or not in [0, 4096]"),
 ])
 def test_row7_forcing_counts_must_match_n_modes(request, work, program_name, n_modes, given, says):
@@ -132,6 +132,21 @@ def test_row7_forcing_counts_must_match_n_modes(request, work, program_name, n_m
     fields = dict(BASE if program_name == "burgers_host" else BASE_02)
     before = files(work) | {Path("host.nml"): hashlib.sha256(namelist(fields).encode()).hexdigest()}
     assert_refused(run(program, work, fields), work, before, says)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("&other\n nn = 1\n/\n&host\n ! a comment\n n = 32, t_end = 0.5\n nn = 3\n/\n",
+     "host.nml, line 7 (nn = 3): cannot match namelist object name nn"),    # the line, not another group's
+    ("&host\n n = 32\n t_end = 0.5\n", "no complete &host ... / group"),
+    ("&other\n n = 32\n/\n", "no &host namelist group in host.nml"),      # gfortran would read nothing
+    ("&host\n output_file = '" + "x" * 1100 + "'\n/\n", "host.nml, line 2 is longer than 1024 characters"),
+])
+def test_row7_namelist_files_are_read_whole_or_refused_naming_the_line(burgers_host, work, text, says):
+    (work / "host.nml").write_text(text)
+    before = files(work)
+    exe, env = burgers_host
+    result = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=work, env=env, timeout=TIMEOUT)
+    assert_refused(result, work, before, says)
 
 
 def test_row7_output_over_the_model_is_refused(learned_host, onnx32, work):
@@ -190,7 +205,8 @@ def test_random_namelists_hold_the_invariants(burgers_host, tmp_path_factory, ch
         assert_refused(result, work, inputs, says="")
 
 
-def test_sigterm_removes_the_partial_output_and_exits_143(learned_host, work):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_removes_the_partial_output_and_exits_128_plus_signum(learned_host, work, signum):
     fields = {**BASE_02, "n": "4096", "t_end": "2000.0", "save_every": "1.0"}   # minutes of work
     (work / "host.nml").write_text(namelist(fields))
     exe, env = learned_host
@@ -201,11 +217,11 @@ def test_sigterm_removes_the_partial_output_and_exits_143(learned_host, work):
         time.sleep(0.05)
     assert (work / "out.nc.part").exists(), "the run never started writing"
     time.sleep(0.3)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert process.returncode == 128 + signum, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "stopped by signal 15" in lines[0], stderr
+    assert len(lines) == 1 and f"stopped by signal {int(signum)}" in lines[0], stderr
     assert not (work / "out.nc").exists() and not (work / "out.nc.part").exists()
 
 

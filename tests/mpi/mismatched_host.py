@@ -6,7 +6,7 @@ import sys
 
 from mpi4py import MPI
 
-from coupler.errors import AgreedError
+from coupler.errors import ConfigError
 from coupler.host import Host, HostConfig, TimeConfig
 
 comm = MPI.COMM_WORLD
@@ -18,5 +18,5 @@ cfl = 0.4 if last and what == "cfl" else 0.5
 try:
     Host(HostConfig("burgers", n), scheme, time=TimeConfig(cfl=cfl), comm=comm)
     print(f"rank {comm.rank} created", flush=True)
-except AgreedError as error:
+except ConfigError as error:
     print(f"rank {comm.rank} refused: {error}", flush=True)

@@ -7,7 +7,7 @@ module hfc_checks
   implicit none
   private
 
-  public :: hfc_check_range, hfc_check_choice, hfc_read_namelist
+  public :: hfc_check_range, hfc_read_namelist
 
   integer, parameter, public :: HFC_LINE_LEN = 1024   !< the longest namelist line read
 
@@ -65,38 +65,22 @@ contains
       hfc_str(hi) // '], got ' // hfc_str(value))
   end subroutine range_int
 
-  !> value is one of choices (compared without trailing blanks).
-  subroutine hfc_check_choice(name, value, choices, stat, errmsg)
-    character(len=*), intent(in) :: name, value
-    character(len=*), intent(in) :: choices(:)
-    integer, intent(inout) :: stat
-    character(len=*), intent(inout) :: errmsg
-    character(len=:), allocatable :: listed
-    integer :: i
-
-    if (stat /= HFC_OK) return
-    if (any(choices == value)) return
-    listed = trim(choices(1))
-    do i = 2, size(choices)
-      listed = listed // ', ' // trim(choices(i))
-    end do
-    call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, name // " must be one of " // listed // ", got '" // &
-      trim(value) // "'")
-  end subroutine hfc_check_choice
-
   !> Read the namelist group `group` from the file `path` with read_group. On failure the
-  !> message names the line at fault (each line is read alone into the group), so a user
-  !> learns which field has a wrong name or a value of the wrong type.
+  !> message names the line at fault: each field line of the group (a line with '=' between
+  !> `&group` and `/`) is read alone, so a user learns which field has a wrong name or a
+  !> value of the wrong type. Lines longer than HFC_LINE_LEN are refused, not cut.
   subroutine hfc_read_namelist(path, group, read_group, stat, errmsg)
     character(len=*), intent(in) :: path, group
     procedure(read_group_iface) :: read_group
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     character(len=HFC_LINE_LEN), allocatable :: lines(:)
-    character(len=HFC_LINE_LEN) :: line, alone(3)   ! (a named array: gfortran 12 passes a typed
-                                                    ! array constructor with the wrong length)
+    character(len=HFC_LINE_LEN + 1) :: line   ! one more: a longer line shows
+    character(len=HFC_LINE_LEN) :: alone(3)   ! (a named array: gfortran 12 passes a typed
+                                              ! array constructor with the wrong length)
     character(len=256) :: iomsg, whole_msg
     integer :: unit, ios, k, count, whole
+    logical :: inside, found
 
     call hfc_clear(stat, errmsg)
     open(newunit=unit, file=path, status='old', action='read', iostat=ios, iomsg=iomsg)
@@ -106,27 +90,43 @@ contains
       return
     end if
     count = 0
+    found = .false.
     do
       read(unit, '(a)', iostat=ios) line
       if (ios /= 0) exit
       count = count + 1
+      found = found .or. starts_group(line)
+      if (len_trim(line) > HFC_LINE_LEN) then
+        close(unit)
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, trim(path) // ', line ' // hfc_str(count) // &
+          ' is longer than ' // hfc_str(HFC_LINE_LEN) // ' characters')
+        return
+      end if
     end do
+    if (.not. found) then   ! gfortran skips other groups silently and reads nothing
+      close(unit)
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'no &' // group // ' namelist group in ' // trim(path))
+      return
+    end if
     rewind(unit)
     allocate(lines(count))
     do k = 1, count
       read(unit, '(a)') lines(k)
     end do
     close(unit)
-    if (.not. any([(starts_group(lines(k)), k = 1, count)])) then   ! gfortran skips other groups silently
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'no &' // group // ' namelist group in ' // trim(path))
-      return
-    end if
     whole_msg = ''
     call read_group(lines, whole, whole_msg)
     if (whole == 0) return
+    inside = .false.
     do k = 1, count
       line = adjustl(lines(k))
-      if (len_trim(line) == 0 .or. line(1:1) == '!' .or. line(1:1) == '&' .or. line(1:1) == '/') cycle
+      if (starts_group(line)) then
+        inside = .true.
+        line = adjustl(line(len(group) + 2:))    ! fields may follow the group name
+      end if
+      if (.not. inside) cycle
+      if (line(1:1) == '/') inside = .false.
+      if (index(line, '=') == 0 .or. line(1:1) == '!') cycle   ! a continuation or a comment
       alone(1) = '&' // group
       alone(2) = line
       alone(3) = '/'
@@ -134,7 +134,7 @@ contains
       if (ios /= 0) then
         if (ios < 0) iomsg = 'a value of the wrong type'   ! gfortran reports a bad value as the end of file
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, trim(path) // ', line ' // hfc_str(k) // ' (' // &
-          trim(line) // '): ' // trim(iomsg))
+          trim(adjustl(lines(k))) // '): ' // trim(iomsg))
         return
       end if
     end do
@@ -144,17 +144,24 @@ contains
 
   contains
 
+    !> The line opens &group (names compared in lower case, as namelist names are).
     logical function starts_group(text)
       character(len=*), intent(in) :: text
       character(len=:), allocatable :: word
-      integer :: i, c
-      word = trim(adjustl(text))
-      do i = 1, len(word)   ! lower case, as namelist group names are matched
-        c = ichar(word(i:i))
-        if (c >= ichar('A') .and. c <= ichar('Z')) word(i:i) = char(c + 32)
-      end do
-      starts_group = word == '&' // group .or. index(word, '&' // group // ' ') == 1
+      word = lower(trim(adjustl(text)))
+      starts_group = word == '&' // lower(group) .or. index(word, '&' // lower(group) // ' ') == 1
     end function starts_group
   end subroutine hfc_read_namelist
+
+  pure function lower(text) result(low)
+    character(len=*), intent(in) :: text
+    character(len=len(text)) :: low
+    integer :: i, c
+    low = text
+    do i = 1, len(text)
+      c = ichar(text(i:i))
+      if (c >= ichar('A') .and. c <= ichar('Z')) low(i:i) = char(c + 32)
+    end do
+  end function lower
 
 end module hfc_checks

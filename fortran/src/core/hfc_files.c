@@ -27,6 +27,12 @@ int hfc_same_file(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* 1 when path exists and this process may not write it (permissions, a read-only mount). */
+int hfc_not_writable(const char *path)
+{
+    return access(path, F_OK) == 0 && access(path, W_OK) != 0;
+}
+
 /* 0 when a file can be created in folder (a probe is made and removed); else errno, with
  * its text in message (len bytes, NUL-terminated). */
 int hfc_probe_folder(const char *folder, char *message, int len)

@@ -1,5 +1,5 @@
 !> Checks of an output path before a run: its folder exists and takes new files, it is not a
-!> folder itself, and it is none of the run's inputs (a model, a forcing, a restart, the
+!> folder itself nor a file this process may not write, and it is none of the run's inputs (a model, a forcing, a restart, the
 !> configuration: compared as files, so a link or another spelling is caught too). Done
 !> before any work, so a mistake costs nothing and no input is ever overwritten. The system
 !> calls are in hfc_files.c.
@@ -21,6 +21,10 @@ module hfc_files
       import :: c_char, c_int
       character(kind=c_char), intent(in) :: a(*), b(*)
     end function c_same_file
+    integer(c_int) function c_not_writable(path) bind(C, name='hfc_not_writable')
+      import :: c_char, c_int
+      character(kind=c_char), intent(in) :: path(*)
+    end function c_not_writable
     integer(c_int) function c_probe_folder(folder, message, len) bind(C, name='hfc_probe_folder')
       import :: c_char, c_int
       character(kind=c_char), intent(in) :: folder(*)
@@ -71,9 +75,12 @@ contains
       end if
     end do
     reason = ''
-    if (c_probe_folder(folder // c_null_char, reason, len(reason, kind=c_int)) /= 0) &
+    if (c_probe_folder(folder // c_null_char, reason, len(reason, kind=c_int)) /= 0) then
       call hfc_set_error(stat, errmsg, HFC_ERR_IO, name // ": cannot create files in '" // folder // "': " // &
         trim(c_string(reason)))
+    else if (c_not_writable(file // c_null_char) == 1) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_IO, name // " '" // file // "' exists and may not be written")
+    end if
   end subroutine hfc_check_output
 
   !> The text of a NUL-terminated C string held in a Fortran buffer.

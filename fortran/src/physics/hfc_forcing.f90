@@ -212,7 +212,7 @@ contains
       if (stat /= HFC_OK) return
       if (count(given) == n_modes .and. all(given(1:n_modes))) return
       call hfc_set_error(stat, errmsg, HFC_ERR_IO, 'forcing: ' // trim(path) // ' gives ' // hfc_str(count(given)) // &
-        ' finite values of ' // name // ' (entries 1 to n_modes = ' // hfc_str(n_modes) // ' needed)')
+        ' values of ' // name // ' (entries 1 to n_modes = ' // hfc_str(n_modes) // ' needed, finite)')
     end subroutine count_given
   end subroutine hfc_forcing_read
 
