@@ -6,7 +6,7 @@
 !> `meson test` (tests/test_fortran_library.py).
 program check_host
   use hfc_kinds, only: wp, HFC_OK, HFC_ERRMSG_LEN, HFC_ERR_ARGUMENT
-  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_block
+  use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_block, hfc_get_interior, hfc_set_interior, hfc_cell_centres
   use hfc_decomposition, only: hfc_decomposition_t
   use hfc_equation, only: hfc_equation_t, hfc_equation_init
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
@@ -25,6 +25,7 @@ program check_host
   integer :: failures = 0
 
   call check_halo()
+  call check_halo_2d()
   call check_flux_values()
   call check_schemes()
   call check_polynomial_and_euler()
@@ -64,6 +65,45 @@ contains
     call expect(all(u(1:3) == [5.0_wp, 6.0_wp, 7.0_wp]), 'left halo wraps the right end')
     call expect(all(u(11:13) == [1.0_wp, 2.0_wp, 3.0_wp]), 'right halo wraps the left end')
   end subroutine check_halo
+
+  !> A 2D block (non-square, 5 x 3 cells, halo 2 > ny / 2 so the wrap reaches across):
+  !> every halo cell, corners included, holds the tag of its periodic image; the interior
+  !> round-trips through get/set in x-fastest order; the sizes count cells and faces.
+  subroutine check_halo_2d()
+    type(hfc_grid_t) :: global, block
+    type(hfc_decomposition_t) :: serial
+    integer, parameter :: nx = 5, ny = 3, g = 2
+    real(wp) :: u(nx + 2 * g, ny + 2 * g), flat((nx + 2 * g) * (ny + 2 * g)), v(nx * ny), w(nx * ny)
+    real(wp) :: centres(ny)
+    integer :: stat, i, j
+    call hfc_grid_init(global, [nx, ny], [1.0_wp, 0.6_wp], stat, errmsg)
+    call hfc_grid_block(global, [nx, ny], [0, 0], g, block, stat, errmsg)
+    call expect(stat == HFC_OK .and. block%cells() == 9 * 7 .and. block%faces() == 6 * 3 + 5 * 4, '2D block sizes')
+    u = -1.0_wp
+    do j = 1, ny
+      do i = 1, nx
+        u(g + i, g + j) = 10.0_wp * i + j            ! tag: 10 x + y of the interior cell
+      end do
+    end do
+    flat = reshape(u, [size(u)])
+    call serial%fill_halo(block, flat, stat, errmsg)
+    u = reshape(flat, shape(u))
+    call expect(stat == HFC_OK, '2D halo fill status')
+    call expect(all([((u(i, j) == 10.0_wp * (modulo(i - g - 1, nx) + 1) + (modulo(j - g - 1, ny) + 1), &
+                       i = 1, nx + 2 * g), j = 1, ny + 2 * g)]), '2D halo and corners wrap periodically')
+    v = [((10.0_wp * i + j, i = 1, nx), j = 1, ny)]
+    call hfc_get_interior(block, flat, w)
+    call expect(all(w == v), '2D interior read x fastest')
+    flat = 0.0_wp
+    call hfc_set_interior(block, v, flat)
+    u = reshape(flat, shape(u))
+    call expect(all(u(g + 1:g + nx, g + 1:g + ny) == reshape(v, [nx, ny])) .and. count(u /= 0.0_wp) == nx * ny, &
+                '2D interior written x fastest, halo untouched')
+    call hfc_cell_centres(block, centres, dim=2)
+    call expect(all(abs(centres - [0.1_wp, 0.3_wp, 0.5_wp]) < 1.0e-15_wp), 'cell centres along y')
+    call hfc_grid_block(global, [nx, 1], [0, 0], g, block, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'halo 2, n = 1') > 0, '2D: a halo wider than a block refused')
+  end subroutine check_halo_2d
 
   !> The forcing of two modes and a smooth initial state on n cells.
   subroutine setup(n, forcing, u0)

@@ -1,7 +1,8 @@
 !> Checks of configuration values a user gave (a namelist, command-line arguments), each
 !> naming the field and its range in the message, so a program can say which input is wrong
-!> and what would be right. Every check does nothing when stat already holds an error: a
-!> program runs its checks in a row and tests stat once, and the first failure is reported.
+!> and what would be right; and the namelist reader that names the line at fault. A range
+!> check does nothing when stat already holds an error: a program runs its checks in a row
+!> after the read and tests stat once, and the first failure is reported.
 module hfc_checks
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_IO, hfc_set_error, hfc_clear, hfc_str
   implicit none
