@@ -1,0 +1,86 @@
+"""Initial concentrations of the passive-scalar tests of Zhuang et al. (2021), as cell
+averages, arrays [y, x] (coupler.problems.flows.Grid2D):
+
+- blob: the cosine bell of the deformational-flow test, Eq. 9,
+  C = (1 + cos(pi r)) / 2 with r = min(1, |x - centre| / radius) (the paper: centre
+  (1/4, 1/4), radius 1/4). It is C^1 with a jump of the second derivative on the rim, so
+  its cell averages come from Gauss-Legendre quadrature (QUADRATURE points per cell and
+  direction): the tests bound the error.
+- blobs: the ensemble of the turbulence test, `count` Gaussians exp(-|x - x_k|^2 / w^2) of
+  width w = 0.5 at uniformly random centres (a PCG64 generator of `seed`), each summed with
+  its 3 x 3 periodic images and the whole divided by its largest value at the cell centres
+  of a 256 x 256 grid of the domain (a scale of the domain, so every resolution sees the
+  same field). Separable, so the cell averages are exact (differences of erf), and the
+  averages of a fine grid coarse-grain to those of a coarse one.
+- square: the 1D square wave of the paper's first test, height h on [start, start + width),
+  exact cell averages (the overlap of each cell with the wave).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from coupler.errors import ConfigError
+from coupler.problems.flows import Grid2D
+
+QUADRATURE = 8     # Gauss-Legendre points per cell and direction for the blob
+
+
+def blob(grid: Grid2D, centre: tuple[float, float] = (0.25, 0.25), radius: float = 0.25) -> np.ndarray:
+    """Cell averages of the cosine bell, Eq. 9."""
+    if not radius > 0:
+        raise ConfigError(f"the blob radius must be positive, got {radius}")
+    nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE)
+    x = (np.arange(grid.nx)[:, None] + 0.5 * (nodes + 1.0)) * grid.dx        # (nx, q)
+    y = (np.arange(grid.ny)[:, None] + 0.5 * (nodes + 1.0)) * grid.dy        # (ny, q)
+    r = np.minimum(1.0, np.hypot(x[None, :, None, :] - centre[0], y[:, None, :, None] - centre[1]) / radius)
+    values = 0.5 * (1.0 + np.cos(np.pi * r))                                   # (ny, nx, qy, qx)
+    return np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
+
+
+def _gaussian_averages(edges: np.ndarray, centres: np.ndarray, width: float, length: float) -> np.ndarray:
+    """Averages over the cells between `edges` of sum over images m in {-1, 0, 1} of
+    exp(-((x - c - m L) / w)^2), one row per centre c: (len(centres), cells)."""
+    total = 0.0
+    for image in (-1.0, 0.0, 1.0):
+        z = (edges[None, :] - centres[:, None] - image * length) / width
+        total = total + np.diff(erf(z), axis=1)
+    return total * (0.5 * math.sqrt(math.pi) * width) / np.diff(edges)[None, :]
+
+
+def blobs(grid: Grid2D, seed: int, count: int = 10, width: float = 0.5) -> np.ndarray:
+    """Cell averages of the normalised sum of `count` periodic Gaussian blobs."""
+    if count < 1 or not width > 0:
+        raise ConfigError(f"blobs need a positive count and width, got {count} and {width}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    cx = rng.uniform(0.0, grid.lx, count)
+    cy = rng.uniform(0.0, grid.ly, count)
+
+    def field(g: Grid2D, points: bool) -> np.ndarray:
+        if points:   # values at the cell centres: exp of the centre, images summed
+            x = (np.arange(g.nx) + 0.5) * g.dx
+            y = (np.arange(g.ny) + 0.5) * g.dy
+            gx = sum(np.exp(-((x[None, :] - cx[:, None] - m * g.lx) / width) ** 2) for m in (-1, 0, 1))
+            gy = sum(np.exp(-((y[None, :] - cy[:, None] - m * g.ly) / width) ** 2) for m in (-1, 0, 1))
+        else:
+            gx = _gaussian_averages(np.arange(g.nx + 1) * g.dx, cx, width, g.lx)
+            gy = _gaussian_averages(np.arange(g.ny + 1) * g.dy, cy, width, g.ly)
+        return np.einsum("ky,kx->yx", gy, gx)
+
+    scale = float(np.max(field(Grid2D(256, 256, grid.lx, grid.ly), points=True)))
+    return field(grid, points=False) / scale
+
+
+def square(n: int, length: float, height: float, start: float, width: float) -> np.ndarray:
+    """Cell averages of height on [start, start + width) on n cells of [0, length), periodic."""
+    if not (0 < width <= length):
+        raise ConfigError(f"the square wave's width must lie in (0, length], got {width}")
+    edges = np.arange(n + 1) * (length / n)
+    start = start % length
+    overlap = np.zeros(n)
+    for shift in (0.0, -length):     # the part beyond the right end wraps to the left
+        a, b = start + shift, start + width + shift
+        overlap += np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, None)
+    return height * overlap / (length / n)
