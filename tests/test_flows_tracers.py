@@ -31,6 +31,7 @@ def test_face_velocities_have_zero_discrete_divergence(flow, grid):
     scale = max(np.max(np.abs(u)), np.max(np.abs(v))) / min(grid.dx, grid.dy)
     assert scale > 0 and np.max(np.abs(divergence(grid, u, v))) <= 1e-12 * scale
     np.testing.assert_allclose(u[:, 0], u[:, -1], rtol=0, atol=1e-13)   # periodic: first face = last
+    np.testing.assert_allclose(v[0, :], v[-1, :], rtol=0, atol=1e-13)
 
 
 def test_deformational_faces_converge_to_the_paper_formula_at_second_order():
@@ -40,10 +41,10 @@ def test_deformational_faces_converge_to_the_paper_formula_at_second_order():
     for n in (32, 64):
         grid = Grid2D(n, n)
         u, v = DeformationalFlow().face_velocities(grid, t)
-        x = np.arange(n + 1) * grid.dx
-        y = (np.arange(n) + 0.5) * grid.dy
-        exact_u = np.sin(np.pi * x[None, :]) ** 2 * np.sin(2 * np.pi * y[:, None]) * math.cos(math.pi * t / 5)
-        exact_v = -(np.sin(np.pi * np.arange(n + 1)[:, None] * grid.dy) ** 2 * np.sin(2 * np.pi * y[None, :])
+        faces = np.arange(n + 1) * grid.dx          # x of the x-faces (and y of the y-faces)
+        mids = (np.arange(n) + 0.5) * grid.dy        # the faces' midpoints along them
+        exact_u = np.sin(np.pi * faces[None, :]) ** 2 * np.sin(2 * np.pi * mids[:, None]) * math.cos(math.pi * t / 5)
+        exact_v = -(np.sin(np.pi * faces[:, None]) ** 2 * np.sin(2 * np.pi * mids[None, :])
                     * math.cos(math.pi * t / 5))
         errors.append(max(np.max(np.abs(u - exact_u)), np.max(np.abs(v - exact_v))))
     assert 1.9 <= math.log2(errors[0] / errors[1]) <= 2.1, errors
@@ -54,10 +55,11 @@ def test_deformational_flow_reverses_and_vanishes_at_half_period():
     flow = DeformationalFlow()
     u, v = flow.face_velocities(grid, 1.0)
     u_later, v_later = flow.face_velocities(grid, 1.0 + flow.period)
-    np.testing.assert_allclose(u_later, -u, rtol=0, atol=1e-15)      # cos(pi (t + T) / T) = -cos(pi t / T)
-    np.testing.assert_allclose(v_later, -v, rtol=0, atol=1e-15)
+    # cos(pi (t + T) / T) = -cos(pi t / T); psi differences over dy: round-off ~ eps / dy
+    np.testing.assert_allclose(u_later, -u, rtol=0, atol=8 * np.finfo(float).eps / grid.dy)
+    np.testing.assert_allclose(v_later, -v, rtol=0, atol=8 * np.finfo(float).eps / grid.dx)
     u_half, _ = flow.face_velocities(grid, flow.period / 2)
-    assert np.max(np.abs(u_half)) < 1e-15                              # cos(pi / 2) ~ 6e-17
+    assert np.max(np.abs(u_half)) < 8 * np.finfo(float).eps / grid.dy   # cos(pi / 2) ~ 6e-17
     with pytest.raises(ConfigError, match="periodic on"):
         flow.face_velocities(Grid2D(8, 8, 2.0, 1.0))
 
@@ -101,6 +103,8 @@ def test_random_blobs_coarse_grain_exactly_and_are_deterministic():
     # beyond the 3 x 3 hold less than exp(-(2 pi / 0.5)^2)), over the normalisation
     mass = c.sum() * grid.dx * grid.dy
     assert mass == pytest.approx(10 * math.pi * 0.5 ** 2 / _blob_scale(5), rel=1e-12)
+    with pytest.raises(ConfigError, match="at least 5 a side"):       # too small for 3 x 3 images
+        blobs(Grid2D(8, 8), seed=1)
 
 
 def _blob_scale(seed: int) -> float:

@@ -68,7 +68,12 @@ class Flow:
         return None
 
     def psi(self, x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
+        """psi at the points (x, y) (arrays of one shape) at time t."""
         raise NotImplementedError
+
+    def corner_psi(self, grid: Grid2D, t: float) -> np.ndarray:
+        """psi at the (ny + 1, nx + 1) cell corners (a flow may evaluate it faster)."""
+        return self.psi(*grid.corners(), t)
 
     def face_velocities(self, grid: Grid2D, t: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """(u, v): exact face averages, shapes (ny, nx + 1) and (ny + 1, nx)."""
@@ -76,8 +81,7 @@ class Flow:
         if domain is not None and (grid.lx, grid.ly) != domain:
             raise ConfigError(f"{type(self).__name__} is periodic on [0, {domain[0]:g}) x [0, {domain[1]:g}), "
                               f"the grid spans [0, {grid.lx:g}) x [0, {grid.ly:g})")
-        x, y = grid.corners()
-        p = self.psi(x, y, t)
+        p = self.corner_psi(grid, t)
         u = (p[1:, :] - p[:-1, :]) / grid.dy
         v = -(p[:, 1:] - p[:, :-1]) / grid.dx
         return u, v
@@ -136,8 +140,7 @@ class RandomFlow(Flow):
         amplitude = (np.hypot(kx, ky) + 1.0) ** self.power * rng.uniform(size=kx.size)
         phase = 2.0 * np.pi * rng.uniform(size=kx.size)
         object.__setattr__(self, "_modes", (kx[keep], ky[keep], amplitude[keep], phase[keep]))
-        object.__setattr__(self, "_scale", 1.0)
-        u, v = self.point_velocities(*Grid2D(256, 256, self.lx, self.ly).centres())
+        u, v = self._velocities(*Grid2D(256, 256, self.lx, self.ly).centres())
         object.__setattr__(self, "_scale", 1.0 / float(np.max(np.hypot(u, v))))
 
     def domain(self):
@@ -153,8 +156,12 @@ class RandomFlow(Flow):
 
     def point_velocities(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """u = d psi/dy and v = -d psi/dx at points (the analytic derivatives)."""
+        u, v = self._velocities(x, y)
+        return u * self._scale, v * self._scale
+
+    def _velocities(self, x, y):
         kx, ky, amplitude, _ = self._modes
-        s = np.sin(self._theta(x, y)) * amplitude * self._scale
+        s = np.sin(self._theta(x, y)) * amplitude
         return np.sum(s * ky / self.ly, axis=-1), -np.sum(s * kx / self.lx, axis=-1)
 
 

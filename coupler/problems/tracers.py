@@ -10,8 +10,10 @@ averages, arrays [y, x] (coupler.problems.flows.Grid2D):
   width w = 0.5 at uniformly random centres (a PCG64 generator of `seed`), each summed with
   its 3 x 3 periodic images and the whole divided by its largest value at the cell centres
   of a 256 x 256 grid of the domain (a scale of the domain, so every resolution sees the
-  same field). Separable, so the cell averages are exact (differences of erf), and the
-  averages of a fine grid coarse-grain to those of a coarse one.
+  same field; on grids finer than 256^2 a cell average may exceed 1 by ~1e-5). Separable,
+  so the cell averages are exact (differences of erf), and the averages of a fine grid
+  coarse-grain to those of a coarse one. The 3 x 3 images make the field periodic when
+  the domain is at least 10 widths a side (what is left beyond them: below exp(-100)).
 - square: the 1D square wave of the paper's first test, height h on [start, start + width),
   exact cell averages (the overlap of each cell with the wave).
 """
@@ -40,37 +42,38 @@ def blob(grid: Grid2D, centre: tuple[float, float] = (0.25, 0.25), radius: float
     return np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
 
 
-def _gaussian_averages(edges: np.ndarray, centres: np.ndarray, width: float, length: float) -> np.ndarray:
-    """Averages over the cells between `edges` of sum over images m in {-1, 0, 1} of
-    exp(-((x - c - m L) / w)^2), one row per centre c: (len(centres), cells)."""
+def _periodic_gaussians(x: np.ndarray, centres: np.ndarray, width: float, length: float, averages: bool) -> np.ndarray:
+    """Sum over the images m in {-1, 0, 1} of exp(-((x - c - m L) / w)^2), one row per
+    centre c: at the points x, or (averages) averaged over the cells between the edges x."""
     total = 0.0
     for image in (-1.0, 0.0, 1.0):
-        z = (edges[None, :] - centres[:, None] - image * length) / width
-        total = total + np.diff(erf(z), axis=1)
-    return total * (0.5 * math.sqrt(math.pi) * width) / np.diff(edges)[None, :]
+        z = (x[None, :] - centres[:, None] - image * length) / width
+        total = total + (np.diff(erf(z), axis=1) if averages else np.exp(-z ** 2))
+    return total * (0.5 * math.sqrt(math.pi) * width) / np.diff(x)[None, :] if averages else total
 
 
 def blobs(grid: Grid2D, seed: int, count: int = 10, width: float = 0.5) -> np.ndarray:
     """Cell averages of the normalised sum of `count` periodic Gaussian blobs."""
     if count < 1 or not width > 0:
         raise ConfigError(f"blobs need a positive count and width, got {count} and {width}")
+    if min(grid.lx, grid.ly) < 10 * width:
+        raise ConfigError(f"blobs of width {width:g} need a domain of at least {10 * width:g} a side (periodic "
+                          f"images), got {grid.lx:g} x {grid.ly:g}")
     rng = np.random.Generator(np.random.PCG64(seed))
     cx = rng.uniform(0.0, grid.lx, count)
     cy = rng.uniform(0.0, grid.ly, count)
 
-    def field(g: Grid2D, points: bool) -> np.ndarray:
-        if points:   # values at the cell centres: exp of the centre, images summed
-            x = (np.arange(g.nx) + 0.5) * g.dx
-            y = (np.arange(g.ny) + 0.5) * g.dy
-            gx = sum(np.exp(-((x[None, :] - cx[:, None] - m * g.lx) / width) ** 2) for m in (-1, 0, 1))
-            gy = sum(np.exp(-((y[None, :] - cy[:, None] - m * g.ly) / width) ** 2) for m in (-1, 0, 1))
-        else:
-            gx = _gaussian_averages(np.arange(g.nx + 1) * g.dx, cx, width, g.lx)
-            gy = _gaussian_averages(np.arange(g.ny + 1) * g.dy, cy, width, g.ly)
+    def field(g: Grid2D, averages: bool) -> np.ndarray:
+        if averages:     # over the cells between the edges
+            x, y = np.arange(g.nx + 1) * g.dx, np.arange(g.ny + 1) * g.dy
+        else:            # at the cell centres
+            x, y = (np.arange(g.nx) + 0.5) * g.dx, (np.arange(g.ny) + 0.5) * g.dy
+        gx = _periodic_gaussians(x, cx, width, g.lx, averages)
+        gy = _periodic_gaussians(y, cy, width, g.ly, averages)
         return np.einsum("ky,kx->yx", gy, gx)
 
-    scale = float(np.max(field(Grid2D(256, 256, grid.lx, grid.ly), points=True)))
-    return field(grid, points=False) / scale
+    scale = float(np.max(field(Grid2D(256, 256, grid.lx, grid.ly), averages=False)))
+    return field(grid, averages=True) / scale
 
 
 def square(n: int, length: float, height: float, start: float, width: float) -> np.ndarray:

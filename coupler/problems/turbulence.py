@@ -54,19 +54,22 @@ class Spectral:
         self.kx = np.fft.rfftfreq(n, 1.0 / n)[None, :]
         self.ky = np.fft.fftfreq(n, 1.0 / n)[:, None]
         self.k2 = self.kx ** 2 + self.ky ** 2
-        self.inverse_k2 = np.where(self.k2 > 0, 1.0 / np.where(self.k2 > 0, self.k2, 1.0), 0.0)
+        self.inverse_k2 = np.divide(1.0, self.k2, out=np.zeros_like(self.k2), where=self.k2 > 0)
+        # derivatives: i k, without the Nyquist modes (their derivative of a real field is 0)
+        self.dx = 1j * np.where(self.kx == n // 2, 0.0, self.kx)
+        self.dy = 1j * np.where(np.abs(self.ky) == n // 2, 0.0, self.ky)
         kappa_dx = np.sqrt(self.k2) * (LENGTH / n)
         self.filter = np.where(kappa_dx > FILTER_START, np.exp(-FILTER_STRENGTH * (kappa_dx - FILTER_START) ** 4), 1.0)
 
     def velocities(self, psi_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """u = d psi/dy, v = -d psi/dx on the n x n points, arrays [y, x]."""
-        return (np.fft.irfft2(1j * self.ky * psi_hat, s=(self.n, self.n)),
-                np.fft.irfft2(-1j * self.kx * psi_hat, s=(self.n, self.n)))
+        return (np.fft.irfft2(self.dy * psi_hat, s=(self.n, self.n)),
+                np.fft.irfft2(-self.dx * psi_hat, s=(self.n, self.n)))
 
     def tendency(self, omega_hat: np.ndarray) -> np.ndarray:
         u, v = self.velocities(omega_hat * self.inverse_k2)
-        wx = np.fft.irfft2(1j * self.kx * omega_hat, s=(self.n, self.n))
-        wy = np.fft.irfft2(1j * self.ky * omega_hat, s=(self.n, self.n))
+        wx = np.fft.irfft2(self.dx * omega_hat, s=(self.n, self.n))
+        wy = np.fft.irfft2(self.dy * omega_hat, s=(self.n, self.n))
         return -np.fft.rfft2(u * wx + v * wy)
 
 
@@ -74,7 +77,7 @@ def mcwilliams_psi_hat(n: int, seed: int) -> np.ndarray:
     """The McWilliams (1984) initial stream function (spectral), mean(u^2 + v^2) = 1."""
     s = Spectral(n)
     kappa = np.sqrt(s.k2)
-    shape = np.where(kappa > 0, 1.0 / np.where(kappa > 0, kappa, 1.0) / np.sqrt(1.0 + (kappa / 6.0) ** 4), 0.0)
+    shape = np.divide(1.0, kappa * np.sqrt(1.0 + (kappa / 6.0) ** 4), out=np.zeros_like(kappa), where=kappa > 0)
     rng = np.random.Generator(np.random.PCG64(seed))
     psi = np.fft.irfft2((rng.normal(size=s.k2.shape) + 1j * rng.normal(size=s.k2.shape)) * shape, s=(n, n))
     psi_hat = np.fft.rfft2(psi - psi.mean())          # a real field: its spectrum is Hermitian
@@ -82,7 +85,7 @@ def mcwilliams_psi_hat(n: int, seed: int) -> np.ndarray:
     return psi_hat / math.sqrt(float(np.mean(u ** 2 + v ** 2)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TurbulentFlow(Flow):
     """Snapshots psi_hat(times[k]) of a turbulence run as a velocity field (time 0 = the end
     of the spin-up)."""
@@ -97,26 +100,33 @@ class TurbulentFlow(Flow):
         times = self.times
         if not times[0] - 1e-12 <= t <= times[-1] + 1e-12:
             raise ConfigError(f"the turbulence run covers t in [{times[0]:g}, {times[-1]:g}], asked for {t:g}")
-        k = int(np.clip(np.searchsorted(times, t) - 1, 0, len(times) - 2)) if len(times) > 1 else 0
         if len(times) == 1:
             return self.psi_hats[0]
+        k = int(np.clip(np.searchsorted(times, t, "right") - 1, 0, len(times) - 2))
         w = (t - times[k]) / (times[k + 1] - times[k])
         return (1.0 - w) * self.psi_hats[k] + w * self.psi_hats[k + 1]
 
-    def _evaluate(self, psi_hat: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """psi on the tensor grid y x x from its Fourier series (Nyquist modes left out)."""
+    def _modes(self, psi_hat: np.ndarray):
+        """The series psi = sum Re(c e^{i (kx x + ky y)}) / n^2 of an rfft2 spectrum without its
+        Nyquist modes: kx 0 .. n/2 - 1 (weight 2 for the conjugate half), ky -n/2 + 1 .. n/2 - 1."""
         n = psi_hat.shape[0]
-        kx = np.arange(n // 2)                                  # 0 .. n/2 - 1
+        kx = np.arange(n // 2)
         ky = np.fft.fftfreq(n, 1.0 / n)
         keep = np.abs(ky) < n // 2
-        weight = np.where(kx == 0, 1.0, 2.0)                    # the conjugate half of the rfft
-        ex = np.exp(1j * np.outer(x, kx)) * weight               # (len(x), n/2)
-        ey = np.exp(1j * np.outer(y, ky[keep]))                  # (len(y), n - 1)
-        return np.real(ey @ psi_hat[keep][:, : n // 2] @ ex.T) / n ** 2
+        return kx, ky[keep], psi_hat[keep][:, : n // 2] * np.where(kx == 0, 1.0, 2.0) / n ** 2
 
     def psi(self, x, y, t):
-        """psi at points given as a meshgrid (rows of equal y, columns of equal x)."""
-        return self._evaluate(self._psi_hat(t), x[0, :], y[:, 0])
+        """psi at any points, from the Fourier series (a sum over every mode per point)."""
+        kx, ky, c = self._modes(self._psi_hat(t))
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        phase = np.exp(1j * x[..., None, None] * kx) * np.exp(1j * y[..., None, None] * ky[:, None])
+        return np.real(np.sum(phase * c, axis=(-2, -1)))
+
+    def corner_psi(self, grid, t):
+        """psi at the cell corners, separably: (ny + 1, n - 1) @ (n - 1, n/2) @ (n/2, nx + 1)."""
+        kx, ky, c = self._modes(self._psi_hat(t))
+        x, y = np.arange(grid.nx + 1) * grid.dx, np.arange(grid.ny + 1) * grid.dy
+        return np.real(np.exp(1j * np.outer(y, ky)) @ c @ np.exp(1j * np.outer(kx, x)))
 
 
 def decaying_turbulence(config: TurbulenceConfig, t_end: float, save_every: float,
@@ -138,9 +148,8 @@ def decaying_turbulence(config: TurbulenceConfig, t_end: float, save_every: floa
         if step >= spin and (step - spin) % every == 0:
             times.append((step - spin) * config.dt)
             snapshots.append(omega * s.inverse_k2)
-        if step == total:
-            break
-        omega = _ssprk3(s, omega, config.dt)
+        if step < total:
+            omega = _ssprk3(s, omega, config.dt)
     return TurbulentFlow(np.array(times), np.array(snapshots))
 
 
