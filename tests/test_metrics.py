@@ -43,3 +43,34 @@ def test_bootstrap_median_interval():
     assert med == pytest.approx(np.median(values))
     assert bootstrap_median(values) == (med, low, high)           # seeded: reproducible
     assert bootstrap_median(np.full(50, 3.0)) == (3.0, 3.0, 3.0)
+
+
+def test_norm_errors_on_constructed_fields():
+    from training.metrics import norm_errors
+
+    reference = np.zeros((3, 4, 5))                       # (time, y, x)
+    field = reference.copy()
+    field[0] += 0.5                                       # a constant error
+    field[1, ::2] = 1.0
+    field[1, 1::2] = -1.0                                 # alternating signs
+    field[2, 2, 3] = 2.0                                  # one cell of 20
+    l1, l2 = norm_errors(field, reference)
+    np.testing.assert_allclose(l1, [0.5, 1.0, 2.0 / 20], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(l2, [0.5, 1.0, 2.0 / np.sqrt(20)], rtol=0, atol=1e-15)
+
+
+def test_entropy_is_one_initially_conserved_by_permutations_and_raised_by_mixing():
+    from coupler.problems.flows import Grid2D
+    from coupler.problems.tracers import blob
+    from training.metrics import entropy
+
+    c0 = blob(Grid2D(32, 32))
+    assert entropy(c0, c0) == pytest.approx(1.0, abs=1e-15)
+    shifted = np.roll(c0, (5, -7), axis=(0, 1))           # exact advection by whole cells
+    assert entropy(shifted, c0) == pytest.approx(1.0, abs=1e-13)
+    mixed = sum(np.roll(c0, (a, b), axis=(0, 1)) for a in (-1, 0, 1) for b in (-1, 0, 1)) / 9.0
+    assert entropy(mixed, c0) > 1.01                      # a doubly stochastic average: Jensen (1.14)
+    negative = c0 - 0.05 * (c0 < 0.01)                    # undershoots count as no tracer
+    assert entropy(negative, c0) == entropy(np.where(c0 < 0.01, 0.0, c0), c0)
+    series = entropy(np.stack([c0, shifted, mixed]), c0)
+    assert series.shape == (3,) and series[2] > series[0]
