@@ -28,16 +28,28 @@ BASE = {"n": "32", "t_end": "0.5", "forcing_file": "'forcing.nml'", "output_file
 BASE_02 = {**BASE, "scheme": "'weno5'", "save_every": "0.25", "output_file": "'out.nc'"}
 
 
+def build(hfc, tool_env, folder: Path, source: str, package: str) -> tuple[Path, dict]:
+    """An example program built in `folder` (its .mod lands there) against the installed
+    library `package` (pkg-config hfc or hfc-mpi): (executable, environment)."""
+    env = {**tool_env, "PKG_CONFIG_PATH": hfc("info", "--pkg-config-path").stdout.strip()}
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", package], capture_output=True, text=True, env=env,
+                           check=True).stdout.split()
+    exe = folder / Path(source).stem
+    subprocess.run(["gfortran", "-O2", str(ROOT / "examples" / source), *flags, "-o", str(exe)], capture_output=True,
+                   env=env, check=True, cwd=folder)
+    return exe, env
+
+
 @pytest.fixture(scope="module")
 def burgers_host(hfc, tool_env, tmp_path_factory) -> tuple[Path, dict]:
-    """examples/01 built against the installed libhfc: (executable, environment)."""
-    env = {**tool_env, "PKG_CONFIG_PATH": hfc("info", "--pkg-config-path").stdout.strip()}
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hfc"], capture_output=True, text=True, env=env,
-                           check=True).stdout.split()
-    exe = tmp_path_factory.mktemp("burgers_host") / "burgers_host"
-    subprocess.run(["gfortran", "-O2", str(ROOT / "examples/01_fortran_burgers/burgers_host.f90"), *flags, "-o",
-                    str(exe)], capture_output=True, env=env, check=True, cwd=exe.parent)   # its .mod lands there
-    return exe, env
+    """examples/01, serial, against libhfc."""
+    return build(hfc, tool_env, tmp_path_factory.mktemp("burgers_host"), "01_fortran_burgers/burgers_host.f90", "hfc")
+
+
+@pytest.fixture(scope="module")
+def own_loop(hfc, tool_env, tmp_path_factory) -> tuple[Path, dict]:
+    """examples/03 (MPI) against libhfc_mpi."""
+    return build(hfc, tool_env, tmp_path_factory.mktemp("own_loop"), "03_own_loop/own_loop.f90", "hfc-mpi")
 
 
 @pytest.fixture
@@ -67,7 +79,7 @@ def assert_refused(result, work: Path, before: dict, says: str) -> str:
     """One line '<program>: error ...' naming what is wrong, exit 1, the folder as it was."""
     assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "_host: error" in lines[0], result.stderr   # no STOP, no backtrace
+    assert len(lines) == 1 and re.match(r"\w+: error\b", lines[0]), result.stderr   # no STOP, no backtrace
     assert says.lower() in lines[0].lower(), lines[0]
     assert files(work) == before, "a refused run left or changed files"
     return lines[0]
@@ -146,6 +158,28 @@ def test_row7_namelist_files_are_read_whole_or_refused_naming_the_line(burgers_h
     before = files(work)
     exe, env = burgers_host
     result = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=work, env=env, timeout=TIMEOUT)
+    assert_refused(result, work, before, says)
+
+
+OWN_LOOP = {"n": "64", "steps": "10", "output_file": "'out.bin'"}
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("dt", "-1", "dt must be finite and > 0, got -1"),
+    ("steps", "-3", "steps must be an integer in [0, 100000000], got -3"),
+    ("nn", "3", "(nn = 3): cannot match namelist object name nn"),
+    ("output_file", "'model.nml'", "output_file 'model.nml' is the input 'model.nml'"),
+    ("output_file", "'missing/out.bin'", "does not exist; create it first"),
+    ("n", "4", "n must be an integer in [8, 100000000], got 4"),          # one rank holds 8 ghost cells
+])
+def test_row7_the_own_loop_example_checks_its_namelist(own_loop, work, field, value, says):
+    """examples/03 (a modeller's own loop): the same checks, message from one rank."""
+    fields = {**OWN_LOOP, field: value}
+    (work / "model.nml").write_text(namelist(fields).replace("&host", "&model"))
+    before = files(work)
+    exe, env = own_loop
+    result = subprocess.run([str(exe), "model.nml"], capture_output=True, text=True, cwd=work, env=env,
+                            timeout=TIMEOUT)
     assert_refused(result, work, before, says)
 
 

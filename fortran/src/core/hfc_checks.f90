@@ -77,7 +77,7 @@ contains
     character(len=*), intent(inout) :: errmsg
     character(len=HFC_LINE_LEN), allocatable :: lines(:)
     character(len=HFC_LINE_LEN + 1) :: line   ! one more: a longer line shows
-    character(len=HFC_LINE_LEN) :: alone(3)   ! (a named array: gfortran 12 passes a typed
+    character(len=HFC_LINE_LEN + 1) :: alone(3)   ! (a named array: gfortran 12 passes a typed
                                               ! array constructor with the wrong length)
     character(len=256) :: iomsg, whole_msg
     integer :: unit, ios, k, count, whole

@@ -10,7 +10,7 @@ module hfc_files
   private
   public :: hfc_check_output
 
-  integer, parameter :: KIND_NONE = 0, KIND_FILE = 1, KIND_FOLDER = 2
+  integer, parameter :: KIND_FOLDER = 2   !< hfc_path_kind: 0 nothing, 1 a file, 2 a folder, 3 other
 
   interface
     integer(c_int) function c_path_kind(path) bind(C, name='hfc_path_kind')
