@@ -12,6 +12,60 @@
 !> MPI exchange) and hands hfc the whole row with ghosts=ng (ng may exceed what the scheme
 !> reads); with .false. it hands hfc the interior row and hfc fills the halo (periodic, or
 !> through hfc_mpi_ring over the model's communicator). Build and run: README.md here.
+!> The configuration of own_loop: the namelist &model, read and checked before any work
+!> (each bad field named in one line).
+module own_loop_config
+  use hfc_kinds, only: wp, HFC_OK
+  use hfc_checks, only: hfc_check_range, hfc_read_namelist
+  use hfc_files, only: hfc_check_output
+  implicit none
+
+  integer, parameter :: MAX_CELLS = 100000000, MAX_STEPS = 100000000   ! beyond: a typo
+
+  integer :: n = 64, steps = 100
+  real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp, dt = 0.01_wp
+  character(len=32) :: scheme = 'weno5'
+  character(len=1000) :: model_file = '', initial_file = '', output_file = 'own_loop.bin'
+  logical :: own_ghosts = .true.
+  namelist /model/ n, steps, length, viscosity, dt, scheme, model_file, initial_file, output_file, own_ghosts
+
+contains
+
+  !> Read &model from config_file; every field in its range (with own_ghosts, n at least
+  !> ghost_cells: every block holds the model's ghosts; without, the coupler checks the
+  !> blocks against the scheme's halo); on the writing rank, the output writable and none of
+  !> the inputs.
+  subroutine read_config(config_file, writer, ghost_cells, stat, errmsg)
+    character(len=*), intent(in) :: config_file
+    logical, intent(in) :: writer
+    integer, intent(in) :: ghost_cells
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    character(len=1024) :: inputs(3)
+
+    call hfc_read_namelist(config_file, 'model', read_model, stat, errmsg)
+    call hfc_check_range('n', n, merge(ghost_cells, 1, own_ghosts), MAX_CELLS, stat, errmsg)
+    call hfc_check_range('steps', steps, 0, MAX_STEPS, stat, errmsg)
+    call hfc_check_range('length', length, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+    call hfc_check_range('viscosity', viscosity, 0.0_wp, huge(1.0_wp), stat, errmsg)
+    call hfc_check_range('dt', dt, 0.0_wp, huge(1.0_wp), stat, errmsg, above=.true.)
+    if (.not. writer) return
+    inputs(1) = config_file
+    inputs(2) = model_file
+    inputs(3) = initial_file
+    call hfc_check_output('output_file', output_file, inputs, stat, errmsg)
+  end subroutine read_config
+
+  !> The namelist read hfc_read_namelist calls (a module procedure: no trampoline).
+  subroutine read_model(lines, ios, iomsg)
+    character(len=*), intent(in) :: lines(:)
+    integer, intent(out) :: ios
+    character(len=*), intent(inout) :: iomsg
+    read(lines, nml=model, iostat=ios, iomsg=iomsg)
+  end subroutine read_model
+
+end module own_loop_config
+
 program own_loop
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit, int8, int64
   use mpi_f08
@@ -23,16 +77,10 @@ program own_loop
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
   use hfc_mpi, only: hfc_mpi_ring
   use hfc_coupler, only: hfc_coupler_t, hfc_coupler_create, hfc_coupler_face_fluxes
+  use own_loop_config
   implicit none
 
   integer, parameter :: nvar = 2, ng = 8          ! the model's variables and ghost cells
-  ! configuration (namelist &model)
-  integer :: n = 64, steps = 100
-  real(wp) :: length = 6.283185307179586_wp, viscosity = 0.01_wp, dt = 0.01_wp
-  character(len=32) :: scheme = 'weno5'
-  character(len=1024) :: model_file = '', initial_file = '', output_file = 'own_loop.bin'
-  logical :: own_ghosts = .true.
-  namelist /model/ n, steps, length, viscosity, dt, scheme, model_file, initial_file, output_file, own_ghosts
 
   type(MPI_Comm) :: comm
   type(hfc_equation_t) :: eq
@@ -45,7 +93,7 @@ program own_loop
   character(len=1024) :: config_file
   real(wp), allocatable :: q(:, :), q1(:, :), q2(:, :), dqdt(:), flux(:), whole(:)
   integer, allocatable :: counts(:), offsets(:)
-  integer :: rank, nranks, nl, first, i, step, stat, unit
+  integer :: rank, nranks, nl, first, i, step, stat, unit, failing
   real(wp) :: dx, t
 
   call MPI_Init()
@@ -54,11 +102,16 @@ program own_loop
   call MPI_Comm_size(comm, nranks)
   config_file = 'model.nml'
   if (command_argument_count() >= 1) call get_command_argument(1, config_file)
-  open(newunit=unit, file=config_file, status='old', action='read', iostat=stat)
-  if (stat /= 0) call fail('cannot open ' // trim(config_file))
-  read(unit, nml=model, iostat=stat)
-  close(unit)
-  if (stat /= 0) call fail('bad &model namelist in ' // trim(config_file))
+  ! every rank reads the namelist, rank 0 also checks the output; the lowest failing rank
+  ! reports and all end together
+  call read_config(config_file, rank == 0, ng * nranks, stat, errmsg)
+  failing = merge(rank, nranks, stat /= HFC_OK)
+  call MPI_Allreduce(MPI_IN_PLACE, failing, 1, MPI_INTEGER, MPI_MIN, comm)
+  if (failing < nranks) then
+    if (rank == failing) write(error_unit, '(a, i0, a, a)') 'own_loop: error (rank ', rank, '): ', trim(errmsg)
+    call MPI_Finalize()
+    stop 1, quiet=.true.
+  end if
 
   ! the model's own decomposition: equal blocks, the remainder to the last rank
   nl = n / nranks
