@@ -179,7 +179,7 @@ contains
     if (stat == HFC_OK) call providers(id)%p%check_grid(block, stat, errmsg)
     do b = 1, size(u, 2)
       if (stat /= HFC_OK) return
-      call providers(id)%p%face_fluxes(block, u(:, b), none, t, flux(:, b), stat, errmsg)
+      call providers(id)%p%face_fluxes(block, u(:, b), none, t, 0.0_wp, flux(:, b), stat, errmsg)
     end do
   end subroutine api_provider_face_fluxes
 
@@ -491,7 +491,7 @@ contains
     call system_clock(start, rate)
     do i = 1, reps
       if (size(u, 2) == 1) then
-        call providers(provider)%p%face_fluxes(block, u(:, 1), none, 0.0_wp, flux(:, 1), stat, errmsg)
+        call providers(provider)%p%face_fluxes(block, u(:, 1), none, 0.0_wp, 0.0_wp, flux(:, 1), stat, errmsg)
       else
         call hfc_learned_batch(models(model), g, u, flux, stat, errmsg)
       end if

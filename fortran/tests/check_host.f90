@@ -15,9 +15,13 @@ program check_host
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init, hfc_forcing_read
   use hfc_stepper, only: HFC_FORWARD_EULER
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
-                      hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics
+                      hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics, hfc_host_step
   use hfc_coupler, only: hfc_coupler_t, hfc_coupler_create, hfc_coupler_face_fluxes
   use hfc_transport, only: hfc_lin_slope, hfc_upwind_flux, hfc_vanleer_flux
+  use hfc_stepper, only: HFC_SSPRK3
+  use hfc_flow, only: hfc_flow_t, hfc_flow_init, HFC_FLOW_STEADY, HFC_FLOW_COSINE
+  use hfc_advection2d, only: hfc_advection2d_flux, hfc_advection2d_init
+  use hfc_host, only: hfc_host_set_flow
   implicit none
 
   character(len=HFC_ERRMSG_LEN) :: errmsg
@@ -29,6 +33,7 @@ program check_host
   call check_halo_2d()
   call check_flux_values()
   call check_transport()
+  call check_advection2d()
   call check_schemes()
   call check_polynomial_and_euler()
   call check_wide_halo()
@@ -254,6 +259,195 @@ contains
     call expect(sum(abs(vl - exact)) < 0.5_wp * sum(abs(up - exact)), 'Van Leer beats upwind after one period')
   end subroutine check_transport
 
+  !> 2D passive-scalar advection in the host (hfc_flow, hfc_advection2d), against
+  !> mathematics: orders of accuracy on smooth data, exact shifts, transposition symmetry,
+  !> a constant staying constant (zero discrete divergence), conservation and bounds.
+  subroutine check_advection2d()
+    integer, parameter :: nx = 24, ny = 16
+    real(wp) :: u(nx, ny), v(nx, ny), c(nx, ny), ct(ny, nx), c0(nx, ny), mass0
+    real(wp) :: errors(3, 2), order
+    real(wp), allocatable :: a(:, :), b(:, :), ua(:, :), va(:, :)
+    character(len=8), parameter :: names(3) = [character(len=8) :: 'upwind', 'vanleer', 'weno5']
+    integer :: k, m, i, j, stat, n
+    type(hfc_flow_t) :: flow
+
+    ! orders on a smooth sine advected diagonally once around [0,1]^2, L1 against the
+    ! exact cell averages: upwind first order, Van Leer and WENO5 at least second
+    do k = 1, 3
+      do m = 1, 2
+        n = 32 * 2**m
+        allocate(a(n, n), b(n, n), ua(n, n), va(n, n))
+        ua = 1.0_wp
+        va = 0.5_wp
+        a = sine_averages(n, 0.0_wp)
+        call run(names(k), merge(HFC_SSPRK3, HFC_FORWARD_EULER, k == 3), [1.0_wp, 1.0_wp], ua, va, HFC_FLOW_STEADY, &
+                 a, 0.5_wp, 1.0_wp, b, stat)
+        errors(k, m) = sum(abs(b - sine_averages(n, 1.0_wp))) / n**2
+        deallocate(a, b, ua, va)
+      end do
+      order = log(errors(k, 1) / errors(k, 2)) / log(2.0_wp)
+      print '(a, a8, a, f6.3, a, 2es10.2)', 'advection2d order ', names(k), ': ', order, '   L1 ', errors(k, :)
+      call expect(stat == HFC_OK .and. order > merge(0.8_wp, 1.8_wp, k == 1) .and. order < merge(1.2_wp, 9.0_wp, k == 1), &
+                  'advection2d ' // trim(names(k)) // ': observed order of accuracy')
+    end do
+
+    ! upwind at Courant 1 along x (dx = 1/32, dt = dx): one cell per step, exactly (dyadic data)
+    allocate(a(32, 8), b(32, 8), ua(32, 8), va(32, 8))
+    ua = 1.0_wp
+    va = 0.0_wp
+    a = reshape([(real(mod(7 * i, 11), wp) / 8.0_wp, i = 1, 32 * 8)], [32, 8])
+    call run('upwind', HFC_FORWARD_EULER, [1.0_wp, 0.25_wp], ua, va, HFC_FLOW_STEADY, a, 1.0_wp, 5.0_wp / 32.0_wp, b, stat)
+    call expect(stat == HFC_OK .and. all(b == cshift(a, -5, dim=1)), 'advection2d upwind at Courant 1: exact shifts')
+    deallocate(a, b, ua, va)
+
+    ! a divergence-free flow from a corner stream function, on a non-square grid with dx /= dy
+    call stream_velocities(u, v)
+    c0 = reshape([(exp(-real(mod(i * 37, 97), wp) / 50.0_wp), i = 1, nx * ny)], [nx, ny])
+    do k = 1, 3
+      call run(names(k), merge(HFC_SSPRK3, HFC_FORWARD_EULER, k == 3), [1.0_wp, 1.0_wp], u, v, HFC_FLOW_COSINE, c0, &
+               0.5_wp, 0.3_wp, c, stat)
+      call run(names(k), merge(HFC_SSPRK3, HFC_FORWARD_EULER, k == 3), [1.0_wp, 1.0_wp], transpose(v), transpose(u), &
+               HFC_FLOW_COSINE, transpose(c0), 0.5_wp, 0.3_wp, ct, stat)
+      call expect(stat == HFC_OK .and. all(transpose(ct) == c), 'advection2d ' // trim(names(k)) // &
+                  ': swapping x and y transposes the result bit for bit')
+      ! a constant stays constant: the discrete divergence is zero to round-off
+      call run(names(k), merge(HFC_SSPRK3, HFC_FORWARD_EULER, k == 3), [1.0_wp, 1.0_wp], u, v, HFC_FLOW_STEADY, &
+               0.0_wp * c0 + 0.7_wp, 0.5_wp, 0.3_wp, c, stat)
+      call expect(stat == HFC_OK .and. maxval(abs(c - 0.7_wp)) < 1.0e-13_wp, 'advection2d ' // trim(names(k)) // &
+                  ': a constant tracer stays constant')
+    end do
+    ! conservation over 10^4 steps, and Van Leer creates no new extrema
+    mass0 = sum(c0)
+    call run('vanleer', HFC_FORWARD_EULER, [1.0_wp, 1.0_wp], u, v, HFC_FLOW_STEADY, c0, 0.5_wp, 0.0_wp, c, stat, 10000)
+    print '(a, es10.2, a, 2es10.2)', 'advection2d vanleer, 1e4 steps: mass change ', abs(sum(c) - mass0) / mass0, &
+      ', below min / above max ', minval(c0) - minval(c), maxval(c) - maxval(c0)
+    call expect(stat == HFC_OK .and. abs(sum(c) - mass0) < 1.0e-12_wp * mass0, 'advection2d: mass kept over 1e4 steps')
+    call expect(minval(c) >= minval(c0) - 1.0e-14_wp .and. maxval(c) <= maxval(c0) + 1.0e-14_wp, &
+                'advection2d vanleer: no new extrema')
+    call check_deformational()
+    ! misuse: velocity arrays of different shapes
+    call hfc_flow_init(flow, u(:, 1:2), v, HFC_FLOW_STEADY, 0.0_wp, 1.0_wp, 1.0_wp, stat, errmsg)
+    call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'both need (nx, ny)') > 0, 'flow: shapes checked')
+  end subroutine check_advection2d
+
+    !> Cell averages of sin(2 pi (x - t)) sin(2 pi (y - t/2)) on n x n cells of [0,1]^2.
+    function sine_averages(n, t) result(avg)
+      integer, intent(in) :: n
+      real(wp), intent(in) :: t
+      real(wp) :: avg(n, n), h, sx(n), sy(n)
+      integer :: q
+      h = 1.0_wp / n
+      ! average of sin(2 pi (x - s)) over a cell: (cos(2 pi (x_l - s)) - cos(2 pi (x_r - s))) / (2 pi h)
+      sx = [((cos(2 * pi * ((q - 1) * h - t)) - cos(2 * pi * (q * h - t))) / (2 * pi * h), q = 1, n)]
+      sy = [((cos(2 * pi * ((q - 1) * h - 0.5_wp * t)) - cos(2 * pi * (q * h - 0.5_wp * t))) / (2 * pi * h), q = 1, n)]
+      avg = spread(sx, 2, n) * spread(sy, 1, n)
+    end function sine_averages
+
+    !> Face velocities of a periodic stream function on [0,1]^2 from its corner values:
+    !> u = d psi / dy (the difference along the face over dy), v = -d psi / dx.
+    subroutine stream_velocities(u, v)
+      real(wp), intent(out) :: u(:, :), v(:, :)
+      real(wp) :: psi(size(u, 1) + 1, size(u, 2) + 1), x, y
+      integer :: p, q, nx, ny
+      nx = size(u, 1)
+      ny = size(u, 2)
+      do q = 1, ny + 1
+        do p = 1, nx + 1
+          x = real(p - 1, wp) / nx
+          y = real(q - 1, wp) / ny
+          psi(p, q) = (sin(2 * pi * x) * cos(2 * pi * y) + 0.5_wp * cos(4 * pi * x + 1.0_wp) * sin(2 * pi * y)) / (2 * pi)
+        end do
+      end do
+      u = (psi(1:nx, 2:ny + 1) - psi(1:nx, 1:ny)) * ny        ! the left face of cell (p, q), dy = 1 / ny
+      v = -(psi(2:nx + 1, 1:ny) - psi(1:nx, 1:ny)) * nx       ! the lower face, dx = 1 / nx
+    end subroutine stream_velocities
+
+  !> LeVeque's deformational flow (Zhuang et al. 2021, Eq. 8-9: [0,1]^2, T = 5, the cosine
+  !> blob, Courant 0.5, forward Euler): the flow reverses, so at t = T the blob is back
+  !> where it started, smeared by the scheme only. T = 5 stretches it into a filament a few
+  !> cells thin, so at 64^2 Van Leer's L1 error is large (measured 3.7e-2 against a blob
+  !> mean of 5.8e-2; upwind 7.5e-2) and it falls with resolution (1.5e-2 at 128^2): the
+  !> check is that it converges (more than halved) and beats upwind by 1.5x at 64^2.
+  subroutine check_deformational()
+    real(wp) :: err(3)
+    err(1) = deformational_error(64, 'vanleer')
+    err(2) = deformational_error(128, 'vanleer')
+    err(3) = deformational_error(64, 'upwind')
+    print '(a, 3es10.2)', 'deformational flow at T, L1 vanleer 64^2, 128^2, upwind 64^2: ', err
+    call expect(err(1) < 0.05_wp .and. err(2) < 0.5_wp * err(1) .and. err(3) > 1.5_wp * err(1), &
+                'deformational flow: Van Leer returns near its initial state at T, converging')
+  end subroutine check_deformational
+
+  !> L1 distance between the initial cosine blob and the state at T on n x n cells.
+  real(wp) function deformational_error(n, scheme) result(err)
+    integer, intent(in) :: n
+    character(len=*), intent(in) :: scheme
+    real(wp) :: psi(n + 1, n + 1), u(n, n), v(n, n), c0(n, n), c(n, n), x, y, r
+    integer :: p, q, stat
+    do q = 1, n + 1
+      do p = 1, n + 1
+        x = real(p - 1, wp) / n
+        y = real(q - 1, wp) / n
+        psi(p, q) = sin(pi * x)**2 * sin(pi * y)**2 / pi     ! u = psi_y, v = -psi_x: Eq. 8 with the minus sign on v
+      end do
+    end do
+    u = (psi(1:n, 2:n + 1) - psi(1:n, 1:n)) * n
+    v = -(psi(2:n + 1, 1:n) - psi(1:n, 1:n)) * n
+    do q = 1, n
+      do p = 1, n
+        r = min(1.0_wp, 4.0_wp * sqrt(((p - 0.5_wp) / n - 0.25_wp)**2 + ((q - 0.5_wp) / n - 0.25_wp)**2))
+        c0(p, q) = 0.5_wp * (1.0_wp + cos(pi * r))
+      end do
+    end do
+    call run(scheme, HFC_FORWARD_EULER, [1.0_wp, 1.0_wp], u, v, HFC_FLOW_COSINE, c0, 0.5_wp, 5.0_wp, c, stat, &
+             period=5.0_wp)
+    err = huge(err)
+    if (stat == HFC_OK) err = sum(abs(c - c0)) / n**2
+  end function deformational_error
+
+  !> Run a 2D advection host on the grid of c0's shape over [0, length(1)) x [0, length(2)):
+  !> scheme, method, face velocities (law, period 1 or given), Courant number cfl, to t_end (or a
+  !> fixed number of steps at the CFL step); the state at the end in c.
+  subroutine run(scheme, method, length, u, v, law, c0, cfl, t_end, c, stat, steps, period)
+    character(len=*), intent(in) :: scheme
+    integer, intent(in) :: method, law
+    real(wp), intent(in) :: length(2), u(:, :), v(:, :), c0(:, :), cfl, t_end
+    real(wp), intent(out) :: c(:, :)
+    integer, intent(out) :: stat
+    integer, intent(in), optional :: steps
+    real(wp), intent(in), optional :: period
+    type(hfc_grid_t) :: global
+    type(hfc_equation_t) :: eq
+    type(hfc_advection2d_flux) :: provider
+    type(hfc_time_config_t) :: time
+    type(hfc_flow_t) :: flow
+    type(hfc_host_t) :: host
+    real(wp) :: t, flat(size(c0)), t_law
+    integer :: k
+    t_law = 1.0_wp
+    if (present(period)) t_law = period
+
+    call hfc_grid_init(global, shape(c0), length, stat, errmsg)
+    if (stat == HFC_OK) call hfc_equation_init(eq, 'advection2d', 0.0_wp, 0.0_wp, stat, errmsg)
+    if (stat == HFC_OK) call hfc_advection2d_init(provider, scheme, stat, errmsg)
+    if (stat == HFC_OK) call hfc_flow_init(flow, u, v, law, t_law, global%dx(1), global%dx(2), stat, errmsg)
+    time%cfl = cfl
+    time%method = method
+    if (stat == HFC_OK) call hfc_host_create(host, global, eq, provider, time, stat, errmsg)
+    if (stat == HFC_OK) call hfc_host_set_flow(host, flow, stat, errmsg)
+    if (stat == HFC_OK) call hfc_host_set_state(host, reshape(c0, [size(c0)]), 0.0_wp, stat, errmsg)
+    if (present(steps)) then
+      do k = 1, steps
+        if (stat == HFC_OK) call hfc_host_step(host, flow%stable_dt(cfl), stat, errmsg)
+      end do
+    else if (stat == HFC_OK) then
+      call hfc_host_advance(host, t_end, stat, errmsg)
+    end if
+    if (stat == HFC_OK) call hfc_host_get_state(host, flat, t, stat, errmsg)
+    if (stat /= HFC_OK) print '(2a)', 'advection2d run: ', trim(errmsg)
+    c = reshape(flat, shape(c))
+  end subroutine run
+
   !> One forward Euler step of c_t + c_x = 0 (velocity 1, dx 1, periodic) at Courant cfl.
   subroutine advance(q, cfl, vanleer)
     real(wp), intent(inout) :: q(:)
@@ -291,14 +485,14 @@ contains
     u = 0.6_wp
     do s = 1, size(schemes)
       call hfc_classical_init(flux, eq, schemes(s), stat, errmsg)
-      call flux%face_fluxes(block, u, none, 0.0_wp, f, stat, errmsg)
+      call flux%face_fluxes(block, u, none, 0.0_wp, 0.0_wp, f, stat, errmsg)
       call expect(stat == HFC_OK .and. all(abs(f - 0.18_wp) < 1.0e-15_wp), &
                   'Burgers flux of a constant state, ' // trim(schemes(s)))
     end do
     call hfc_equation_init(eq, 'advection', 0.0_wp, 2.0_wp, stat, errmsg)
     call hfc_classical_init(flux, eq, 'godunov', stat, errmsg)
     u = [(sin(0.5_wp * i), i = 1, size(u))]
-    call flux%face_fluxes(block, u, none, 0.0_wp, f, stat, errmsg)   ! face j: between u(2 + j) and u(3 + j)
+    call flux%face_fluxes(block, u, none, 0.0_wp, 0.0_wp, f, stat, errmsg)   ! face j: between u(2 + j) and u(3 + j)
     call expect(stat == HFC_OK .and. all(f == 2.0_wp * u(3:19)), 'Godunov advection flux is the upwind 2 u')
   end subroutine check_flux_values
 
@@ -320,13 +514,13 @@ contains
     call hfc_grid_block(global, 20, 0, 3, narrow, stat, errmsg)
     call hfc_grid_block(global, 20, 0, 5, wide, stat, errmsg)
     u = [(sin(0.7_wp * i) + 0.1_wp * i, i = 1, size(u))]
-    call weno%face_fluxes(narrow, u(3:28), none, 0.0_wp, a, stat, errmsg)
-    call weno%face_fluxes(wide, u, none, 0.0_wp, b, stat, errmsg)
+    call weno%face_fluxes(narrow, u(3:28), none, 0.0_wp, 0.0_wp, a, stat, errmsg)
+    call weno%face_fluxes(wide, u, none, 0.0_wp, 0.0_wp, b, stat, errmsg)
     call expect(stat == HFC_OK .and. all(a == b), 'weno5 on a wider halo: the same fluxes')
-    call poly%face_fluxes(narrow, u(3:28), none, 0.0_wp, a, stat, errmsg)
-    call poly%face_fluxes(wide, u, none, 0.0_wp, b, stat, errmsg)
+    call poly%face_fluxes(narrow, u(3:28), none, 0.0_wp, 0.0_wp, a, stat, errmsg)
+    call poly%face_fluxes(wide, u, none, 0.0_wp, 0.0_wp, b, stat, errmsg)
     call expect(stat == HFC_OK .and. all(a == b), 'polynomial on a wider halo: the same fluxes')
-    call weno%face_fluxes(narrow, u, none, 0.0_wp, a, stat, errmsg)
+    call weno%face_fluxes(narrow, u, none, 0.0_wp, 0.0_wp, a, stat, errmsg)
     call expect(stat == HFC_ERR_ARGUMENT .and. index(errmsg, 'has 30 values') > 0 .and. index(errmsg, '= 26') > 0, &
                 'a state longer than the block is refused, sizes named: ' // trim(errmsg))
   end subroutine check_wide_halo

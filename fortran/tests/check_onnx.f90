@@ -98,15 +98,15 @@ contains
     u(10:n + 9) = [(sin(dx * (k - 0.5_wp)) + 0.3_wp * cos(3 * dx * k), k = 1, n)]
     u(1:9) = u(n + 1:n + 9)
     u(n + 10:n + 18) = u(10:18)
-    call learned%face_fluxes(narrow, u(3:n + 16), none, 0.0_wp, a, stat, errmsg)
+    call learned%face_fluxes(narrow, u(3:n + 16), none, 0.0_wp, 0.0_wp, a, stat, errmsg)
     if (stat /= HFC_OK) error stop 'narrow: ' // trim(errmsg)
-    call learned%face_fluxes(wide, u, none, 0.0_wp, b, stat, errmsg)
+    call learned%face_fluxes(wide, u, none, 0.0_wp, 0.0_wp, b, stat, errmsg)
     if (stat /= HFC_OK) error stop 'wide: ' // trim(errmsg)
     call hfc_coupler_create(coupler, n, dx, learned, stat, errmsg)
     call hfc_coupler_face_fluxes(coupler, u, 0.0_wp, d, stat, errmsg, ghosts=9)
     if (stat /= HFC_OK) error stop 'coupler: ' // trim(errmsg)
     if (any(a /= b) .or. any(a /= d)) error stop 'learned provider: a wider halo changed the fluxes'
-    call learned%face_fluxes(narrow, u, none, 0.0_wp, a, stat, errmsg)
+    call learned%face_fluxes(narrow, u, none, 0.0_wp, 0.0_wp, a, stat, errmsg)
     write(output_unit, '(a, i0, a, a)') 'learned wider halos ok; a longer state: stat ', stat, ' ', trim(errmsg)
   end subroutine wider_halos
 

@@ -81,8 +81,10 @@ contains
   !> >= the provider's halo, u holds n + 2k cells whose k ghost cells per side the caller
   !> has filled. Sizes are checked (the message names what was found and expected);
   !> non-finite fluxes fail with HFC_ERR_NONFINITE. Collective with an MPI decomposition, in
-  !> both modes: the ranks agree on failure, so one rank's error is every rank's.
-  subroutine hfc_coupler_face_fluxes(c, u, t, flux, stat, errmsg, ghosts)
+  !> both modes: the ranks agree on failure, so one rank's error is every rank's. dt: the
+  !> step the fluxes are for, when the provider's fluxes depend on it (default 0: the
+  !> semi-discrete flux).
+  subroutine hfc_coupler_face_fluxes(c, u, t, flux, stat, errmsg, ghosts, dt)
     type(hfc_coupler_t), intent(inout) :: c
     real(wp), intent(in) :: u(:)
     real(wp), intent(in) :: t
@@ -90,7 +92,9 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     integer, intent(in), optional :: ghosts
+    real(wp), intent(in), optional :: dt
     integer :: n, g, k
+    real(wp) :: step
 
     call hfc_clear(stat, errmsg)
     if (.not. c%ready) then
@@ -102,6 +106,8 @@ contains
     g = c%grid%g
     k = 0
     if (present(ghosts)) k = ghosts
+    step = 0.0_wp
+    if (present(dt)) step = dt
     if (size(flux) /= n + 1) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'coupler: the flux array has ' // hfc_str(size(flux)) // &
         ' values, the ' // hfc_str(n) // ' cells have ' // hfc_str(n + 1) // ' faces')
@@ -120,9 +126,9 @@ contains
     if (k == 0) then
       call hfc_set_interior(c%grid, u, c%work)
       call c%decomp%fill_halo(c%grid, c%work, stat, errmsg)
-      if (stat == HFC_OK) call c%provider%face_fluxes(c%grid, c%work, c%aux, t, flux, stat, errmsg)
+      if (stat == HFC_OK) call c%provider%face_fluxes(c%grid, c%work, c%aux, t, step, flux, stat, errmsg)
     else   ! the g ghost cells next to the interior, and the interior: in place when contiguous
-      call c%provider%face_fluxes(c%grid, u(k - g + 1:k + n + g), c%aux, t, flux, stat, errmsg)
+      call c%provider%face_fluxes(c%grid, u(k - g + 1:k + n + g), c%aux, t, step, flux, stat, errmsg)
     end if
     call c%decomp%agree(stat, errmsg)
   end subroutine hfc_coupler_face_fluxes

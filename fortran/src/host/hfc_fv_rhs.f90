@@ -1,7 +1,9 @@
 !> The host's finite-volume right-hand side: fill the halo (through the decomposition),
-!> take the face fluxes from the provider (with the guard for non-finite fluxes), apply the
-!> flux-form divergence and add the sources:
-!>   du_i/dt = -(F_{i+1/2} - F_{i-1/2}) / dx + S_i(t).
+!> set the auxiliary fields of the stage time (the face velocities of a flow), take the face
+!> fluxes from the provider (with the guard for non-finite fluxes), apply the flux-form
+!> divergence and add the sources:
+!>   1D: du_i/dt = -(F_{i+1/2} - F_{i-1/2}) / dx + S_i(t);
+!>   2D: du_ij/dt = -(F_{i+1/2,j} - F_{i-1/2,j}) / dx - (G_{i,j+1/2} - G_{i,j-1/2}) / dy.
 !> Conservation holds by construction: the provider only ever supplies fluxes.
 module hfc_fv_rhs
   use, intrinsic :: iso_fortran_env, only: int64
@@ -9,8 +11,9 @@ module hfc_fv_rhs
   use hfc_timer, only: hfc_wtime
   use hfc_grid, only: hfc_grid_t
   use hfc_decomposition, only: hfc_decomposition_t
-  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t, HFC_AT_LOWER_FACES
   use hfc_source, only: hfc_source_t
+  use hfc_flow, only: hfc_flow_t
   use hfc_rhs, only: hfc_rhs_t
   implicit none
   private
@@ -37,6 +40,7 @@ module hfc_fv_rhs
     type(hfc_guard_config_t) :: guard
     type(source_slot_t), allocatable :: sources(:)
     type(hfc_aux_t), allocatable :: aux(:)                  !< auxiliary inputs of the provider (none in 1D)
+    type(hfc_flow_t), allocatable :: flow                   !< the face velocities 'u', 'v' (aux 1, 2) of 2D advection
     real(wp), allocatable :: flux(:), flux_fallback(:)
     integer(int64) :: fallback_faces = 0                    !< faces whose flux came from the fallback
     real(wp) :: halo_seconds = 0.0_wp                       !< wall time in halo fills (the MPI exchange)
@@ -44,7 +48,7 @@ module hfc_fv_rhs
     procedure :: eval => fv_eval
   end type hfc_fv_rhs_t
 
-  public :: hfc_fv_rhs_add_source
+  public :: hfc_fv_rhs_add_source, hfc_fv_rhs_set_flow
 
 contains
 
@@ -73,12 +77,34 @@ contains
     call move_alloc(more, rhs%sources)
   end subroutine hfc_fv_rhs_add_source
 
-  !> dudt = -(F_{i+1/2} - F_{i-1/2}) / dx + S(t); fills the halo of u first. Collective:
+  !> Give the operator the face velocities of 2D advection (the aux fields 'u' and 'v' of
+  !> its provider), bound to the block here.
+  subroutine hfc_fv_rhs_set_flow(rhs, flow, stat, errmsg)
+    type(hfc_fv_rhs_t), intent(inout) :: rhs
+    type(hfc_flow_t), intent(in) :: flow
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    type(hfc_flow_t), allocatable :: bound
+
+    allocate(bound, source=flow)
+    call bound%bind(rhs%grid, stat, errmsg)
+    call rhs%decomp%agree(stat, errmsg)
+    if (stat /= HFC_OK) return
+    call move_alloc(bound, rhs%flow)
+    if (allocated(rhs%aux)) deallocate(rhs%aux)
+    allocate(rhs%aux(2))
+    rhs%aux(1)%name = 'u'
+    rhs%aux(2)%name = 'v'
+    rhs%aux(:)%location = HFC_AT_LOWER_FACES
+    allocate(rhs%aux(1)%values(size(rhs%flow%u0)), rhs%aux(2)%values(size(rhs%flow%v0)))
+  end subroutine hfc_fv_rhs_set_flow
+
+  !> dudt = -div F + S(t) (see the module header); fills the halo of u first. Collective:
   !> the ranks agree on failure after the fluxes, so one rank's error stops all here.
-  subroutine fv_eval(self, u, t, dudt, stat, errmsg)
+  subroutine fv_eval(self, u, t, dt, dudt, stat, errmsg)
     class(hfc_fv_rhs_t), intent(inout) :: self
     real(wp), intent(inout), contiguous, target :: u(:)
-    real(wp), intent(in) :: t
+    real(wp), intent(in) :: t, dt
     real(wp), intent(inout), contiguous :: dudt(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
@@ -90,12 +116,18 @@ contains
     start = hfc_wtime()
     call self%decomp%fill_halo(self%grid, u, stat, errmsg)
     self%halo_seconds = self%halo_seconds + (hfc_wtime() - start)
-    if (stat == HFC_OK) call self%provider%face_fluxes(self%grid, u, self%aux, t, self%flux, stat, errmsg)
+    if (allocated(self%flow)) call self%flow%velocities(t, self%aux(1)%values, self%aux(2)%values)
+    if (stat == HFC_OK) call self%provider%face_fluxes(self%grid, u, self%aux, t, dt, self%flux, stat, errmsg)
     if (stat == HFC_ERR_NONFINITE .and. self%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
-      call fallback_fluxes(self, u, t, stat, errmsg)
+      call fallback_fluxes(self, u, t, dt, stat, errmsg)
     call self%decomp%agree(stat, errmsg)
     if (stat /= HFC_OK) return
-    dudt(g + 1:g + n) = -(self%flux(2:n + 1) - self%flux(1:n)) / self%grid%dx(1)
+    if (self%grid%ndim == 1) then
+      dudt(g + 1:g + n) = -(self%flux(2:n + 1) - self%flux(1:n)) / self%grid%dx(1)
+    else
+      call divergence_2d(n, self%grid%n(2), g, self%grid%dx(1), self%grid%dx(2), self%flux(1:(n + 1) * self%grid%n(2)), &
+                         self%flux((n + 1) * self%grid%n(2) + 1:), dudt)
+    end if
     if (allocated(self%sources)) then
       do k = 1, size(self%sources)
         call self%sources(k)%source%add(self%grid, t, dudt)
@@ -103,12 +135,23 @@ contains
     end if
   end subroutine fv_eval
 
+  !> The 2D flux divergence on the interior of dudt(1-g:nx+g, 1-g:ny+g), from the x-fluxes
+  !> fx(nx + 1, ny) and the y-fluxes fy(nx, ny + 1). (-a) - b = (-b) - a exactly, so swapping
+  !> x and y transposes the result bit for bit.
+  pure subroutine divergence_2d(nx, ny, g, dx, dy, fx, fy, dudt)
+    integer, intent(in) :: nx, ny, g
+    real(wp), intent(in) :: dx, dy
+    real(wp), intent(in) :: fx(nx + 1, ny), fy(nx, ny + 1)
+    real(wp), intent(inout) :: dudt(1 - g:nx + g, 1 - g:ny + g)
+    dudt(1:nx, 1:ny) = -(fx(2:nx + 1, :) - fx(1:nx, :)) / dx - (fy(:, 2:ny + 1) - fy(:, 1:ny)) / dy
+  end subroutine divergence_2d
+
   !> Replace the non-finite face fluxes by the fallback's on the same halo-filled state, and
   !> count them. Fails when the state itself is not finite (then no flux is trustworthy).
-  subroutine fallback_fluxes(self, u, t, stat, errmsg)
+  subroutine fallback_fluxes(self, u, t, dt, stat, errmsg)
     type(hfc_fv_rhs_t), intent(inout) :: self
     real(wp), intent(in), contiguous, target :: u(:)
-    real(wp), intent(in) :: t
+    real(wp), intent(in) :: t, dt
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     logical :: bad(size(self%flux))
@@ -117,13 +160,33 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'guard: the state is not finite; no fallback can repair it')
       return
     end if
-    call self%fallback%face_fluxes(self%grid, u, self%aux, t, self%flux_fallback, stat, errmsg)
+    call self%fallback%face_fluxes(self%grid, u, self%aux, t, dt, self%flux_fallback, stat, errmsg)
     if (stat /= HFC_OK) return
     bad = .not. (abs(self%flux) <= huge(1.0_wp))
     where (bad) self%flux = self%flux_fallback
-    ! faces 2..n+1: each face of the domain once (face 1 is the previous block's, or the
-    ! periodic image of face n+1), so the count does not depend on the decomposition
-    self%fallback_faces = self%fallback_faces + count(bad(2:))
+    ! the upper faces of the interior cells: each face of the domain once (a block's first
+    ! face is the previous block's last, or its periodic image), so the count does not
+    ! depend on the decomposition
+    self%fallback_faces = self%fallback_faces + count_upper_faces(self%grid, bad)
   end subroutine fallback_fluxes
+
+  !> Faces flagged in a face field, counting only the upper face of each interior cell in
+  !> each direction (1D: faces 2..n+1; 2D: x-faces 2..nx+1 of every row, y-faces 2..ny+1).
+  pure integer function count_upper_faces(grid, flagged) result(k)
+    type(hfc_grid_t), intent(in) :: grid
+    logical, intent(in) :: flagged(:)
+    integer :: nx, ny, j
+    nx = grid%n(1)
+    if (grid%ndim == 1) then
+      k = count(flagged(2:nx + 1))
+      return
+    end if
+    ny = grid%n(2)
+    k = 0
+    do j = 1, ny
+      k = k + count(flagged((j - 1) * (nx + 1) + 2:j * (nx + 1)))
+    end do
+    k = k + count(flagged((nx + 1) * ny + nx + 1:))
+  end function count_upper_faces
 
 end module hfc_fv_rhs

@@ -2,7 +2,7 @@
 !> equation, the flux provider, the sources, the time stepper and the guard), created once,
 !> then advanced, queried and freed:
 !>
-!>   hfc_host_create -> [hfc_host_add_source] -> hfc_host_set_state
+!>   hfc_host_create -> [hfc_host_add_source | hfc_host_set_flow] -> hfc_host_set_state
 !>     -> hfc_host_advance | hfc_host_step (any number of times)
 !>     -> hfc_host_get_state, hfc_host_diagnostics -> hfc_host_free (or the finalizer)
 !>
@@ -20,11 +20,12 @@ module hfc_host
   use hfc_grid, only: hfc_grid_t, hfc_get_interior, hfc_set_interior
   use hfc_signal, only: hfc_stop_requested
   use hfc_decomposition, only: hfc_decomposition_t
-  use hfc_equation, only: hfc_equation_t
+  use hfc_equation, only: hfc_equation_t, HFC_EQ_ADVECTION2D
+  use hfc_flow, only: hfc_flow_t
   use hfc_provider, only: hfc_flux_provider
   use hfc_source, only: hfc_source_t
   use hfc_stepper, only: hfc_stepper_t, hfc_stepper_create, HFC_SSPRK3, HFC_FORWARD_EULER
-  use hfc_fv_rhs, only: hfc_fv_rhs_t, hfc_guard_config_t, hfc_fv_rhs_add_source, HFC_ON_NONFINITE_ABORT, &
+  use hfc_fv_rhs, only: hfc_fv_rhs_t, hfc_guard_config_t, hfc_fv_rhs_add_source, hfc_fv_rhs_set_flow, HFC_ON_NONFINITE_ABORT, &
                         HFC_ON_NONFINITE_FALLBACK
   implicit none
   private
@@ -32,7 +33,8 @@ module hfc_host
   public :: HFC_SSPRK3, HFC_FORWARD_EULER, HFC_ON_NONFINITE_ABORT, HFC_ON_NONFINITE_FALLBACK, hfc_guard_config_t
 
   !> Time-step control: a fixed step dt > 0, or else the equation's stable step at Courant
-  !> number cfl (hfc_equation's rule); the method; and a budget of steps per advance call.
+  !> number cfl (hfc_equation's rule; 2D advection: the flow's, hfc_flow); the method; and
+  !> a budget of steps per advance call.
   !> The budget is also the floor of the step: an advance stops, before the step, when at
   !> the current step the rest of the way to its end time would need more steps than are
   !> left. So a run whose state blows up while staying finite (the fallback guard repairing
@@ -52,8 +54,8 @@ module hfc_host
     integer(int64) :: steps = 0              !< steps taken since create
     integer(int64) :: fallback_faces = 0     !< faces whose flux came from the guard's fallback
     real(wp) :: halo_seconds = 0.0_wp        !< wall time in halo fills (the MPI exchange when decomposed)
-    integer :: n = 0                         !< this rank's interior cells
-    integer :: offset = 0                    !< global index of this rank's first cell, minus one
+    integer :: n = 0                         !< this rank's interior cells (along x; hfc_host_grid has all)
+    integer :: offset = 0                    !< global index of this rank's first cell, minus one (along x)
     integer :: halo = 0                      !< halo width of the host's state
     integer :: ranks = 1
   end type hfc_diagnostics_t
@@ -73,7 +75,7 @@ module hfc_host
   end type hfc_host_t
 
   public :: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, hfc_host_step, &
-            hfc_host_advance, hfc_host_diagnostics, hfc_host_grid, hfc_host_free
+            hfc_host_advance, hfc_host_diagnostics, hfc_host_grid, hfc_host_free, hfc_host_set_flow
 
 contains
 
@@ -128,6 +130,9 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: max_steps must be >= 1')
     if (stat == HFC_OK .and. eq%kind == 0) &
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: the equation is not initialised (hfc_equation_init)')
+    if (stat == HFC_OK .and. eq%ndim /= global%ndim) &
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'host: ' // trim(eq%name) // ' is a law in ' // &
+        hfc_str(eq%ndim) // 'D, the grid has ' // hfc_str(global%ndim) // ' dimensions')
     if (stat == HFC_OK) call h%rhs%decomp%split(global, g, h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK) call provider%check_grid(h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK .and. present(fallback)) call fallback%check_grid(h%rhs%grid, stat, errmsg)
@@ -169,7 +174,22 @@ contains
     call hfc_fv_rhs_add_source(h%rhs, source, stat, errmsg)
   end subroutine hfc_host_add_source
 
-  !> Set the state: u holds this rank's interior cells (hfc_host_grid gives the block).
+  !> The face velocities of 2D advection (copied into the host, bound to its block).
+  !> Collective.
+  subroutine hfc_host_set_flow(h, flow, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    type(hfc_flow_t), intent(in) :: flow
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. created(h, stat, errmsg)) return
+    if (h%eq%kind /= HFC_EQ_ADVECTION2D) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_flow: ' // trim(h%eq%name) // ' has no velocity field')
+      return
+    end if
+    call hfc_fv_rhs_set_flow(h%rhs, flow, stat, errmsg)
+  end subroutine hfc_host_set_flow
+
+  !> Set the state: u holds this rank's interior cells, x fastest (hfc_host_grid gives the block).
   subroutine hfc_host_set_state(h, u, t, stat, errmsg)
     type(hfc_host_t), intent(inout) :: h
     real(wp), intent(in) :: u(:)
@@ -177,9 +197,9 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     if (.not. created(h, stat, errmsg)) return
-    if (size(u) /= h%rhs%grid%n(1)) then
+    if (size(u) /= interior_cells(h)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_state: the state has ' // hfc_str(size(u)) // &
-        ' cells, this block of the grid has ' // hfc_str(h%rhs%grid%n(1)))
+        ' cells, this block of the grid has ' // hfc_str(interior_cells(h)))
     else if (.not. hfc_all_finite(u) .or. .not. abs(t) <= huge(t)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'set_state: state or time is not finite')
     end if
@@ -198,9 +218,9 @@ contains
     character(len=*), intent(inout) :: errmsg
     t = 0.0_wp
     if (.not. created(h, stat, errmsg)) return
-    if (size(u) /= h%rhs%grid%n(1)) then
+    if (size(u) /= interior_cells(h)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'get_state: the array has ' // hfc_str(size(u)) // &
-        ' cells, this block of the grid has ' // hfc_str(h%rhs%grid%n(1)))
+        ' cells, this block of the grid has ' // hfc_str(interior_cells(h)))
       return
     end if
     call hfc_get_interior(h%rhs%grid, h%u, u)
@@ -240,12 +260,19 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: end time must be finite and not before the current time')
       return
     end if
+    if (h%eq%kind == HFC_EQ_ADVECTION2D .and. .not. allocated(h%rhs%flow)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: advection2d needs its velocity field ' // &
+        '(hfc_host_set_flow)')
+      return
+    end if
     g = h%rhs%grid%g
     n = h%rhs%grid%n(1)
     taken = 0
     do while (h%t < t_end)
       if (h%time%dt > 0.0_wp) then
         dt = h%time%dt
+      else if (allocated(h%rhs%flow)) then
+        dt = h%rhs%flow%stable_dt(h%time%cfl)
       else
         dt = h%eq%stable_dt(h%rhs%grid%dx(1), h%rhs%decomp%global_max(h%eq%max_wave_speed(h%u(g + 1:g + n))), &
                             h%time%cfl)
@@ -266,7 +293,7 @@ contains
           call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the CFL step fell to ' // hfc_str(dt) // &
             ' at t = ' // hfc_str(h%t) // ': the ' // hfc_str(t_end - h%t) // ' time units to go would need more ' // &
             'than the ' // hfc_str(left) // ' steps left of max_steps; the state is blowing ' // &
-            'up (max |u| = ' // hfc_str(h%rhs%decomp%global_max(maxval(abs(h%u(g + 1:g + n))))) // ')')
+            'up (max |u| = ' // hfc_str(h%rhs%decomp%global_max(maxval(abs(h%u)))) // ')')
         end if
         return
       end if
@@ -289,15 +316,13 @@ contains
     real(wp), intent(in) :: dt, t_next
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: g, n, signum
+    integer :: signum
 
     call h%stepper%step(h%rhs, h%u, h%t, dt, stat, errmsg)
     if (stat /= HFC_OK) return
     h%steps = h%steps + 1
     h%t = t_next
-    g = h%rhs%grid%g
-    n = h%rhs%grid%n(1)
-    if (.not. hfc_all_finite(h%u(g + 1:g + n))) &
+    if (.not. hfc_all_finite(h%u)) &   ! the halo holds copies of earlier (checked) interiors
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, 'advance: the state became non-finite at t = ' // hfc_str(h%t))
     signum = hfc_stop_requested()
     if (stat == HFC_OK .and. signum /= 0) &
@@ -349,6 +374,12 @@ contains
     type(hfc_host_t), intent(inout) :: h
     call hfc_host_free(h)
   end subroutine host_finalize
+
+  !> Interior cells of this rank's block.
+  pure integer function interior_cells(h)
+    type(hfc_host_t), intent(in) :: h
+    interior_cells = product(h%rhs%grid%n(1:h%rhs%grid%ndim))
+  end function interior_cells
 
   !> The guard of every entry point: the host must have been created successfully.
   logical function created(h, stat, errmsg)

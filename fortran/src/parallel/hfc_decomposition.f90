@@ -38,7 +38,7 @@ contains
     type(hfc_grid_t), intent(out) :: block
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    call hfc_grid_block(global, global%n_global(1), 0, g, block, stat, errmsg)
+    call hfc_grid_block(global, global%n_global(1:global%ndim), spread(0, 1, global%ndim), g, block, stat, errmsg)
   end subroutine serial_split
 
   !> Whether a block the caller chose (its own decomposition) fits this decomposition: in
@@ -49,7 +49,7 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     call hfc_clear(stat, errmsg)
-    if (block%offset(1) /= 0 .or. block%n(1) /= block%n_global(1)) &
+    if (any(block%offset /= 0) .or. any(block%n /= block%n_global)) &
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: a serial block is the whole domain: ' // &
         hfc_str(block%n(1)) // ' cells from offset ' // hfc_str(block%offset(1)) // ' of ' // hfc_str(block%n_global(1)))
   end subroutine serial_check_block

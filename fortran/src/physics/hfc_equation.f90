@@ -10,7 +10,12 @@
 !> | kdv | 3 | 0 | (2, 1) |
 !> | ks | 1/2 | 0 | (1, 1), (3, 1) |
 !>
-!> (Bar-Sinai et al. 2019, SI Eqs. S-3 to S-5.) The same table lives in Python
+!> (Bar-Sinai et al. 2019, SI Eqs. S-3 to S-5.) And one law in 2D:
+!>
+!> | advection2d | c_t + (u c)_x + (v c)_y = 0, u, v given face velocities (hfc_flow) |
+!>
+!> (Zhuang et al. 2021), whose time-step rule is the flow's (hfc_flow: cfl over the peak
+!> Courant rate). The same table lives in Python
 !> (coupler/problems/equations.py); tests/test_equations.py holds the two equal.
 module hfc_equation
   use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear
@@ -21,12 +26,14 @@ module hfc_equation
   integer, parameter, public :: HFC_EQ_ADVECTION = 2
   integer, parameter, public :: HFC_EQ_KDV = 3
   integer, parameter, public :: HFC_EQ_KS = 4
+  integer, parameter, public :: HFC_EQ_ADVECTION2D = 5
   integer, parameter, public :: HFC_MAX_TERMS = 3
 
   !> One equation of the registry with its parameters bound.
   type, public :: hfc_equation_t
     integer :: kind = 0
     character(len=16) :: name = ''
+    integer :: ndim = 1                 !< space dimensions of the law
     real(wp) :: quadratic = 0.0_wp      !< c in c v^2
     real(wp) :: velocity = 0.0_wp       !< a in a v
     real(wp) :: viscosity = 0.0_wp      !< eta (Burgers, advection)
@@ -42,7 +49,7 @@ module hfc_equation
 
 contains
 
-  !> The registry entry `name` ('burgers', 'advection', 'kdv', 'ks') with its parameters:
+  !> The registry entry `name` ('burgers', 'advection', 'kdv', 'ks', 'advection2d') with its parameters:
   !> viscosity eta >= 0 (Burgers and advection) and velocity a (advection). Parameters an
   !> equation does not have must be 0.
   subroutine hfc_equation_init(eq, name, viscosity, velocity, stat, errmsg)
@@ -85,9 +92,14 @@ contains
       call add_term(3, 1.0_wp)
       call refuse(viscosity /= 0.0_wp, 'viscosity')
       call refuse(velocity /= 0.0_wp, 'velocity')
+    case ('advection2d')
+      eq%kind = HFC_EQ_ADVECTION2D
+      eq%ndim = 2
+      call refuse(viscosity /= 0.0_wp, 'viscosity')
+      call refuse(velocity /= 0.0_wp, 'velocity')   ! its velocity is a field (hfc_flow)
     case default
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, &
-        "unknown equation '" // trim(eq%name) // "' (expected burgers, advection, kdv or ks)")
+        "unknown equation '" // trim(eq%name) // "' (expected burgers, advection, kdv, ks or advection2d)")
       return
     end select
     eq%viscosity = viscosity

@@ -105,12 +105,12 @@ contains
     text = 'learned provider'
   end function learned_name
 
-  subroutine learned_compute(self, grid, u, aux, t, flux, stat, errmsg)
+  subroutine learned_compute(self, grid, u, aux, t, dt, flux, stat, errmsg)
     class(hfc_learned_flux), intent(inout) :: self
     type(hfc_grid_t), intent(in) :: grid
     real(wp), intent(in), contiguous, target :: u(:)
     type(hfc_aux_t), intent(in) :: aux(:)
-    real(wp), intent(in) :: t
+    real(wp), intent(in) :: t, dt
     real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg

@@ -2,11 +2,14 @@
 !> loop) and any source of face fluxes (classical schemes, a Python callback, a learned
 !> model).
 !>
-!> Given the halo-filled state u on a block (grid layout, hfc_grid) at time t, and any
-!> auxiliary fields the host supplies (e.g. face velocities, named), a provider returns the
-!> total flux (convective and diffusive) at the faces of the block's interior, in the face
-!> layout of hfc_grid (1D: n + 1 faces, face k between cells k-1 and k). Sources are not
-!> fluxes: the host adds them, and the host applies the divergence.
+!> Given the halo-filled state u on a block (grid layout, hfc_grid) at time t, the step dt
+!> the flux is for (0 when the caller has none: the semi-discrete flux), and any auxiliary
+!> fields the host supplies (e.g. face velocities, named), a provider returns the total
+!> flux (convective and diffusive) at the faces of the block's interior, in the face layout
+!> of hfc_grid (1D: n + 1 faces, face k between cells k-1 and k; 2D: the x-faces, then the
+!> y-faces). Sources are not fluxes: the host adds them, and the host applies the
+!> divergence. Most providers ignore dt; a flux-form scheme whose fluxes depend on the step
+!> (Van Leer with its Courant correction, Zhuang et al. 2021) reads it.
 !>
 !> Callers use face_fluxes, which is the same for every provider: it checks the sizes
 !> (naming what it found and expected), that the block's halo is at least the provider's
@@ -22,6 +25,11 @@ module hfc_provider
 
   integer, parameter, public :: HFC_AT_CELLS = 1   !< an auxiliary cell field with halo
   integer, parameter, public :: HFC_AT_FACES = 2   !< an auxiliary face field
+  !> A face field in the layout of a cell field with halo: entry (i, j) is the value on the
+  !> lower face of cell (i, j) in the field's direction (the x-face left of it for 'u', the
+  !> y-face below it for 'v'). Halo included, so a provider can read faces beyond its block
+  !> (the transverse terms of Van Leer), and the halo fill of cells serves it too.
+  integer, parameter, public :: HFC_AT_LOWER_FACES = 3
 
   !> An auxiliary input of a flux evaluation, named as the provider (or model) expects it.
   type, public :: hfc_aux_t
@@ -44,13 +52,13 @@ module hfc_provider
   abstract interface
     !> The provider's fluxes, called by face_fluxes with checked sizes: u has grid%cells()
     !> values with halo grid%g >= halo_width(), flux grid%faces() values.
-    subroutine compute_iface(self, grid, u, aux, t, flux, stat, errmsg)
+    subroutine compute_iface(self, grid, u, aux, t, dt, flux, stat, errmsg)
       import :: hfc_flux_provider, hfc_grid_t, hfc_aux_t, wp
       class(hfc_flux_provider), intent(inout) :: self
       type(hfc_grid_t), intent(in) :: grid
       real(wp), intent(in), contiguous, target :: u(:)
       type(hfc_aux_t), intent(in) :: aux(:)
-      real(wp), intent(in) :: t
+      real(wp), intent(in) :: t, dt
       real(wp), intent(inout), contiguous, target :: flux(:)
       integer, intent(out) :: stat
       character(len=*), intent(inout) :: errmsg
@@ -70,7 +78,7 @@ module hfc_provider
     end function name_iface
   end interface
 
-  public :: hfc_check_sizes
+  public :: hfc_check_sizes, hfc_find_aux
 
 contains
 
@@ -85,19 +93,19 @@ contains
   end subroutine provider_check_grid
 
   !> Face fluxes of the halo-filled state u at time t (see the module header).
-  subroutine provider_face_fluxes(self, grid, u, aux, t, flux, stat, errmsg)
+  subroutine provider_face_fluxes(self, grid, u, aux, t, dt, flux, stat, errmsg)
     class(hfc_flux_provider), intent(inout) :: self
     type(hfc_grid_t), intent(in) :: grid
     real(wp), intent(in), contiguous, target :: u(:)
     type(hfc_aux_t), intent(in) :: aux(:)
-    real(wp), intent(in) :: t
+    real(wp), intent(in) :: t, dt
     real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
 
     call hfc_check_sizes(self, grid, size(u), size(flux), stat, errmsg)
     if (stat /= HFC_OK) return
-    call self%compute(grid, u, aux, t, flux, stat, errmsg)
+    call self%compute(grid, u, aux, t, dt, flux, stat, errmsg)
     if (stat /= HFC_OK) return
     if (.not. hfc_all_finite(flux)) &
       call hfc_set_error(stat, errmsg, HFC_ERR_NONFINITE, self%name() // ' returned non-finite fluxes')
@@ -120,12 +128,34 @@ contains
         hfc_str(grid%g) // ', the provider reads ' // hfc_str(provider%halo_width()) // ' cells per side')
     else if (cells /= grid%cells()) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, provider%name() // ': the state has ' // hfc_str(cells) // &
-        ' values, the grid needs n + 2g = ' // hfc_str(grid%n(1)) // ' + 2*' // hfc_str(grid%g) // ' = ' // &
-        hfc_str(grid%cells()))
+        ' values, the grid needs ' // needed())
     else if (faces /= grid%faces()) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, provider%name() // ': the flux array has ' // &
         hfc_str(faces) // ' values, the grid has ' // hfc_str(grid%faces()) // ' faces')
     end if
+
+  contains
+
+    !> 'n + 2g = 64 + 2*3 = 70', or in 2D '(nx + 2g)(ny + 2g) = (24 + 2*2)(16 + 2*2) = 560'.
+    function needed() result(text)
+      character(len=:), allocatable :: text
+      if (grid%ndim == 1) then
+        text = 'n + 2g = ' // hfc_str(grid%n(1)) // ' + 2*' // hfc_str(grid%g) // ' = ' // hfc_str(grid%cells())
+      else
+        text = '(nx + 2g)(ny + 2g) = (' // hfc_str(grid%n(1)) // ' + 2*' // hfc_str(grid%g) // ')(' // &
+               hfc_str(grid%n(2)) // ' + 2*' // hfc_str(grid%g) // ') = ' // hfc_str(grid%cells())
+      end if
+    end function needed
   end subroutine hfc_check_sizes
+
+  !> The index in aux of the field `name` (0 when there is none).
+  pure integer function hfc_find_aux(aux, name) result(k)
+    type(hfc_aux_t), intent(in) :: aux(:)
+    character(len=*), intent(in) :: name
+    do k = 1, size(aux)
+      if (aux(k)%name == name) return
+    end do
+    k = 0
+  end function hfc_find_aux
 
 end module hfc_provider

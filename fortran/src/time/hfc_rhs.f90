@@ -14,12 +14,13 @@ module hfc_rhs
 
   abstract interface
     !> dudt = f(u, t). u is a cell field with halo; eval may fill its halo (intent inout).
-    !> dudt has u's layout; its halo entries stay zero.
-    subroutine eval_iface(self, u, t, dudt, stat, errmsg)
+    !> dudt has u's layout; its halo entries stay zero. dt is the step the stage belongs to
+    !> (for fluxes that depend on it, hfc_provider).
+    subroutine eval_iface(self, u, t, dt, dudt, stat, errmsg)
       import :: hfc_rhs_t, wp
       class(hfc_rhs_t), intent(inout) :: self
       real(wp), intent(inout), contiguous, target :: u(:)
-      real(wp), intent(in) :: t
+      real(wp), intent(in) :: t, dt
       real(wp), intent(inout), contiguous :: dudt(:)
       integer, intent(out) :: stat
       character(len=*), intent(inout) :: errmsg

@@ -99,13 +99,13 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
 
-    call rhs%eval(u, t, self%dudt, stat, errmsg)
+    call rhs%eval(u, t, dt, self%dudt, stat, errmsg)
     if (stat /= HFC_OK) return
     self%u1 = u + dt * self%dudt
-    call rhs%eval(self%u1, t + dt, self%dudt, stat, errmsg)
+    call rhs%eval(self%u1, t + dt, dt, self%dudt, stat, errmsg)
     if (stat /= HFC_OK) return
     self%u2 = 0.75_wp * u + 0.25_wp * (self%u1 + dt * self%dudt)
-    call rhs%eval(self%u2, t + 0.5_wp * dt, self%dudt, stat, errmsg)
+    call rhs%eval(self%u2, t + 0.5_wp * dt, dt, self%dudt, stat, errmsg)
     if (stat /= HFC_OK) return
     u = (1.0_wp / 3.0_wp) * u + (2.0_wp / 3.0_wp) * (self%u2 + dt * self%dudt)
   end subroutine ssprk3_step
@@ -124,7 +124,7 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
 
-    call rhs%eval(u, t, self%dudt, stat, errmsg)
+    call rhs%eval(u, t, dt, self%dudt, stat, errmsg)
     if (stat /= HFC_OK) return
     u = u + dt * self%dudt
   end subroutine euler_step
