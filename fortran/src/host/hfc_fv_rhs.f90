@@ -13,7 +13,7 @@ module hfc_fv_rhs
   use hfc_decomposition, only: hfc_decomposition_t
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t, HFC_AT_LOWER_FACES
   use hfc_source, only: hfc_source_t
-  use hfc_flow, only: hfc_flow_t
+  use hfc_flow, only: hfc_flow_t, HFC_FLOW_STEADY
   use hfc_rhs, only: hfc_rhs_t
   implicit none
   private
@@ -97,6 +97,7 @@ contains
     rhs%aux(2)%name = 'v'
     rhs%aux(:)%location = HFC_AT_LOWER_FACES
     allocate(rhs%aux(1)%values(size(rhs%flow%u0)), rhs%aux(2)%values(size(rhs%flow%v0)))
+    call rhs%flow%velocities(0.0_wp, rhs%aux(1)%values, rhs%aux(2)%values)   ! a steady flow's, once
   end subroutine hfc_fv_rhs_set_flow
 
   !> dudt = -div F + S(t) (see the module header); fills the halo of u first. Collective:
@@ -116,7 +117,9 @@ contains
     start = hfc_wtime()
     call self%decomp%fill_halo(self%grid, u, stat, errmsg)
     self%halo_seconds = self%halo_seconds + (hfc_wtime() - start)
-    if (allocated(self%flow)) call self%flow%velocities(t, self%aux(1)%values, self%aux(2)%values)
+    if (allocated(self%flow)) then
+      if (self%flow%law /= HFC_FLOW_STEADY) call self%flow%velocities(t, self%aux(1)%values, self%aux(2)%values)
+    end if
     if (stat == HFC_OK) call self%provider%face_fluxes(self%grid, u, self%aux, t, dt, self%flux, stat, errmsg)
     if (stat == HFC_ERR_NONFINITE .and. self%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
       call fallback_fluxes(self, u, t, dt, stat, errmsg)
