@@ -14,6 +14,11 @@ class AgreedError(HfcError):
     rank needs to stop the others."""
 
 
+class AgreedConfigError(ConfigError, AgreedError):
+    """An invalid configuration every MPI rank finds alike (e.g. a process grid that does
+    not fit the ranks): reported once."""
+
+
 class FortranError(AgreedError):
     """The Fortran library returned a non-zero status (under MPI the ranks agree on it)."""
 

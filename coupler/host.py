@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from coupler import _fortran_bindings as _ext
-from coupler.errors import ConfigError, FortranError, InterruptedRun, NonFiniteStateError, ProviderError, Terminated
+from coupler.errors import AgreedConfigError, ConfigError, FortranError, InterruptedRun, NonFiniteStateError, ProviderError, Terminated
 from coupler.fortran_bindings import hfc_api as _api
 from coupler.limits import check_range
 from coupler.problems.equations import EQUATIONS, SCHEMES, Equation, make_equation
@@ -40,24 +40,34 @@ def _check(stat: int, errmsg: str) -> None:
 @dataclass(frozen=True)
 class HostConfig:
     """The physical problem: a registry equation (coupler.problems.equations) on a periodic
-    grid of n cells on [0, length). None takes the registry's default (the paper's domain,
-    eta = 0.01 for Burgers, velocity 1 for advection); a parameter the equation does not
-    have must be left out."""
+    grid of n cells on [0, length), or for a 2D equation n = (nx, ny) cells on
+    [0, lx) x [0, ly) (length (lx, ly), or one number for a square). None takes the
+    registry's default (the paper's domain, eta = 0.01 for Burgers, velocity 1 for
+    advection); a parameter the equation does not have must be left out."""
 
     equation: str = "burgers"
-    n: int = 64
-    length: float | None = None
+    n: int | tuple[int, int] = 64
+    length: float | tuple[float, float] | None = None
     viscosity: float | None = None
     velocity: float | None = None
 
     def __post_init__(self) -> None:
         law = make_equation(self.equation, self.viscosity, self.velocity)   # checks name and parameters
-        check_range("the number of cells", self.n, 1, 2**31 - 1, "the Fortran host counts cells in 32 bits")
-        length = law.spec.length if self.length is None else float(self.length)
-        if not (math.isfinite(length) and length > 0):
-            raise ConfigError(f"the domain length must be positive and finite, got {self.length}")
-        object.__setattr__(self, "n", int(self.n))
-        object.__setattr__(self, "length", length)
+        ndim = law.spec.ndim
+        cells = (self.n,) if np.ndim(self.n) == 0 else tuple(self.n)
+        if len(cells) != ndim:
+            raise ConfigError(f"{self.equation} is {ndim}D: it needs {'n' if ndim == 1 else '(nx, ny)'} cells, "
+                              f"got {self.n}")
+        for name, count in zip("xy" if ndim == 2 else ("",), cells):
+            check_range(f"the number of cells{' along ' + name if name else ''}", count, 1, 2**31 - 1,
+                        "the Fortran host counts cells in 32 bits")
+        given = law.spec.length if self.length is None else self.length
+        lengths = tuple(float(v) for v in ((given,) * ndim if np.ndim(given) == 0 else given))
+        if len(lengths) != ndim or not all(math.isfinite(v) and v > 0 for v in lengths):
+            raise ConfigError(f"the domain length must be {ndim} positive finite number{'s' if ndim > 1 else ''}, "
+                              f"got {self.length}")
+        object.__setattr__(self, "n", int(cells[0]) if ndim == 1 else tuple(int(c) for c in cells))
+        object.__setattr__(self, "length", lengths[0] if ndim == 1 else lengths)
         object.__setattr__(self, "viscosity", law.viscosity)
         object.__setattr__(self, "velocity", law.velocity)
 
@@ -67,8 +77,44 @@ class HostConfig:
         return make_equation(self.equation, self.viscosity, self.velocity)
 
     @property
+    def ndim(self) -> int:
+        return EQUATIONS[self.equation].ndim
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        """Cells per dimension, x first."""
+        return (self.n,) if self.ndim == 1 else self.n
+
+    @property
+    def lengths(self) -> tuple[float, ...]:
+        return (self.length,) if self.ndim == 1 else self.length
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """Cell widths per dimension, x first."""
+        return tuple(length / n for length, n in zip(self.lengths, self.cells))
+
+    @property
     def dx(self) -> float:
-        return self.length / self.n
+        return self.spacing[0]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of a state array: (n,), or (ny, nx) (indexed [y, x], x fastest)."""
+        return self.cells[::-1]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.cells)
+
+    @property
+    def cell_volume(self) -> float:
+        return math.prod(self.spacing)
+
+    def grid2d(self):
+        """The 2D grid (coupler.problems.flows.Grid2D) of a 2D equation."""
+        from coupler.problems.flows import Grid2D
+        return Grid2D(*self.cells, *self.lengths)
 
     def cell_centres(self) -> np.ndarray:
         return (np.arange(self.n) + 0.5) * self.dx
@@ -76,7 +122,9 @@ class HostConfig:
     def coordinates(self) -> list:
         """The output grid's axes (coupler.io.netcdf.Coordinate, slowest first)."""
         from coupler.io.netcdf import Coordinate
-        return [Coordinate("x", self.cell_centres())]
+        axes = [Coordinate(name, (np.arange(n) + 0.5) * d, standard_name=f"projection_{name}_coordinate",
+                           axis=name.upper()) for name, n, d in zip("xy", self.cells, self.spacing)]
+        return axes[::-1]
 
     def equation_args(self) -> tuple[str, float, float]:
         return self.equation, self.viscosity, self.velocity
@@ -103,8 +151,13 @@ class TimeConfig:
 
 @dataclass(frozen=True)
 class PythonFlux:
-    """A flux provider written in Python: `function(u, t) -> flux`, where u is the
-    halo-filled state of shape (n + 2 halo,) and flux has shape (n + 1,)."""
+    """A flux provider written in Python. In 1D `function(u, t) -> flux`, where u is the
+    halo-filled state of shape (n + 2 halo,) and flux has shape (n + 1,). In 2D
+    `function(c, t, dt, u, v) -> (fx, fy)`: c the halo-filled state (ny + 2 halo,
+    nx + 2 halo), t and dt the stage time and step, u and v the face velocities in the same
+    layout (entry [j, i] the x-face left of / the y-face below cell [j, i]; halo included),
+    fx the x-face fluxes (ny, nx + 1), fy the y-face fluxes (ny + 1, nx). The arrays are
+    read-only views into the host's memory, valid during the call."""
 
     function: Callable[[np.ndarray, float], np.ndarray]
     halo: int
@@ -149,8 +202,11 @@ def free_provider(pid: int) -> None:
 
 
 def halo_width(scheme: str) -> int:
-    """Halo cells per side a classical scheme reads."""
-    pid, halo = make_provider(HostConfig("burgers"), scheme)
+    """Halo cells per side a classical scheme reads (of the first equation it serves)."""
+    equation = next((name for name, spec in EQUATIONS.items() if scheme in spec.schemes), None)
+    if equation is None:
+        raise ConfigError(f"unknown scheme '{scheme}' (expected one of {', '.join(SCHEMES)})")
+    pid, halo = make_provider(HostConfig(equation, (1,) * EQUATIONS[equation].ndim), scheme)
     free_provider(pid)
     return halo
 
@@ -167,6 +223,48 @@ def face_fluxes(config: HostConfig, scheme: str, u: np.ndarray, t: float = 0.0) 
         return _batched(u, halo, lambda batch, flux: _api.api_provider_face_fluxes(pid, config.dx, t, batch, flux))
     finally:
         free_provider(pid)
+
+
+def face_fluxes_2d(config: HostConfig, scheme: str, c: np.ndarray, u: np.ndarray, v: np.ndarray, t: float = 0.0,
+                   dt: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Fortran face fluxes of a classical 2D scheme for one halo-padded state c (ny + 2g,
+    nx + 2g) with face velocities u, v in the same layout (PythonFlux), on the cells of
+    `config` (their widths; the cell counts are c's), for a step dt (0: semi-discrete).
+    Returns fx (ny, nx + 1) and fy (ny + 1, nx)."""
+    pid, halo = make_provider(config, scheme)
+    try:
+        c, u, v = (np.ascontiguousarray(a, dtype=np.float64) for a in (c, u, v))
+        ny, nx = c.shape[0] - 2 * halo, c.shape[1] - 2 * halo
+        if min(nx, ny) < 1:
+            raise ConfigError(f"a state of shape {c.shape} holds no interior cells with halo {halo}")
+        fx, fy = np.zeros((ny, nx + 1)), np.zeros((ny + 1, nx))
+        dx, dy = config.spacing
+        _check(*_api.api_provider_face_fluxes_2d(pid, dx, dy, t, dt, c.T, u.T, v.T, fx.T, fy.T))
+        return fx, fy
+    finally:
+        free_provider(pid)
+
+
+FLOW_LAWS = ("steady", "cosine")   # codes 1, 2 of hfc_flow
+
+
+def _host_flow(config: HostConfig, flow) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """A flow (coupler.problems.flows.Flow) as hfc_flow takes it: the face velocities of the
+    whole grid at factor 1, u(nx, ny) and v(nx, ny) as Fortran arrays (the periodic
+    duplicate faces dropped), the law's code and period."""
+    law, period = flow.law()
+    u, v = flow.face_velocities(config.grid2d(), 0.0)
+    nx, ny = config.cells
+    return (np.ascontiguousarray(u[:, :nx]).T, np.ascontiguousarray(v[:ny, :]).T, FLOW_LAWS.index(law) + 1,
+            float(period))
+
+
+def flow_stable_dt(config: HostConfig, flow, cfl: float) -> float:
+    """The host's time step for a 2D flow at peak Courant number cfl (hfc_flow's rule)."""
+    u, v, law, period = _host_flow(config, flow)
+    dt, stat, errmsg = _api.api_flow_stable_dt(u, v, law, period, *config.spacing, cfl)
+    _check(stat, errmsg)
+    return float(dt)
 
 
 def _batched(u: np.ndarray, halo: int, compute) -> np.ndarray:
@@ -243,19 +341,26 @@ def _comm_handle(comm) -> int:
     return comm.py2f() if comm is not None else -1
 
 
-def decompose(comm, n: int, halo: int) -> tuple[int, int]:
-    """(cells, offset) of this rank's block of n cells over an mpi4py communicator (the
-    library's split; (n, 0) without one)."""
-    n_local, offset, stat, errmsg = _api.api_decompose(_comm_handle(comm), n, halo)
-    _check(stat, errmsg)
-    return int(n_local), int(offset)
+def decompose(comm, cells: tuple[int, ...], halo: int, procs: tuple[int, int] = (0, 0)
+              ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(cells, offset) per dimension, x first, of this rank's block of a periodic grid of
+    `cells` over an mpi4py communicator: the library's split (the ring in 1D, the Cartesian
+    grid of procs = (px, py) ranks in 2D, 0 for MPI_Dims_create's choice); the whole grid
+    without a communicator."""
+    n, offset = np.zeros(2, np.int32), np.zeros(2, np.int32)       # filled in place
+    _check(*_api.api_decompose(_comm_handle(comm), np.asarray(cells, np.int32), np.asarray(procs, np.int32), halo,
+                               n, offset))
+    return tuple(int(v) for v in n[:len(cells)]), tuple(int(v) for v in offset[:len(cells)])
 
 
-def fill_halo(comm, n: int, halo: int, u: np.ndarray) -> np.ndarray:
-    """The library's halo fill of this rank's block u (n_local + 2 halo,): periodic wrap, or
-    the exchange with the neighbouring ranks (collective)."""
+def fill_halo(comm, cells: tuple[int, ...], halo: int, u: np.ndarray, procs: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The library's halo fill of this rank's block u with halo (1D (n_local + 2 halo,), 2D
+    (ny_local + 2 halo, nx_local + 2 halo)): periodic wrap, or the exchange with the
+    neighbouring ranks, corners included (collective)."""
     u = np.array(u, dtype=np.float64)
-    _check(*_api.api_fill_halo(_comm_handle(comm), n, halo, u))
+    flat = u.reshape(-1)                 # x fastest: the Fortran layout
+    _check(*_api.api_fill_halo(_comm_handle(comm), np.asarray(cells, np.int32), np.asarray(procs, np.int32), halo,
+                               flat))
     return u
 
 
@@ -287,27 +392,54 @@ def stop_on_signals(signals: tuple[int, ...]) -> None:
             raise OSError(f"cannot catch signal {signum}")
 
 
-class _Callback:
-    """Adapter between the C hook's call (state view, time, flux view) and a PythonFlux;
-    keeps the exception for Host to re-raise."""
+AUX_2D = ("u", "v")   # the auxiliary fields of 2D advection, in hfc_fv_rhs_set_flow's order
 
-    def __init__(self, provider: PythonFlux):
+
+class _Callback:
+    """Adapter between the C hook's call (state view, time, step, flux view, auxiliary
+    fields view; fortran/python/hfc_python_callback.c) and a PythonFlux: trims the block's
+    halo `grid_halo` to the function's and shapes the arrays of a block of `cells` (x
+    first); keeps the exception for Host to re-raise."""
+
+    def __init__(self, provider: PythonFlux, cells: tuple[int, ...], grid_halo: int):
         self.provider = provider
+        self.cells = cells
+        self.padded = tuple(n + 2 * grid_halo for n in cells[::-1])     # [y, x] with the block's halo
+        trim = grid_halo - provider.halo
+        self.inner = tuple(slice(trim, p - trim) for p in self.padded)
         self.error: BaseException | None = None
 
-    def __call__(self, u_view, t, flux_view) -> int:
+    def __call__(self, u_view, t, dt, flux_view, aux_view) -> int:
         try:
-            u = np.frombuffer(u_view, dtype=np.float64)           # zero-copy, read-only
-            flux = np.frombuffer(flux_view, dtype=np.float64)     # zero-copy, to fill
-            result = np.asarray(self.provider.function(u, float(t)), dtype=np.float64)
-            if result.shape != flux.shape:       # no broadcasting: a wrong shape is an error
-                raise ValueError(f"the Python flux provider returned shape {result.shape}, expected {flux.shape} "
-                                 f"(the faces of the interior of a state of {u.shape[0]} cells with halo)")
-            flux[:] = result
+            u = np.frombuffer(u_view, dtype=np.float64).reshape(self.padded)[self.inner]   # zero-copy, read-only
+            flux = np.frombuffer(flux_view, dtype=np.float64)                             # zero-copy, to fill
+            if len(self.cells) == 1:
+                self._fill(flux, self.provider.function(u, float(t)), ((self.cells[0] + 1,),))
+            else:
+                aux = np.frombuffer(aux_view, dtype=np.float64).reshape((len(AUX_2D),) + self.padded)
+                fields = {name: aux[k][self.inner] for k, name in enumerate(AUX_2D)}
+                nx, ny = self.cells
+                result = self.provider.function(u, float(t), float(dt), **fields)
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise ValueError("the Python flux provider must return (fx, fy) in 2D")
+                self._fill(flux, result, ((ny, nx + 1), (ny + 1, nx)))
             return 0
         except BaseException as exc:   # re-raised in Host.advance once Fortran has returned
             self.error = exc
             return 1
+
+    @staticmethod
+    def _fill(flux: np.ndarray, result, shapes: tuple[tuple[int, ...], ...]) -> None:
+        """Copy the function's flux array(s) into the host's, checking every shape."""
+        parts = (result,) if len(shapes) == 1 else result
+        start = 0
+        for part, shape in zip(parts, shapes):
+            part = np.asarray(part, dtype=np.float64)
+            if part.shape != shape:       # no broadcasting: a wrong shape is an error
+                raise ValueError(f"the Python flux provider returned shape {part.shape}, expected {shape} (the "
+                                 "faces of the interior of the state it was given)")
+            flux[start:start + part.size] = part.ravel()
+            start += part.size
 
 
 @dataclass(frozen=True)
@@ -323,33 +455,57 @@ class Diagnostics:
     halo: int
 
 
+def _check_procs(config: HostConfig, procs: tuple[int, int], ranks: int) -> None:
+    """procs = (px, py) ranks along x and y (0: any) fit a 2D grid and the ranks there are."""
+    if tuple(procs) == (0, 0):
+        return
+    if config.ndim != 2:
+        raise ConfigError(f"{config.equation} is split over the ranks along x only; a process grid (procs) is for "
+                          "2D grids")
+    px, py = procs
+    if (px and py and px * py != ranks) or ranks % max(px, py, 1):
+        raise AgreedConfigError(f"a process grid of {px or 'any'} x {py or 'any'} ranks does not fit the {ranks} rank"
+                          f"{'s' if ranks > 1 else ''} of this run (mpirun -n {px * py or max(px, py)})")
+
+
 class Host:
-    """A Fortran host (a handle to an hfc_host_t): problem, flux provider, forcing, time-step
-    control, and the guard for non-finite fluxes ('abort' fails the step, 'fallback' uses
-    the equation's classical scheme at the affected faces and counts them). Under MPI
-    (`comm`, an mpi4py communicator of more than one rank) this rank owns cells offset ..
-    offset + n_local - 1, and every call is collective."""
+    """A Fortran host (a handle to an hfc_host_t): problem, flux provider, forcing (1D) or
+    flow (2D advection: a coupler.problems.flows.Flow, required), time-step control, and the
+    guard for non-finite fluxes ('abort' fails the step, 'fallback' uses the equation's
+    classical scheme at the affected faces and counts them). Under MPI (`comm`, an mpi4py
+    communicator of more than one rank) this rank owns a block of the grid, `block` (the
+    index of its cells in a whole state), and every call is collective; a 2D grid is split
+    over procs = (px, py) ranks (0: MPI_Dims_create's choice). States are arrays of this
+    rank's block, `shape`: (n_local,) in 1D, (ny, nx) in 2D."""
 
     def __init__(self, config: HostConfig, provider: Provider, forcing: Forcing | None = None,
-                 time: TimeConfig = TimeConfig(), on_nonfinite: str = "abort", comm=None):
+                 time: TimeConfig = TimeConfig(), on_nonfinite: str = "abort", comm=None, flow=None,
+                 procs: tuple[int, int] = (0, 0)):
         if on_nonfinite not in ON_NONFINITE:
             raise ConfigError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got '{on_nonfinite}'")
         if isinstance(provider, str) and provider in SCHEMES and provider not in EQUATIONS[config.equation].schemes:
             raise ConfigError(f"scheme '{provider}' does not serve {config.equation} (its classical schemes: "
                               f"{', '.join(EQUATIONS[config.equation].schemes)})")
+        if (flow is not None) != (config.ndim == 2):
+            raise ConfigError(f"{config.equation} needs a velocity field (flow=)" if flow is None else
+                              f"{config.equation} has no velocity field; leave flow out")
+        if forcing is not None and forcing.n_modes and config.ndim != 1:
+            raise ConfigError(f"{config.equation} takes no forcing")
+        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
+        _check_procs(config, procs, 1 if self.comm is None else self.comm.Get_size())
         self.id = 0
         self.config = config
         self.provider = provider
         self.forcing = forcing if forcing is not None else Forcing()
+        self.flow = flow
         self.time = time
         self.on_nonfinite = on_nonfinite
-        self.comm = comm if comm is not None and comm.Get_size() > 1 else None
         pid, self.provider_halo = make_provider(config, provider)
         try:
             hid, stat, errmsg = _api.api_host_create(
-                pid, config.n, config.length, time.cfl, time.dt or 0.0, METHODS.index(time.method) + 1,
-                time.max_steps, ON_NONFINITE.index(on_nonfinite) + 1, EQUATIONS[config.equation].fallback,
-                _comm_handle(self.comm))
+                pid, np.asarray(config.cells, np.int32), np.asarray(config.lengths, np.float64), time.cfl,
+                time.dt or 0.0, METHODS.index(time.method) + 1, time.max_steps, ON_NONFINITE.index(on_nonfinite) + 1,
+                EQUATIONS[config.equation].fallback, _comm_handle(self.comm), np.asarray(procs, np.int32))
         finally:
             free_provider(pid)
         _check(stat, errmsg)
@@ -358,8 +514,16 @@ class Host:
         if f.n_modes:
             _check(*_api.api_host_add_forcing(self.id, np.asarray(f.amplitude, float), np.asarray(f.omega, float),
                                               np.asarray(f.phase, float), np.asarray(f.wavenumber, np.int32)))
-        d = self.diagnostics()
-        self.n_local, self.offset, self.halo = d.n_local, d.offset, d.halo
+        if flow is not None:
+            _check(*_api.api_host_set_flow(self.id, *_host_flow(config, flow)))
+        n, offset = np.zeros(2, np.int32), np.zeros(2, np.int32)       # filled in place
+        ndim, self.halo, stat, errmsg = _api.api_host_block(self.id, n, offset)
+        _check(stat, errmsg)
+        self.block_cells = tuple(int(v) for v in n[:ndim])        # this rank's cells per dimension, x first
+        self.block_offset = tuple(int(v) for v in offset[:ndim])
+        self.shape = self.block_cells[::-1]
+        self.block = tuple(slice(o, o + n) for o, n in zip(self.block_offset[::-1], self.shape))
+        self.n_local, self.offset = self.block_cells[0], self.block_offset[0]
 
     def diagnostics(self) -> Diagnostics:
         t, steps, fallbacks, halo_seconds, n, offset, halo, stat, errmsg = _api.api_host_diagnostics(self.id)
@@ -377,18 +541,18 @@ class Host:
         return self.diagnostics().halo_seconds
 
     def set_state(self, u: np.ndarray, t: float) -> None:
-        """This rank's interior cells (n_local,) at time t."""
+        """This rank's interior cells (`shape`) at time t."""
         u = np.asarray(u, dtype=np.float64)
-        if u.shape != (self.n_local,):
-            raise ConfigError(f"state has shape {u.shape}, the grid has {self.n_local} cells"
-                              + (" on this rank" if self.comm else ""))
-        _check(*_api.api_host_set_state(self.id, u, float(t)))
+        if u.shape != self.shape:
+            raise ConfigError(f"state has shape {u.shape}, the grid has {' x '.join(map(str, self.shape[::-1]))} "
+                              "cells" + (" on this rank" if self.comm else ""))
+        _check(*_api.api_host_set_state(self.id, np.ascontiguousarray(u).ravel(), float(t)))
 
     def get_state(self) -> tuple[np.ndarray, float]:
-        u = np.zeros(self.n_local)
+        u = np.zeros(math.prod(self.shape))
         t, stat, errmsg = _api.api_host_get_state(self.id, u)
         _check(stat, errmsg)
-        return u, float(t)
+        return u.reshape(self.shape), float(t)
 
     def advance_to(self, t_end: float) -> int:
         """Advance the host's state to exactly t_end; returns the steps taken."""
@@ -403,7 +567,8 @@ class Host:
         """A Fortran entry point that may call a PythonFlux back: the callback is installed
         for the call, and an exception it raised is re-raised here, chained. Returns the
         entry's outputs before (stat, errmsg)."""
-        callback = _Callback(self.provider) if isinstance(self.provider, PythonFlux) else None
+        callback = (_Callback(self.provider, self.block_cells, self.halo) if isinstance(self.provider, PythonFlux)
+                    else None)
         if callback is not None:
             previous = _set_python_flux(callback)
         try:
@@ -419,7 +584,7 @@ class Host:
         return tuple(outputs)
 
     def advance(self, u: np.ndarray, t: float, t_end: float) -> tuple[np.ndarray, int]:
-        """Advance the interior state u (n_local,) from t to exactly t_end (set_state,
+        """Advance the interior state u (`shape`) from t to exactly t_end (set_state,
         advance_to, get_state). Returns the new state and the number of steps; u itself is
         not modified."""
         self.set_state(u, t)

@@ -40,11 +40,19 @@ BACKENDS = ("python", "fortran")
 
 @dataclass(frozen=True)
 class RuntimeConfig:
+    """How the run executes: where and on how many threads a learned model runs, who runs
+    it, and the process grid of a 2D run under MPI."""
+
     device: str = "cpu"            # "cpu", "cuda:N", or "cuda": the GPU of this MPI rank's node-local rank
     threads: int = 1               # ONNX Runtime intra-op threads (explicit; 1 per MPI rank)
     backend: str = "python"        # who runs the model: onnxruntime in Python, or libhfc (Fortran)
+    procs: tuple[int, int] = (0, 0)  # MPI ranks along x and y of a 2D grid (0: MPI_Dims_create's choice)
 
     def __post_init__(self) -> None:
+        procs = tuple(int(p) for p in self.procs)
+        if len(procs) != 2 or min(procs) < 0:
+            raise ConfigError(f"procs must be two rank counts >= 0 (0: any), got {self.procs}")
+        object.__setattr__(self, "procs", procs)
         check_range("threads", self.threads, 1, os.cpu_count() or 1, "at most one per CPU of this machine")
         if self.device not in ("cpu", "cuda") and not (self.device.startswith("cuda:") and self.device[5:].isdigit()):
             raise ConfigError(f"device must be 'cpu', 'cuda:N' or 'cuda', got '{self.device}'")

@@ -58,10 +58,9 @@ def check_size(n: int, t_end: float, save_interval: float, output: str | Path | 
                               f"{_gib(free)} free: choose a longer output interval (--save-every) or another place")
 
 
-def check_steps(law, dx: float, u0: np.ndarray, t_end: float, dt: float | None, cfl: float, max_steps: int) -> None:
-    """The steps to t_end, from the fixed dt or the CFL step of the initial state (a lower
-    bound when the waves speed up later), within the step budget `max_steps`."""
-    step = dt if dt else law.stable_dt(dx, law.max_wave_speed(u0), cfl)
+def check_steps(step: float, t_end: float, max_steps: int) -> None:
+    """The steps to t_end at the first step (the fixed dt or the CFL step of the initial
+    state: a lower bound when the waves speed up later) within the step budget `max_steps`."""
     steps = t_end / step if step > 0 else math.inf
     if not steps <= max_steps:
         about = f"about {steps:.3g}" if math.isfinite(steps) else "more than 1e308"

@@ -18,12 +18,19 @@ def world_comm():
     return MPI.COMM_WORLD
 
 
-def gather(comm, local: np.ndarray, blocks: list[tuple[int, int]]) -> np.ndarray:
-    """The whole state from the ranks' blocks (offset, cells), in global cell order, on every rank."""
+def gather(comm, local: np.ndarray, blocks: list[tuple[slice, ...]], shape: tuple[int, ...]) -> np.ndarray:
+    """The whole state of `shape` on every rank, from the ranks' blocks: rank r's `local`
+    array is whole[blocks[r]] (a tuple of slices, one per axis)."""
     if comm is None:
         return local
-    whole = np.empty(sum(n for _, n in blocks))
-    comm.Allgatherv(np.ascontiguousarray(local), [whole, ([n for _, n in blocks], [o for o, _ in blocks])])
+    sizes = [int(np.prod([s.stop - s.start for s in block])) for block in blocks]
+    flat = np.empty(sum(sizes))
+    comm.Allgatherv(np.ascontiguousarray(local).ravel(), [flat, (sizes, np.cumsum([0] + sizes[:-1]).tolist())])
+    whole = np.empty(shape)
+    start = 0
+    for block, size in zip(blocks, sizes):
+        whole[block] = flat[start:start + size].reshape(tuple(s.stop - s.start for s in block))
+        start += size
     return whole
 
 

@@ -17,13 +17,15 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
-from coupler.host import ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig, PythonFlux, TimeConfig, onnx_runtime
+from coupler.host import (ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig, PythonFlux, TimeConfig, flow_stable_dt,
+                          onnx_runtime)
 from coupler.io.atomic import check_not_reading, check_path, check_writable
 from coupler.io.netcdf import StateWriter
 from coupler.io.restart import Restart, RestartError, check_identity, read_restart, write_restart
 from coupler.learned import RuntimeConfig, load_model
 from coupler.limits import DEFAULT_MAX_STEPS, check_range, check_size, check_steps
 from coupler.parallel import allsum, check_same_on_all_ranks, gather
+from coupler.problems.advection2d import TRACERS, FlowConfig, entropy, errors, exact_solution, tracer
 from coupler.problems.equations import EQUATIONS
 from coupler.problems.forcing import Forcing, random_forcing
 from coupler.problems.initial_conditions import INITIAL_CONDITIONS, initial_condition
@@ -32,18 +34,27 @@ from coupler.problems.initial_conditions import INITIAL_CONDITIONS, initial_cond
 @dataclass(frozen=True)
 class ProblemConfig:
     """What is solved: the equation on its grid, the initial condition (None: the
-    equation's default), the seed of the random forcing (Burgers) or of the random initial
-    condition (KdV, KS), and whether the equation's forcing is on."""
+    equation's default; in 2D a tracer of coupler.problems.advection2d), the seed of the
+    random forcing (Burgers), of the random initial condition (KdV, KS) or of the random
+    velocity field and tracers (2D), whether the equation's forcing is on, and in 2D the
+    velocity field (None: the deformational flow)."""
 
     host: HostConfig = field(default_factory=HostConfig)
     ic: str | None = None
     seed: int = 0
     forcing: bool = True
+    flow: FlowConfig | None = None
 
     def __post_init__(self) -> None:
         check_range("the seed", self.seed, 0, 2**31 - 1, "stored as a 32-bit integer in the output")
-        if self.ic is not None and self.ic not in INITIAL_CONDITIONS:
-            raise ConfigError(f"unknown initial condition '{self.ic}' (expected one of {', '.join(INITIAL_CONDITIONS)})")
+        choices = INITIAL_CONDITIONS if self.host.ndim == 1 else TRACERS
+        if self.ic is not None and self.ic not in choices:
+            raise ConfigError(f"unknown initial condition '{self.ic}' for {self.host.equation} (expected one of "
+                              f"{', '.join(choices)})")
+        if self.host.ndim == 1 and self.flow is not None:
+            raise ConfigError(f"{self.host.equation} has no velocity field")
+        if self.host.ndim == 2 and self.flow is None:
+            object.__setattr__(self, "flow", FlowConfig())
 
     @property
     def initial_condition(self) -> str:
@@ -54,8 +65,20 @@ class ProblemConfig:
             return random_forcing(self.seed)
         return Forcing()
 
+    def make_flow(self):
+        """The velocity field (coupler.problems.flows.Flow) of a 2D problem, else None."""
+        return self.flow.make(self.host.grid2d(), self.seed) if self.flow is not None else None
+
     def initial_state(self) -> np.ndarray:
+        if self.host.ndim == 2:
+            return tracer(self.initial_condition, self.host.grid2d(), self.seed)
         return initial_condition(self.initial_condition, self.host.n, self.host.length, self.seed)
+
+    def exact_solution(self, t: float) -> np.ndarray | None:
+        """The exact cell averages at t where known (2D: coupler.problems.advection2d)."""
+        if self.host.ndim != 2:
+            return None
+        return exact_solution(self.flow, self.initial_condition, self.host.grid2d(), self.seed, t)
 
 
 @dataclass(frozen=True)
@@ -164,11 +187,12 @@ class SimulationConfig:
     def identity(self, model_sha256: str = "") -> dict:
         """What a restart must share with the run that continues it."""
         h, n, o = self.host, self.numerics, self.output
+        flow = {} if self.problem.flow is None else {"flow": repr(self.problem.flow)}
         return {"equation": h.equation, "n": h.n, "length": repr(h.length), "viscosity": repr(h.viscosity),
                 "velocity": repr(h.velocity), "scheme": n.scheme, "seed": self.problem.seed,
                 "forcing": self.problem.forcing, "initial_condition": self.problem.initial_condition,
                 "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}", "method": n.time.method,
-                "save_every": repr(o.save_interval), "model_sha256": model_sha256}
+                "save_every": repr(o.save_interval), "model_sha256": model_sha256, **flow}
 
 
 @dataclass(frozen=True)
@@ -183,7 +207,7 @@ class SimulationResult:
 
     @property
     def ns_per_cell_stage(self) -> float:
-        return 1e9 * self.wall_seconds / max(1, self.stages * self.nsteps * self.states.shape[1])
+        return 1e9 * self.wall_seconds / max(1, self.stages * self.nsteps * self.states[0].size)
 
 
 def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux | FortranModel, dict]:
@@ -210,11 +234,17 @@ def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux
 
 def problem_attributes(config: SimulationConfig) -> dict:
     """Global attributes describing the problem and the numerics."""
-    h, n = config.host, config.numerics
+    h, n, flow = config.host, config.numerics, config.problem.flow
     forcing = config.problem.make_forcing()
-    return {"title": f"{h.equation} on a periodic grid of {h.n} cells", "equation": h.equation,
-            "n": np.int32(h.n), "length": h.length, "viscosity": h.viscosity, "velocity": h.velocity,
-            "scheme": n.scheme, "seed": np.int32(config.problem.seed), "initial_condition": config.problem.initial_condition,
+    if h.ndim == 2:
+        grid = {"title": f"{h.equation} on a periodic grid of {h.n[0]} x {h.n[1]} cells",
+                "nx": np.int32(h.n[0]), "ny": np.int32(h.n[1]), "length_x": h.length[0], "length_y": h.length[1],
+                "velocity_field": flow.describe(), "tracer": config.problem.initial_condition}
+    else:
+        grid = {"title": f"{h.equation} on a periodic grid of {h.n} cells", "n": np.int32(h.n), "length": h.length,
+                "viscosity": h.viscosity, "velocity": h.velocity}
+    return {**grid, "equation": h.equation, "scheme": n.scheme, "seed": np.int32(config.problem.seed),
+            "initial_condition": config.problem.initial_condition,
             "forcing": "Bar-Sinai et al. (2019) Eq. S-6, cell averages" if forcing.n_modes else "none",
             "time_stepping": "SSP-RK3 (Shu-Osher)" if n.time.method == "ssprk3" else "forward Euler",
             "time_step": f"fixed dt={n.time.dt!r}" if n.time.dt else f"CFL {n.time.cfl!r}",
@@ -236,43 +266,48 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     restart_file = check_files(config, output)
     restart = config.output.restart
     start = read_restart(restart.start_from) if restart.start_from else None
-    check_size(config.host.n, config.output.t_end, config.output.save_interval, output)
+    check_size(config.host.size, config.output.t_end, config.output.save_interval, output)
     times, u, nsteps, fallbacks, restart_attributes = starting_point(config, start)
     time = config.numerics.time
-    check_steps(config.host.law, config.host.dx, u, config.output.t_end, time.dt, time.cfl, config.numerics.max_steps)
+    flow = config.problem.make_flow()
+    check_steps(first_step(config, u, flow), config.output.t_end, config.numerics.max_steps)
     forcing = config.problem.make_forcing()
     provider, model_attributes = flux_provider(config, comm)
     identity = config.identity(model_attributes.get("model_sha256", ""))
     if start is not None:
         check_identity(restart.start_from, start, identity)
     host = Host(config.host, provider, forcing, dataclasses.replace(time, max_steps=config.numerics.max_steps),
-                config.numerics.on_nonfinite, comm)
-    blocks = comm.allgather((host.offset, host.n_local)) if comm else [(0, config.host.n)]
-    mine = slice(host.offset, host.offset + host.n_local)
-    states = np.empty((len(times), config.host.n))
+                config.numerics.on_nonfinite, comm, flow, config.runtime.procs)
+    blocks = comm.allgather(host.block) if comm else [host.block]
+    states = np.empty((len(times), *config.host.shape))
     states[0] = u
     wall = 0.0
     attributes = {**problem_attributes(config), "mpi_ranks": np.int32(len(blocks)),
                   **model_attributes, **restart_attributes, **(extra_attributes or {})}
-    writer = (StateWriter(output, config.host.coordinates(), config.host.dx, attributes, forcing)
+    diagnostics = Diagnostics2D(config.problem) if config.host.ndim == 2 else None
+    writer = (StateWriter(output, config.host.coordinates(), config.host.cell_volume, attributes, forcing,
+                          series=diagnostics.SERIES if diagnostics else None,
+                          **({"field": "c", "field_long_name": "cell average of the concentration"}
+                             if diagnostics else {}))
               if output is not None and root else None)
     try:
         if writer:
-            writer.append(times[0], u)
-        host.set_state(u[mine], times[0])
-        for i in tqdm(range(1, len(times)), desc=f"{config.numerics.scheme} n={config.host.n}",
+            writer.append(times[0], u, **(diagnostics(times[0], u) if diagnostics else {}))
+        host.set_state(u[host.block], times[0])
+        for i in tqdm(range(1, len(times)), desc=f"{config.numerics.scheme} n={'x'.join(map(str, config.host.cells))}",
                       disable=not (progress and root), unit="frame"):
             start = clock.perf_counter()
             nsteps += host.advance_to(times[i])
             wall += clock.perf_counter() - start
-            u = gather(comm, host.get_state()[0], blocks)
+            u = gather(comm, host.get_state()[0], blocks, config.host.shape)
             states[i] = u
             if writer:
-                writer.append(times[i], u)
+                writer.append(times[i], u, **(diagnostics(times[i], u) if diagnostics else {}))
             if restart.every is not None and _is_multiple(times[i], restart.every):
                 total = fallbacks + allsum(comm, host.fallback_faces)          # collective
                 if root:
-                    write_restart(restart_file, Restart(float(times[i]), u, nsteps, total, identity))
+                    write_restart(restart_file, Restart(float(times[i]), u, nsteps, total, identity),
+                                  tuple(c.name for c in config.host.coordinates()))
         fallbacks += allsum(comm, host.fallback_faces)
         if writer:
             writer.set_attributes(steps=np.int64(nsteps), guard_fallback_faces=np.int64(fallbacks))
@@ -286,6 +321,37 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
         host.close()
     return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds,
                             3 if config.numerics.time.method == "ssprk3" else 1)
+
+
+def first_step(config: SimulationConfig, u0: np.ndarray, flow) -> float:
+    """The first time step: the fixed dt, or the host's rule at the initial state (the
+    equation's CFL rule in 1D, the flow's peak Courant rule in 2D)."""
+    time = config.numerics.time
+    if time.dt:
+        return time.dt
+    if flow is not None:
+        return flow_stable_dt(config.host, flow, time.cfl)
+    law = config.host.law
+    return law.stable_dt(config.host.dx, law.max_wave_speed(u0), time.cfl)
+
+
+class Diagnostics2D:
+    """The per-snapshot diagnostics of a 2D tracer (the paper's metrics): entropy (Eq. 10)
+    against the initial state, and the L1 / L2 errors where the exact solution is known
+    (NaN elsewhere)."""
+
+    SERIES = {"entropy": "entropy S = -beta sum C log C of Zhuang et al. (2021) Eq. 10, S(0) = 1",
+              "l1_error": "mean absolute error against the exact solution (NaN where none is known)",
+              "l2_error": "root mean square error against the exact solution (NaN where none is known)"}
+
+    def __init__(self, problem: ProblemConfig):
+        self.problem = problem
+        self.initial = problem.initial_state()
+
+    def __call__(self, t: float, c: np.ndarray) -> dict:
+        exact = self.problem.exact_solution(t)
+        l1, l2 = errors(c, exact) if exact is not None else (math.nan, math.nan)
+        return {"entropy": entropy(c, self.initial), "l1_error": l1, "l2_error": l2}
 
 
 def check_files(config: SimulationConfig, output: str | Path | None) -> Path | None:
@@ -321,9 +387,9 @@ def starting_point(config: SimulationConfig, restart: Restart | None) -> tuple[n
     if restart is None:
         return times, config.problem.initial_state(), 0, 0, {}
     path = output.restart.start_from
-    if restart.u.shape != (config.host.n,):
-        raise RestartError(f"restart file '{path}' holds {restart.u.size} cells, this run has n = {config.host.n}: "
-                           "it is damaged or from another grid")
+    if restart.u.shape != config.host.shape:
+        raise RestartError(f"restart file '{path}' holds {' x '.join(map(str, restart.u.shape[::-1]))} cells, this "
+                           f"run has {' x '.join(map(str, config.host.cells))}: it is damaged or from another grid")
     later = times[times > restart.t + 1e-9 * output.save_interval]
     if not np.any(np.isclose(times, restart.t, rtol=0, atol=1e-9 * output.save_interval)) or len(later) == 0:
         raise ConfigError(f"restart time t = {restart.t:g} is not an output time before t_end = {output.t_end:g} "

@@ -48,74 +48,156 @@ def _float(low: float | None = None, strict: bool = True):
     return parse
 
 
+def _lengths(text: str) -> tuple[float, ...]:
+    """One domain length, or two (LX,LY) for a 2D grid."""
+    parse = _float(0.0)
+    values = tuple(parse(v) for v in text.split(","))
+    if len(values) > 2:
+        raise argparse.ArgumentTypeError(f"expected L or LX,LY, got '{text}'")
+    return values
+
+
+def _procs(text: str) -> tuple[int, int]:
+    """PXxPY: the MPI ranks along x and y of a 2D run."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected PXxPY with positive rank counts, e.g. 3x2, got '{text}'")
+    return int(parts[0]), int(parts[1])
+
+
 def _add_simulate(sub) -> None:
     from coupler.limits import DEFAULT_MAX_STEPS
+    from coupler.problems.advection2d import FLOWS, TRACERS
     from coupler.problems.equations import EQUATIONS, SCHEMES
     from coupler.problems.initial_conditions import INITIAL_CONDITIONS
 
     p = sub.add_parser("simulate", help="run the Fortran host with a classical or learned scheme and write netCDF",
-                       description="Integrate a 1D periodic conservation law with the Fortran host "
-                                   "and write u(time, x) to a CF netCDF file.")
+                       description="Integrate a 1D periodic conservation law, or 2D passive-scalar advection "
+                                   "(--equation advection2d), with the Fortran host and write u(time, x) or "
+                                   "c(time, y, x) to a CF netCDF file.")
     p.add_argument("--equation", choices=list(EQUATIONS), default="burgers")
     p.add_argument("--scheme", choices=[*SCHEMES, "learned"], default=None,
-                   help="flux scheme (default weno5 for Burgers and advection, polynomial for KdV and KS)")
+                   help="flux scheme (default weno5 for Burgers and advection, polynomial for KdV and KS, "
+                        "vanleer for advection2d; advection2d has upwind, vanleer, weno5)")
     p.add_argument("--model", default=None, help="exported model (.onnx) for --scheme learned")
     p.add_argument("--device", default="cpu",
                    help="cpu, cuda:N, or cuda = the GPU of the node-local MPI rank (learned; default cpu)")
     p.add_argument("--threads", type=_positive_int, default=1, help="ONNX Runtime threads (learned; default 1)")
+    p.add_argument("--procs", type=_procs, default=(0, 0), metavar="PXxPY",
+                   help="advection2d under mpirun: the ranks along x and y (default: MPI_Dims_create's choice)")
     p.add_argument("--backend", choices=["python", "fortran"], default="python",
                    help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
                         "or libhfc's binding over the ONNX Runtime C API (fortran)")
     p.add_argument("--on-nonfinite", choices=["abort", "fallback"], default="abort",
                    help="non-finite fluxes: stop with an error (abort, default) or use the equation's classical "
-                        "scheme (WENO5; KdV/KS: polynomial) at the affected faces and count them (fallback); a "
-                        "non-finite state always stops the run")
+                        "scheme (WENO5; KdV/KS: polynomial; advection2d: vanleer) at the affected faces and count "
+                        "them (fallback); a non-finite state always stops the run")
     p.add_argument("--restart-every", type=_float(0.0), default=None,
                    help="write a restart every DT time units (a multiple of --save-every)")
     p.add_argument("--restart-file", default=None, help="restart file to write (default: OUTPUT.restart.nc)")
     p.add_argument("--restart-from", default=None, help="continue the run from this restart file")
-    p.add_argument("--n", type=_positive_int, required=True, help="number of cells")
-    p.add_argument("--length", type=_float(0.0), default=None,
-                   help="domain length (default: the equation's, 2 pi Burgers and advection, 32 KdV, 64 KS)")
-    p.add_argument("--t-end", type=_float(0.0), required=True, help="end time")
+    p.add_argument("--n", type=_positive_int, default=None, help="number of cells (1D equations)")
+    p.add_argument("--nx", type=_positive_int, default=None, help="cells along x (advection2d)")
+    p.add_argument("--ny", type=_positive_int, default=None, help="cells along y (advection2d; default --nx)")
+    p.add_argument("--length", type=_lengths, default=None,
+                   help="domain length, or LX,LY in 2D (default: the equation's, 2 pi Burgers and advection, "
+                        "32 KdV, 64 KS, 1 advection2d)")
+    p.add_argument("--t-end", type=_float(0.0), default=None,
+                   help="end time (required, except for the deformational flow: its period)")
     step = p.add_mutually_exclusive_group()
-    step.add_argument("--cfl", type=_float(0.0), default=None, help="Courant number (default 0.5)")
+    step.add_argument("--cfl", type=_float(0.0), default=None,
+                      help="Courant number (default 0.5; in 2D the peak over faces and time)")
     step.add_argument("--dt", type=_float(0.0), default=None, help="fixed time step")
     p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
                    help=f"refuse a run estimated to need more time steps (default {DEFAULT_MAX_STEPS:.0e})")
-    p.add_argument("--method", choices=["ssprk3", "euler"], default="ssprk3",
-                   help="time stepping: SSP-RK3 (default) or forward Euler")
+    p.add_argument("--time-stepping", "--method", dest="method", choices=["ssprk3", "euler"], default=None,
+                   help="SSP-RK3 or forward Euler (default ssprk3; advection2d: euler, the paper's, except "
+                        "ssprk3 for weno5)")
     p.add_argument("--viscosity", type=_float(0.0, strict=False), default=None,
                    help="eta (Burgers default 0.01, advection 0)")
-    p.add_argument("--velocity", type=_float(), default=None, help="advection velocity (default 1)")
+    p.add_argument("--velocity", default=None,
+                   help=f"1D advection: the velocity (default 1); advection2d: the field, one of "
+                        f"{', '.join(FLOWS)} (default deformational)")
+    p.add_argument("--velocity-x", type=_float(), default=1.0, help="u of --velocity constant (default 1)")
+    p.add_argument("--velocity-y", type=_float(), default=0.0, help="v of --velocity constant (default 0)")
+    p.add_argument("--period", type=_float(0.0), default=5.0,
+                   help="period T of --velocity deformational (default 5, the paper's)")
     p.add_argument("--seed", type=int, default=0,
-                   help="realization of the forcing (Burgers) or of the random initial condition (default 0)")
+                   help="realization of the forcing (Burgers), of the random initial condition, or of the random "
+                        "velocity field and tracers (advection2d) (default 0)")
     p.add_argument("--no-forcing", action="store_true", help="Burgers without forcing")
     p.add_argument("--ic", choices=list(INITIAL_CONDITIONS), default=None,
                    help="initial condition (default zero for Burgers, sine for advection, random for KdV and KS)")
+    p.add_argument("--tracer", choices=list(TRACERS), default=None,
+                   help="advection2d's initial tracer (default blob, the paper's Eq. 9)")
     p.add_argument("--save-every", type=_float(0.0), default=None, help="output interval (default t_end/100)")
     p.add_argument("--output", required=True, help="netCDF file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
 
 
+def _problem(args: argparse.Namespace):
+    """The ProblemConfig of the command line, and the default time-stepping method: the
+    arguments of one dimension given for the other are refused."""
+    from coupler.host import HostConfig
+    from coupler.problems.advection2d import FLOWS, FlowConfig
+    from coupler.problems.equations import EQUATIONS
+    from coupler.simulate import ProblemConfig
+
+    spec = EQUATIONS[args.equation]
+    length = args.length[0] if args.length is not None and len(args.length) == 1 else args.length
+    if spec.ndim == 1:
+        wrong = [name for name, value in (("--nx", args.nx), ("--ny", args.ny), ("--tracer", args.tracer))
+                 if value is not None]
+        if wrong or (args.length is not None and len(args.length) > 1):
+            raise HfcError(f"{', '.join(wrong) or 'LX,LY'} belong to advection2d; {args.equation} takes --n, "
+                           "--length L and --ic")
+        if args.n is None:
+            raise HfcError(f"{args.equation} needs --n (the number of cells)")
+        try:
+            velocity = None if args.velocity is None else float(args.velocity)
+        except ValueError:
+            raise HfcError(f"--velocity of {args.equation} is a number, got '{args.velocity}'") from None
+        host = HostConfig(args.equation, args.n, length, args.viscosity, velocity)
+        return ProblemConfig(host, ic=args.ic, seed=args.seed, forcing=not args.no_forcing), "ssprk3"
+    wrong = [name for name, value in (("--n", args.n), ("--ic", args.ic), ("--viscosity", args.viscosity))
+             if value is not None]
+    if wrong:
+        raise HfcError(f"{', '.join(wrong)} belong to the 1D equations; advection2d takes --nx, --ny, --velocity "
+                       "and --tracer")
+    if args.nx is None:
+        raise HfcError("advection2d needs --nx (and --ny, default --nx)")
+    kind = args.velocity or "deformational"
+    if kind not in FLOWS:
+        raise HfcError(f"--velocity of advection2d is one of {', '.join(FLOWS)}, got '{kind}'")
+    flow = FlowConfig(kind, (args.velocity_x, args.velocity_y), args.period)
+    host = HostConfig(args.equation, (args.nx, args.ny or args.nx), length)
+    method = "ssprk3" if args.scheme == "weno5" else "euler"
+    return ProblemConfig(host, ic=args.tracer, seed=args.seed, flow=flow), method
+
+
 def _simulate(args: argparse.Namespace) -> int:
-    from coupler.host import HostConfig, TimeConfig
+    from coupler.host import TimeConfig
     from coupler.learned import RuntimeConfig
     from coupler.problems.equations import EQUATIONS
-    from coupler.simulate import (NumericsConfig, OutputConfig, ProblemConfig, RestartConfig, SimulationConfig,
-                                  run)
+    from coupler.simulate import NumericsConfig, OutputConfig, RestartConfig, SimulationConfig, run
 
-    scheme = args.scheme or ("weno5" if "weno5" in EQUATIONS[args.equation].schemes else "polynomial")
+    problem, method = _problem(args)
+    schemes = EQUATIONS[args.equation].schemes
+    scheme = args.scheme or ("vanleer" if "vanleer" in schemes else "weno5" if "weno5" in schemes else "polynomial")
+    t_end = args.t_end
+    if t_end is None:
+        if problem.flow is None or problem.flow.kind != "deformational":
+            raise HfcError("--t-end is required (only the deformational flow has a default: its period)")
+        t_end = problem.flow.period
     config = SimulationConfig(
-        problem=ProblemConfig(HostConfig(args.equation, args.n, args.length, args.viscosity, args.velocity),
-                              ic=args.ic, seed=args.seed, forcing=not args.no_forcing),
+        problem=problem,
         numerics=NumericsConfig(scheme, args.model,
                                 TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt,
-                                           method=args.method),
+                                           method=args.method or method),
                                 args.on_nonfinite, args.max_steps),
-        runtime=RuntimeConfig(args.device, args.threads, args.backend),
-        output=OutputConfig(args.t_end, args.save_every,
+        runtime=RuntimeConfig(args.device, args.threads, args.backend, args.procs),
+        output=OutputConfig(t_end, args.save_every,
                             RestartConfig(args.restart_every, args.restart_file, args.restart_from)))
     command = " ".join(["hfc", *sys.argv[1:]])
     comm = world_comm()

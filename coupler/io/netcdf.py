@@ -1,7 +1,8 @@
 """netCDF4 output following the CF conventions, written atomically (coupler.io.atomic).
 
 A StateWriter writes snapshots field(time, *dims) of a grid described by its coordinates
-(1D: x; a 2D grid adds y), plus a conservation diagnostic `mass(time)`: the cell volume
+(1D: x; a 2D grid adds y), optional diagnostic series name(time), and a conservation
+diagnostic `mass(time)`: the cell volume
 times the correctly rounded sum (math.fsum) of the field, the same bits for any MPI
 decomposition or summation order.
 """
@@ -37,11 +38,12 @@ class StateWriter:
 
     def __init__(self, path: str | Path, coordinates: list[Coordinate], cell_volume: float, attributes: dict,
                  forcing: Forcing | None = None, field: str = "u",
-                 field_long_name: str = "cell average of the solution"):
+                 field_long_name: str = "cell average of the solution", series: dict[str, str] | None = None):
         self.path = check_writable(path)
         self._file = AtomicFile(self.path)
         self._volume = cell_volume
         self._field = field
+        self._series_names = dict(series or {})      # name -> long name of a diagnostic series(time)
         try:
             self._ds = netCDF4.Dataset(self._file.tmp, "w", format="NETCDF4")
             self._define(coordinates, attributes, forcing, field_long_name)
@@ -79,6 +81,11 @@ class StateWriter:
                           "summation order")
         mass.units = "1"
         self._t, self._u, self._mass = t, u, mass
+        self._series = {}
+        for name, long_name in self._series_names.items():
+            var = ds.createVariable(name, "f8", ("time",), fill_value=np.nan)
+            var.long_name, var.units = long_name, "1"
+            self._series[name] = var
         if forcing is not None and forcing.n_modes:
             ds.createDimension("mode", forcing.n_modes)
             for name, values, kind, meaning in (
@@ -90,11 +97,16 @@ class StateWriter:
                 var.long_name = f"forcing parameter {meaning} of sum_m A_m sin(omega_m t + 2 pi l_m x / L + phi_m)"
                 var[:] = values
 
-    def append(self, t: float, u: np.ndarray) -> None:
+    def append(self, t: float, u: np.ndarray, **series: float) -> None:
+        """One snapshot, with a value for every diagnostic series of the writer."""
+        if set(series) != set(self._series):
+            raise ValueError(f"append needs the series {sorted(self._series)}, got {sorted(series)}")
         i = len(self._t)
         self._t[i] = t
         self._u[i, ...] = u
         self._mass[i] = self._volume * math.fsum(np.ravel(u))
+        for name, value in series.items():
+            self._series[name][i] = value
 
     def set_attributes(self, **attributes) -> None:
         for key, value in attributes.items():

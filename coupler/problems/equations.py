@@ -12,6 +12,10 @@ S-3 to S-5):
 | kdv | 3 | 0 | (2, 1) | [0, 32) |
 | ks | 1/2 | 0 | (1, 1), (3, 1) | [0, 64) |
 
+and one law in two dimensions, c_t + (u c)_x + (v c)_y = 0 with given face velocities
+(Zhuang et al. 2021; coupler.problems.flows): advection2d on [0, 1)^2, no flux law here,
+its time-step rule the flow's (coupler.host.flow_stable_dt).
+
 The Fortran library has the same table (fortran/src/physics/hfc_equation.f90);
 tests/test_equations.py holds the two equal, the time-step rule bit for bit.
 """
@@ -40,6 +44,7 @@ class EquationSpec:
     fallback: str                                 # the guard's classical scheme
     initial_condition: str                        # default initial condition
     forcing: bool                                 # the paper's random forcing by default
+    ndim: int = 1                                 # space dimensions
 
 
 EQUATIONS = {spec.name: spec for spec in (
@@ -49,9 +54,10 @@ EQUATIONS = {spec.name: spec for spec in (
                  2 * math.pi, ("godunov", "fv3", "weno5", "polynomial"), "weno5", "sine", False),
     EquationSpec("kdv", 3.0, None, ((2, 1.0),), {}, 32.0, ("polynomial",), "polynomial", "random", False),
     EquationSpec("ks", 0.5, None, ((1, 1.0), (3, 1.0)), {}, 64.0, ("polynomial",), "polynomial", "random", False),
+    EquationSpec("advection2d", 0.0, None, (), {}, 1.0, ("upwind", "vanleer", "weno5"), "vanleer", "blob", False, 2),
 )}
 PARAMETERS = ("viscosity", "velocity")
-SCHEMES = ("godunov", "fv3", "weno5", "polynomial")   # every classical scheme of the host
+SCHEMES = tuple(dict.fromkeys(s for spec in EQUATIONS.values() for s in spec.schemes))   # every classical scheme
 
 
 @dataclass(frozen=True)

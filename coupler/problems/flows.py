@@ -67,6 +67,11 @@ class Flow:
     def domain(self) -> tuple[float, float] | None:
         return None
 
+    def law(self) -> tuple[str, float]:
+        """How the velocities vary in time, for the host (coupler.host.FLOW_LAWS): "steady",
+        or "cosine" with its period T (the velocities at t = 0 times cos(pi t / T))."""
+        return "steady", 0.0
+
     def psi(self, x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
         """psi at the points (x, y) (arrays of one shape) at time t."""
         raise NotImplementedError
@@ -111,6 +116,9 @@ class DeformationalFlow(Flow):
 
     def domain(self):
         return (1.0, 1.0)
+
+    def law(self):
+        return "cosine", self.period
 
     def psi(self, x, y, t):
         return np.sin(np.pi * x) ** 2 * np.sin(np.pi * y) ** 2 * math.cos(math.pi * t / self.period) / math.pi

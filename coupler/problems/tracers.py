@@ -31,15 +31,27 @@ QUADRATURE = 8     # Gauss-Legendre points per cell and direction for the blob
 
 
 def blob(grid: Grid2D, centre: tuple[float, float] = (0.25, 0.25), radius: float = 0.25) -> np.ndarray:
-    """Cell averages of the cosine bell, Eq. 9."""
-    if not radius > 0:
-        raise ConfigError(f"the blob radius must be positive, got {radius}")
+    """Cell averages of the cosine bell, Eq. 9, on the periodic domain: the images of the
+    bell beyond an edge enter from the opposite one (a radius of at most half the domain,
+    so the bell does not overlap itself)."""
+    if not 0 < radius <= min(grid.lx, grid.ly) / 2:
+        raise ConfigError(f"the blob radius must lie in (0, {min(grid.lx, grid.ly) / 2:g}], got {radius}")
     nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE)
     x = (np.arange(grid.nx)[:, None] + 0.5 * (nodes + 1.0)) * grid.dx        # (nx, q)
     y = (np.arange(grid.ny)[:, None] + 0.5 * (nodes + 1.0)) * grid.dy        # (ny, q)
-    r = np.minimum(1.0, np.hypot(x[None, :, None, :] - centre[0], y[:, None, :, None] - centre[1]) / radius)
-    values = 0.5 * (1.0 + np.cos(np.pi * r))                                   # (ny, nx, qy, qx)
-    return np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
+    total = np.zeros((grid.ny, grid.nx))
+    for mx in (-1, 0, 1):
+        cx = centre[0] + mx * grid.lx
+        if cx + radius <= 0 or cx - radius >= grid.lx:
+            continue
+        for my in (-1, 0, 1):
+            cy = centre[1] + my * grid.ly
+            if cy + radius <= 0 or cy - radius >= grid.ly:
+                continue
+            r = np.minimum(1.0, np.hypot(x[None, :, None, :] - cx, y[:, None, :, None] - cy) / radius)
+            values = 0.5 * (1.0 + np.cos(np.pi * r))                           # (ny, nx, qy, qx)
+            total += np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
+    return total
 
 
 def _periodic_gaussians(x: np.ndarray, centres: np.ndarray, width: float, length: float, averages: bool) -> np.ndarray:
@@ -52,8 +64,10 @@ def _periodic_gaussians(x: np.ndarray, centres: np.ndarray, width: float, length
     return total * (0.5 * math.sqrt(math.pi) * width) / np.diff(x)[None, :] if averages else total
 
 
-def blobs(grid: Grid2D, seed: int, count: int = 10, width: float = 0.5) -> np.ndarray:
-    """Cell averages of the normalised sum of `count` periodic Gaussian blobs."""
+def blobs(grid: Grid2D, seed: int, count: int = 10, width: float = 0.5,
+          shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Cell averages of the normalised sum of `count` periodic Gaussian blobs, their centres
+    translated by `shift` (the scale is that of the untranslated field)."""
     if count < 1 or not width > 0:
         raise ConfigError(f"blobs need a positive count and width, got {count} and {width}")
     if min(grid.lx, grid.ly) < 10 * width:
@@ -62,18 +76,19 @@ def blobs(grid: Grid2D, seed: int, count: int = 10, width: float = 0.5) -> np.nd
     rng = np.random.Generator(np.random.PCG64(seed))
     cx = rng.uniform(0.0, grid.lx, count)
     cy = rng.uniform(0.0, grid.ly, count)
+    centres = ((cx + shift[0]) % grid.lx, (cy + shift[1]) % grid.ly)
 
-    def field(g: Grid2D, averages: bool) -> np.ndarray:
+    def field(g: Grid2D, averages: bool, centres=(cx, cy)) -> np.ndarray:
         if averages:     # over the cells between the edges
             x, y = np.arange(g.nx + 1) * g.dx, np.arange(g.ny + 1) * g.dy
         else:            # at the cell centres
             x, y = (np.arange(g.nx) + 0.5) * g.dx, (np.arange(g.ny) + 0.5) * g.dy
-        gx = _periodic_gaussians(x, cx, width, g.lx, averages)
-        gy = _periodic_gaussians(y, cy, width, g.ly, averages)
+        gx = _periodic_gaussians(x, centres[0], width, g.lx, averages)
+        gy = _periodic_gaussians(y, centres[1], width, g.ly, averages)
         return np.einsum("ky,kx->yx", gy, gx)
 
     scale = float(np.max(field(Grid2D(256, 256, grid.lx, grid.ly), averages=False)))
-    return field(grid, averages=True) / scale
+    return field(grid, averages=True, centres=centres) / scale
 
 
 def square(n: int, length: float, height: float, start: float, width: float) -> np.ndarray:

@@ -8,19 +8,22 @@ module hfc_api
   use hfc_grid, only: hfc_grid_t, hfc_grid_init, hfc_grid_init_spacing, hfc_grid_block
   use hfc_decomposition, only: hfc_decomposition_t
   use hfc_mpi, only: hfc_mpi_ring
-  use hfc_equation, only: hfc_equation_t, hfc_equation_init
+  use hfc_mpi_cartesian, only: hfc_mpi_cart
+  use hfc_equation, only: hfc_equation_t, hfc_equation_init, HFC_EQ_ADVECTION2D
+  use hfc_flow, only: hfc_flow_t, hfc_flow_init
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
+  use hfc_advection2d, only: hfc_advection2d_flux, hfc_advection2d_init
   use hfc_polynomial, only: hfc_polynomial_flux, hfc_polynomial_init
   use hfc_python_provider, only: hfc_python_flux
   use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_runtime_info, &
                       hfc_onnx_open_runtime, hfc_onnx_timers
   use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_model_check, HFC_META_REQUIRED, HFC_META_KEYS
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
-  use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, &
-                      hfc_host_advance, hfc_host_step, hfc_host_diagnostics, hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, &
-                      hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
+  use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_flow, hfc_host_set_state, &
+                      hfc_host_get_state, hfc_host_grid, hfc_host_advance, hfc_host_step, hfc_host_diagnostics, &
+                      hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
   use hfc_registry, only: models, model_halo, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
                           provider_check, host_check
   implicit none
@@ -87,7 +90,8 @@ contains
     call finish_provider(id, halo, stat)
   end subroutine api_provider_classical
 
-  !> The classical provider `scheme` ('polynomial' or a scheme of hfc_classical) for eq.
+  !> The classical provider `scheme` for eq: a scheme of hfc_advection2d for advection2d,
+  !> else 'polynomial' or a scheme of hfc_classical.
   subroutine classical_provider(eq, scheme, p, stat, errmsg)
     type(hfc_equation_t), intent(in) :: eq
     character(len=*), intent(in) :: scheme
@@ -96,7 +100,11 @@ contains
     character(len=*), intent(inout) :: errmsg
     type(hfc_classical_flux) :: classical
     type(hfc_polynomial_flux) :: polynomial
-    if (trim(scheme) == 'polynomial') then
+    type(hfc_advection2d_flux) :: advection2d
+    if (eq%kind == HFC_EQ_ADVECTION2D) then
+      call hfc_advection2d_init(advection2d, scheme, stat, errmsg)
+      if (stat == HFC_OK) allocate(p, source=advection2d)
+    else if (trim(scheme) == 'polynomial') then
       call hfc_polynomial_init(polynomial, eq, stat, errmsg)
       if (stat == HFC_OK) allocate(p, source=polynomial)
     else
@@ -183,6 +191,48 @@ contains
     end do
   end subroutine api_provider_face_fluxes
 
+  !> Face fluxes of a 2D provider for one halo-padded state c(nx + 2g, ny + 2g) (g the
+  !> provider's halo) with face velocities u, v in the same layout (HFC_AT_LOWER_FACES of
+  !> hfc_provider) on cells dx x dy, at time t for a step dt (0: semi-discrete): the x-face
+  !> fluxes fx(nx + 1, ny) and the y-face fluxes fy(nx, ny + 1).
+  subroutine api_provider_face_fluxes_2d(id, dx, dy, t, dt, c, u, v, fx, fy, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: dx, dy, t, dt
+    real(wp), intent(in) :: c(:, :), u(:, :), v(:, :)
+    real(wp), intent(inout) :: fx(:, :), fy(:, :)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_grid_t) :: global, block
+    type(hfc_aux_t) :: aux(2)
+    real(wp), allocatable :: flux(:)
+    integer :: nx, ny, g
+
+    if (.not. provider_check(id, stat, errmsg)) return
+    g = providers(id)%p%halo_width()
+    nx = size(c, 1) - 2 * g
+    ny = size(c, 2) - 2 * g
+    if (any(shape(u) /= shape(c)) .or. any(shape(v) /= shape(c)) .or. any(shape(fx) /= [nx + 1, ny]) .or. &
+        any(shape(fy) /= [nx, ny + 1])) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'face_fluxes_2d: for c of (nx + 2g, ny + 2g) = (' // &
+        hfc_str(size(c, 1)) // ', ' // hfc_str(size(c, 2)) // ') with g = ' // hfc_str(g) // &
+        ', u and v need the same shape, fx (nx + 1, ny) and fy (nx, ny + 1)')
+      return
+    end if
+    call hfc_grid_init(global, [nx, ny], [nx * dx, ny * dy], stat, errmsg)
+    if (stat == HFC_OK) call hfc_grid_block(global, [nx, ny], [0, 0], g, block, stat, errmsg)
+    if (stat == HFC_OK) call providers(id)%p%check_grid(block, stat, errmsg)
+    if (stat /= HFC_OK) return
+    aux(1)%name = 'u'
+    aux(2)%name = 'v'
+    aux(1)%values = reshape(u, [size(u)])
+    aux(2)%values = reshape(v, [size(v)])
+    allocate(flux(block%faces()))
+    call providers(id)%p%face_fluxes(block, reshape(c, [size(c)]), aux, t, dt, flux, stat, errmsg)
+    if (stat /= HFC_OK) return
+    fx = reshape(flux(1:(nx + 1) * ny), [nx + 1, ny])
+    fy = reshape(flux((nx + 1) * ny + 1:), [nx, ny + 1])
+  end subroutine api_provider_face_fluxes_2d
+
   subroutine new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
     character(len=*), intent(in) :: equation
     real(wp), intent(in) :: viscosity, velocity
@@ -217,20 +267,24 @@ contains
   ! ----------------------------------------------------------------------------------------
   ! Hosts
 
-  !> Create a host on n cells of [0, length) with provider `provider` (copied; the
+  !> Create a host on n(d) cells of [0, length(d)) per dimension d with provider `provider` (copied; the
   !> provider's equation is the host's). Time: fixed dt > 0, else CFL number cfl; method
   !> 1 SSP-RK3, 2 forward Euler; max_steps per advance (0: no limit). on_nonfinite: 1 abort,
   !> 2 fallback to the classical scheme `fallback` (the registry's choice, from Python).
-  !> comm: an MPI communicator handle (collective then), or -1.
-  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, fallback, comm, id, &
-                             stat, errmsg)
-    integer, intent(in) :: provider, n
-    real(wp), intent(in) :: length, cfl, dt
+  !> comm: an MPI communicator handle (collective then), or -1; procs: the ranks along x
+  !> and y of a 2D grid (0: MPI_Dims_create's choice).
+  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, fallback, comm, procs, &
+                             id, stat, errmsg)
+    integer, intent(in) :: provider
+    integer, intent(in) :: n(:)
+    real(wp), intent(in) :: length(:)
+    real(wp), intent(in) :: cfl, dt
     integer, intent(in) :: method
     integer(int64), intent(in) :: max_steps
     integer, intent(in) :: on_nonfinite
     character(len=*), intent(in) :: fallback
     integer, intent(in) :: comm
+    integer, intent(in) :: procs(2)
     integer, intent(out) :: id
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
@@ -257,11 +311,7 @@ contains
     time%method = method
     if (max_steps > 0) time%max_steps = max_steps
     guard%on_nonfinite = on_nonfinite
-    if (comm == NO_COMM) then
-      allocate(decomp)
-    else
-      allocate(decomp, source=hfc_mpi_ring(comm))
-    end if
+    call decomposition(comm, size(n), procs, decomp)
     associate (eq => providers(provider)%eq)
       if (on_nonfinite == HFC_ON_NONFINITE_FALLBACK) call classical_provider(eq, fallback, fallback_provider, stat, &
                                                                              errmsg)
@@ -294,6 +344,67 @@ contains
     call hfc_forcing_init(forcing, params, stat, errmsg)
     if (stat == HFC_OK) call hfc_host_add_source(hosts(id), forcing, stat, errmsg)
   end subroutine api_host_add_forcing
+
+  !> Give a 2D advection host its face velocities over the whole grid: u(nx, ny) on the
+  !> x-faces (face (i, j) left of cell (i, j)), v(nx, ny) on the y-faces (below cell (i, j)),
+  !> law 1 steady or 2 times cos(pi t / period) (hfc_flow).
+  subroutine api_host_set_flow(id, u, v, law, period, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(in) :: u(:, :), v(:, :)
+    integer, intent(in) :: law
+    real(wp), intent(in) :: period
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_grid_t) :: block
+    type(hfc_flow_t) :: flow
+    if (.not. host_check(id, stat, errmsg)) return
+    call hfc_host_grid(hosts(id), block, stat, errmsg)
+    if (stat /= HFC_OK) return
+    if (block%ndim /= 2 .or. any(shape(u) /= block%n_global(1:2))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_flow: the face velocities have shape (' // &
+        hfc_str(size(u, 1)) // ', ' // hfc_str(size(u, 2)) // '), the grid (' // hfc_str(block%n_global(1)) // &
+        ', ' // hfc_str(block%n_global(2)) // ')')
+      return
+    end if
+    call hfc_flow_init(flow, u, v, law, period, block%dx(1), block%dx(2), stat, errmsg)
+    if (stat == HFC_OK) call hfc_host_set_flow(hosts(id), flow, stat, errmsg)
+  end subroutine api_host_set_flow
+
+  !> The time-step rule of 2D advection: the step at peak Courant number cfl of the face
+  !> velocities u, v (as in api_host_set_flow) on cells dx x dy.
+  subroutine api_flow_stable_dt(u, v, law, period, dx, dy, cfl, dt, stat, errmsg)
+    real(wp), intent(in) :: u(:, :), v(:, :)
+    integer, intent(in) :: law
+    real(wp), intent(in) :: period, dx, dy, cfl
+    real(wp), intent(out) :: dt
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_flow_t) :: flow
+    dt = 0.0_wp
+    call hfc_flow_init(flow, u, v, law, period, dx, dy, stat, errmsg)
+    if (stat == HFC_OK) dt = flow%stable_dt(cfl)
+  end subroutine api_flow_stable_dt
+
+  !> This rank's block of a host's grid: interior cells and offset per dimension (1 and 0
+  !> beyond the grid's dimensions), the grid's dimensions and the state's halo width.
+  subroutine api_host_block(id, n, offset, ndim, halo, stat, errmsg)
+    integer, intent(in) :: id
+    integer, intent(out) :: n(2), offset(2)
+    integer, intent(out) :: ndim, halo
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_grid_t) :: block
+    n = 1
+    offset = 0
+    ndim = 0
+    halo = 0
+    if (host_check(id, stat, errmsg)) call hfc_host_grid(hosts(id), block, stat, errmsg)
+    if (stat /= HFC_OK) return
+    n = block%n(1:2)
+    offset = block%offset(1:2)
+    ndim = block%ndim
+    halo = block%g
+  end subroutine api_host_block
 
   subroutine api_host_set_state(id, u, t, stat, errmsg)
     integer, intent(in) :: id
@@ -516,47 +627,59 @@ contains
   ! ----------------------------------------------------------------------------------------
   ! MPI decomposition (tests and the Python gather)
 
-  !> This rank's block of n_global cells over the communicator comm (-1: serial): its
-  !> number of cells and the global index of its first cell minus one.
-  subroutine api_decompose(comm, n_global, g, n, offset, stat, errmsg)
-    integer, intent(in) :: comm, n_global, g
-    integer, intent(out) :: n, offset
+  !> This rank's block of a periodic grid of n_global(d) cells per dimension (1 or 2) over
+  !> the communicator comm (-1: serial; procs as in api_host_create): its cells and the
+  !> global index of its first cell minus one, per dimension (1 and 0 beyond the grid's).
+  subroutine api_decompose(comm, n_global, procs, g, n, offset, stat, errmsg)
+    integer, intent(in) :: comm, n_global(:), procs(2), g
+    integer, intent(out) :: n(2), offset(2)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_grid_t) :: global, block
-    call block_of(comm, n_global, g, global, block, stat, errmsg)
-    n = block%n(1)
-    offset = block%offset(1)
+    type(hfc_grid_t) :: block
+    call block_of(comm, n_global, procs, g, block, stat, errmsg)
+    n = block%n(1:2)
+    offset = block%offset(1:2)
   end subroutine api_decompose
 
-  !> Fill the halos of this rank's block u(n + 2g) of a periodic grid of n_global cells
+  !> Fill the halos of this rank's block u (cells with halo, x fastest) of that grid
   !> (collective over comm): the library's halo exchange, for tests.
-  subroutine api_fill_halo(comm, n_global, g, u, stat, errmsg)
-    integer, intent(in) :: comm, n_global, g
+  subroutine api_fill_halo(comm, n_global, procs, g, u, stat, errmsg)
+    integer, intent(in) :: comm, n_global(:), procs(2), g
     real(wp), intent(inout) :: u(:)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_grid_t) :: global, block
+    type(hfc_grid_t) :: block
     class(hfc_decomposition_t), allocatable :: decomp
-    call block_of(comm, n_global, g, global, block, stat, errmsg, decomp)
+    call block_of(comm, n_global, procs, g, block, stat, errmsg, decomp)
     if (stat == HFC_OK) call decomp%fill_halo(block, u, stat, errmsg)
   end subroutine api_fill_halo
 
-  subroutine block_of(comm, n_global, g, global, block, stat, errmsg, decomp)
-    integer, intent(in) :: comm, n_global, g
-    type(hfc_grid_t), intent(out) :: global, block
+  subroutine block_of(comm, n_global, procs, g, block, stat, errmsg, decomp)
+    integer, intent(in) :: comm, n_global(:), procs(2), g
+    type(hfc_grid_t), intent(out) :: block
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     class(hfc_decomposition_t), allocatable, intent(out), optional :: decomp
     class(hfc_decomposition_t), allocatable :: d
-    if (comm == NO_COMM) then
-      allocate(d)
-    else
-      allocate(d, source=hfc_mpi_ring(comm))
-    end if
-    call hfc_grid_init(global, n_global, 1.0_wp, stat, errmsg)
+    type(hfc_grid_t) :: global
+    call decomposition(comm, size(n_global), procs, d)
+    call hfc_grid_init(global, n_global, spread(1.0_wp, 1, size(n_global)), stat, errmsg)
     if (stat == HFC_OK) call d%split(global, g, block, stat, errmsg)
     if (present(decomp)) call move_alloc(d, decomp)
   end subroutine block_of
+
+  !> The decomposition of a grid of ndim dimensions over comm: serial (comm -1), the ring
+  !> (1D) or the Cartesian grid of procs(1) x procs(2) ranks (2D; 0: MPI_Dims_create's).
+  subroutine decomposition(comm, ndim, procs, decomp)
+    integer, intent(in) :: comm, ndim, procs(2)
+    class(hfc_decomposition_t), allocatable, intent(out) :: decomp
+    if (comm == NO_COMM) then
+      allocate(decomp)
+    else if (ndim == 1) then
+      allocate(decomp, source=hfc_mpi_ring(comm))
+    else
+      allocate(decomp, source=hfc_mpi_cart(comm, procs))
+    end if
+  end subroutine decomposition
 
 end module hfc_api

@@ -1,5 +1,9 @@
 !> A flux provider that asks Python for the face fluxes (through the C hook in
 !> hfc_python_callback.c). Lives in the Python extension only, never in libhfc.
+!>
+!> Python gets the block's whole state with the host's halo (coupler.host trims it to the
+!> function's), the stage time and step, the flux array to fill, and the auxiliary fields
+!> one after the other in one buffer (2D advection: the face velocities 'u', 'v').
 module hfc_python_provider
   use, intrinsic :: iso_c_binding, only: c_int, c_double
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_PROVIDER, hfc_set_error, hfc_clear
@@ -10,11 +14,11 @@ module hfc_python_provider
 
   interface
     !> The registered Python callable on the state and flux arrays; 0 on success.
-    integer(c_int) function python_flux_call(nu, nf, u, t, flux) bind(C, name='hfc_python_flux_call')
+    integer(c_int) function python_flux_call(nu, u, t, dt, nf, flux, na, aux) bind(C, name='hfc_python_flux_call')
       import :: c_int, c_double
-      integer(c_int), value :: nu, nf
-      real(c_double), intent(in) :: u(*)
-      real(c_double), value :: t
+      integer(c_int), value :: nu, nf, na
+      real(c_double), intent(in) :: u(*), aux(*)
+      real(c_double), value :: t, dt
       real(c_double), intent(inout) :: flux(*)
     end function python_flux_call
   end interface
@@ -22,6 +26,7 @@ module hfc_python_provider
   !> The Python function sees the state with exactly `g` halo cells per side.
   type, extends(hfc_flux_provider), public :: hfc_python_flux
     integer :: g = 0   !< halo width the Python function needs
+    real(wp), allocatable :: aux_values(:)   !< the auxiliary fields, one after the other
   contains
     procedure :: compute => python_compute
     procedure :: halo_width => python_halo_width
@@ -50,12 +55,25 @@ contains
     real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: first
+    integer :: k, nu
 
     call hfc_clear(stat, errmsg)
-    first = grid%g - self%g     ! cells the block's halo holds beyond the function's
+    nu = size(u)
+    if (any([(size(aux(k)%values) /= nu, k = 1, size(aux))])) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, 'python flux provider: the auxiliary fields must be cell ' // &
+        'fields with halo (the layout of the state)')
+      return
+    end if
+    if (.not. allocated(self%aux_values)) allocate(self%aux_values(nu * size(aux)))
+    if (size(self%aux_values) /= nu * size(aux)) then
+      deallocate(self%aux_values)
+      allocate(self%aux_values(nu * size(aux)))
+    end if
+    do k = 1, size(aux)
+      self%aux_values((k - 1) * nu + 1:k * nu) = aux(k)%values
+    end do
     flux = 0.0_wp
-    stat = python_flux_call(size(u) - 2 * first, size(flux), u(first + 1:), t, flux)
+    stat = python_flux_call(nu, u, t, dt, size(flux), flux, size(aux), self%aux_values)
     if (stat /= HFC_OK) call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, 'python flux provider failed')
   end subroutine python_compute
 

@@ -1,12 +1,14 @@
-!> MPI decompositions for the host (library libhfc_mpi): the contiguous 1D split over the
-!> ranks of a communicator, the halo exchange with the two neighbours of the periodic ring,
-!> and the collectives that keep every rank in step (an exact global maximum for the CFL
-!> step, and agreement on failure, so one rank's error stops all ranks at the same point
-!> instead of leaving the others waiting).
+!> MPI decompositions for the host (library libhfc_mpi). This module has what every MPI
+!> decomposition shares, hfc_mpi_comm_t: the communicator and the collectives that keep
+!> every rank in step (an exact global maximum for the CFL step, and agreement on failure,
+!> so one rank's error stops all ranks at the same point instead of leaving the others
+!> waiting); and the 1D decomposition on it: the contiguous split over the ranks, the halo
+!> exchange with the two neighbours of the periodic ring. The 2D Cartesian decomposition
+!> (module hfc_mpi_cartesian) extends hfc_mpi_comm_t too.
 !>
 !> The communicator is given either as a Fortran integer handle (`use mpi`, mpi4py's
 !> `comm.py2f()`, MPI_COMM_WORLD) or as a `type(MPI_Comm)` (`use mpi_f08`): hfc_mpi_ring
-!> accepts both.
+!> and hfc_mpi_cart accept both.
 module hfc_mpi
   use mpi_f08, only: MPI_Comm, MPI_Comm_rank, MPI_Comm_size, MPI_Sendrecv, MPI_Allreduce, MPI_Bcast, MPI_Allgather, &
                      MPI_DOUBLE_PRECISION, MPI_INTEGER, MPI_INTEGER8, MPI_CHARACTER, MPI_MAX, MPI_MIN, &
@@ -18,20 +20,26 @@ module hfc_mpi
   implicit none
   private
 
-  !> The periodic 1D ring: rank r owns a contiguous block, its neighbours are r -/+ 1.
-  type, extends(hfc_decomposition_t), public :: hfc_mpi_ring_t
+  !> The communicator and the collectives of an MPI decomposition; its extensions say how
+  !> the grid is split and the halos filled.
+  type, abstract, extends(hfc_decomposition_t), public :: hfc_mpi_comm_t
     type(MPI_Comm) :: comm
     integer :: me = 0        !< this rank
     integer :: size = 1      !< ranks in comm
   contains
+    procedure :: global_max => comm_global_max
+    procedure :: agree => comm_agree
+    procedure :: same => comm_same
+    procedure :: rank => comm_rank
+    procedure :: ranks => comm_ranks
+  end type hfc_mpi_comm_t
+
+  !> The periodic 1D ring: rank r owns a contiguous block, its neighbours are r -/+ 1.
+  type, extends(hfc_mpi_comm_t), public :: hfc_mpi_ring_t
+  contains
     procedure :: split => ring_split
     procedure :: check_block => ring_check_block
     procedure :: fill_halo => ring_fill_halo
-    procedure :: global_max => ring_global_max
-    procedure :: agree => ring_agree
-    procedure :: same => ring_same
-    procedure :: rank => ring_rank
-    procedure :: ranks => ring_ranks
   end type hfc_mpi_ring_t
 
   !> The ring over a communicator: hfc_mpi_ring(MPI_COMM_WORLD) with `use mpi` or `use mpi_f08`.
@@ -39,7 +47,7 @@ module hfc_mpi
     module procedure ring_from_handle, ring_from_f08
   end interface hfc_mpi_ring
 
-  public :: hfc_mpi_ring, hfc_mpi_split
+  public :: hfc_mpi_ring, hfc_mpi_split, hfc_mpi_comm_init
 
 contains
 
@@ -56,10 +64,17 @@ contains
   function ring_from_f08(comm) result(ring)
     type(MPI_Comm), intent(in) :: comm
     type(hfc_mpi_ring_t) :: ring
-    ring%comm = comm
-    call MPI_Comm_rank(comm, ring%me)
-    call MPI_Comm_size(comm, ring%size)
+    call hfc_mpi_comm_init(ring, comm)
   end function ring_from_f08
+
+  !> Bind an MPI decomposition to its communicator (this rank, the number of ranks).
+  subroutine hfc_mpi_comm_init(self, comm)
+    class(hfc_mpi_comm_t), intent(inout) :: self
+    type(MPI_Comm), intent(in) :: comm
+    self%comm = comm
+    call MPI_Comm_rank(comm, self%me)
+    call MPI_Comm_size(comm, self%size)
+  end subroutine hfc_mpi_comm_init
 
   !> The library's split of n_global cells over `ranks`: contiguous blocks, the first
   !> mod(n_global, ranks) one cell longer. Block of rank `rank`: n cells from offset.
@@ -150,19 +165,19 @@ contains
                       MPI_DOUBLE_PRECISION, right, 2, self%comm, MPI_STATUS_IGNORE)
   end subroutine ring_fill_halo
 
-  real(wp) function ring_global_max(self, x) result(y)
-    class(hfc_mpi_ring_t), intent(in) :: self
+  real(wp) function comm_global_max(self, x) result(y)
+    class(hfc_mpi_comm_t), intent(in) :: self
     real(wp), intent(in) :: x
     y = x
     if (self%size > 1) call MPI_Allreduce(x, y, 1, MPI_DOUBLE_PRECISION, MPI_MAX, self%comm)
-  end function ring_global_max
+  end function comm_global_max
 
   !> Collective: if any rank has a non-zero stat, every rank returns the stat and message
   !> of the lowest such rank, prefixed with 'rank k: ' (once: a message that starts with
   !> 'rank ' is taken as labelled already). Every rank passes a message buffer of the same
   !> length (the same program).
-  subroutine ring_agree(self, stat, errmsg)
-    class(hfc_mpi_ring_t), intent(in) :: self
+  subroutine comm_agree(self, stat, errmsg)
+    class(hfc_mpi_comm_t), intent(in) :: self
     integer, intent(inout) :: stat
     character(len=*), intent(inout) :: errmsg
     integer :: failing, mine(2), first(2)
@@ -184,11 +199,11 @@ contains
     else
       errmsg = trim(label) // ' ' // message
     end if
-  end subroutine ring_agree
+  end subroutine comm_agree
 
   !> Collective: refuse on every rank when a rank's configuration text differs from rank 0's.
-  subroutine ring_same(self, text, stat, errmsg)
-    class(hfc_mpi_ring_t), intent(in) :: self
+  subroutine comm_same(self, text, stat, errmsg)
+    class(hfc_mpi_comm_t), intent(in) :: self
     character(len=*), intent(in) :: text
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
@@ -206,16 +221,16 @@ contains
         return
       end if
     end do
-  end subroutine ring_same
+  end subroutine comm_same
 
-  integer function ring_rank(self)
-    class(hfc_mpi_ring_t), intent(in) :: self
-    ring_rank = self%me
-  end function ring_rank
+  integer function comm_rank(self)
+    class(hfc_mpi_comm_t), intent(in) :: self
+    comm_rank = self%me
+  end function comm_rank
 
-  integer function ring_ranks(self)
-    class(hfc_mpi_ring_t), intent(in) :: self
-    ring_ranks = self%size
-  end function ring_ranks
+  integer function comm_ranks(self)
+    class(hfc_mpi_comm_t), intent(in) :: self
+    comm_ranks = self%size
+  end function comm_ranks
 
 end module hfc_mpi
