@@ -245,24 +245,28 @@ def face_fluxes_2d(config: HostConfig, scheme: str, c: np.ndarray, u: np.ndarray
         free_provider(pid)
 
 
-FLOW_LAWS = ("steady", "cosine")   # codes 1, 2 of hfc_flow
+FLOW_LAWS = ("steady", "cosine", "frames")   # codes 1, 2, 3 of hfc_flow
 
 
-def _host_flow(config: HostConfig, flow) -> tuple[np.ndarray, np.ndarray, int, float]:
+def _host_flow(config: HostConfig, flow) -> tuple[np.ndarray, np.ndarray, int, float, np.ndarray]:
     """A flow (coupler.problems.flows.Flow) as hfc_flow takes it: the face velocities of the
-    whole grid at factor 1, u(nx, ny) and v(nx, ny) as Fortran arrays (the periodic
-    duplicate faces dropped), the law's code and period."""
+    whole grid at its frame times (one frame, t = 0, for a steady or cosine law), u(nx, ny, m)
+    and v(nx, ny, m) as Fortran arrays (the periodic duplicate faces dropped), the law's
+    code, its period and the frame times."""
     law, period = flow.law()
-    u, v = flow.face_velocities(config.grid2d(), 0.0)
+    times = np.asarray(flow.frame_times(), dtype=np.float64)
     nx, ny = config.cells
-    return (np.ascontiguousarray(u[:, :nx]).T, np.ascontiguousarray(v[:ny, :]).T, FLOW_LAWS.index(law) + 1,
-            float(period))
+    u, v = np.empty((nx, ny, len(times)), order="F"), np.empty((nx, ny, len(times)), order="F")
+    for k, t in enumerate(times):
+        fu, fv = flow.face_velocities(config.grid2d(), float(t))
+        u[:, :, k], v[:, :, k] = fu[:, :nx].T, fv[:ny, :].T
+    return u, v, FLOW_LAWS.index(law) + 1, float(period), times
 
 
 def flow_stable_dt(config: HostConfig, flow, cfl: float) -> float:
     """The host's time step for a 2D flow at peak Courant number cfl (hfc_flow's rule)."""
-    u, v, law, period = _host_flow(config, flow)
-    dt, stat, errmsg = _api.api_flow_stable_dt(u, v, law, period, *config.spacing, cfl)
+    u, v, law, period, times = _host_flow(config, flow)
+    dt, stat, errmsg = _api.api_flow_stable_dt(u, v, law, period, times, *config.spacing, cfl)
     _check(stat, errmsg)
     return float(dt)
 

@@ -55,9 +55,15 @@ class ProblemConfig:
             raise ConfigError(f"{self.host.equation} has no velocity field")
         if self.host.ndim == 2 and self.flow is None:
             object.__setattr__(self, "flow", FlowConfig())
+        needs = self.flow.default_length if self.flow is not None else None
+        if needs is not None and self.host.lengths != (needs, needs):
+            raise ConfigError(f"the {self.flow.kind} flow lives on [0, {needs:g})^2, the grid spans "
+                              f"{' x '.join(f'[0, {v:g})' for v in self.host.lengths)}")
 
     @property
     def initial_condition(self) -> str:
+        if self.ic is None and self.flow is not None:
+            return self.flow.default_tracer
         return self.ic or EQUATIONS[self.host.equation].initial_condition
 
     def make_forcing(self) -> Forcing:
@@ -65,9 +71,10 @@ class ProblemConfig:
             return random_forcing(self.seed)
         return Forcing()
 
-    def make_flow(self):
-        """The velocity field (coupler.problems.flows.Flow) of a 2D problem, else None."""
-        return self.flow.make(self.host.grid2d(), self.seed) if self.flow is not None else None
+    def make_flow(self, t_end: float, progress: bool = False):
+        """The velocity field (coupler.problems.flows.Flow) of a 2D problem over [0, t_end],
+        else None."""
+        return self.flow.make(self.host.grid2d(), self.seed, t_end, progress) if self.flow is not None else None
 
     def initial_state(self) -> np.ndarray:
         if self.host.ndim == 2:
@@ -269,7 +276,8 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     check_size(config.host.size, config.output.t_end, config.output.save_interval, output)
     times, u, nsteps, fallbacks, restart_attributes = starting_point(config, start)
     time = config.numerics.time
-    flow = config.problem.make_flow()
+    flow = config.problem.make_flow(config.output.t_end, progress) if root else None   # a turbulence run: once
+    flow = comm.bcast(flow) if comm else flow
     check_steps(first_step(config, u, flow), config.output.t_end, config.numerics.max_steps)
     forcing = config.problem.make_forcing()
     provider, model_attributes = flux_provider(config, comm)

@@ -145,3 +145,33 @@ def test_python_callback_shape_errors_are_provider_errors():
     for name, function in bad.items():
         with pytest.raises(ProviderError):
             Host(config, PythonFlux(function, 1), time=EULER, flow=ConstantFlow()).advance(c0, 0.0, 0.1)
+
+
+def test_velocity_frames_are_linear_in_time():
+    """A turbulence run's frames (every 0.05, at a resolution of 16) in the host: upwind
+    with forward Euler equals the NumPy donor-cell step with the velocities interpolated
+    linearly between the frames at each step's time (1e-15 absolute: the same arithmetic);
+    a constant stays constant under Van Leer (the interpolated faces are divergence-free,
+    1e-13); advancing beyond the last frame is refused."""
+    from coupler.problems.turbulence import TurbulenceConfig, decaying_turbulence
+
+    flow = decaying_turbulence(TurbulenceConfig(n=16, dt=0.01, spinup=0.0, seed=1), 0.3, 0.05)
+    config = HostConfig("advection2d", (12, 10), (2 * math.pi, 2 * math.pi))
+    grid = config.grid2d()
+    frames = [flow.face_velocities(grid, t) for t in flow.times]
+    dt = 0.25 / 12
+    assert dt <= flow_stable_dt(config, flow, 0.5)          # a Courant number below 1/2
+    c0 = np.random.default_rng(3).uniform(0.0, 1.0, config.shape)
+    c, t = c0, 0.0
+    for _ in range(12):                      # 0.0 .. past the third frame
+        k = min(int(np.searchsorted(flow.times, t, "right")) - 1, len(flow.times) - 2)
+        w = (t - flow.times[k]) / (flow.times[k + 1] - flow.times[k])
+        u, v = ((1 - w) * a + w * b for a, b in zip(frames[k], frames[k + 1]))
+        c, t = numpy_upwind_step(c, u, v, *config.spacing, dt), t + dt
+    host = Host(config, "upwind", time=TimeConfig(dt=dt, method="euler"), flow=flow)
+    fortran, steps = host.advance(c0, 0.0, 12 * dt)
+    assert steps == 12 and np.max(np.abs(fortran - c)) <= 1e-15
+    constant, _ = Host(config, "vanleer", time=EULER, flow=flow).advance(np.full(config.shape, 0.7), 0.0, 0.3)
+    assert np.max(np.abs(constant - 0.7)) <= 1e-13
+    with pytest.raises(ConfigError, match="frames cover"):
+        host.advance(c0, 0.0, 0.31)

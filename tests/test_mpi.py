@@ -50,22 +50,24 @@ ADVECTION2D = ["simulate", "--equation", "advection2d", "--nx", 38, "--ny", 27, 
 def test_advection2d_is_bit_identical_on_1_2_3_4_6_ranks(mpi_env, tmp_path):
     """38 x 27 cells (no rank count divides both): Van Leer with forward Euler on the
     deformational flow (time-dependent face velocities, transverse predictors that read the
-    halo corners), and WENO5 with SSP-RK3 on a random flow; 1, 2, 3, 4 (2 x 2) and 6 (3 x 2)
-    ranks, and 4 ranks as 1 x 4 and 4 x 1. The files, mass diagnostic included, equal the
-    serial run's bit for bit."""
-    cases = {"vanleer": ["--t-end", 1.5],
-             "weno5": ["--velocity", "random", "--seed", 5, "--t-end", 1.0]}
-    for scheme, extra in cases.items():
-        args = [*ADVECTION2D, "--scheme", scheme, *extra]
-        mpirun(mpi_env, 0, HFC, *args, "--output", tmp_path / f"{scheme}.nc")
-        _, c0 = states(tmp_path / f"{scheme}.nc", "c")
-        layouts = [(1, []), (2, []), (3, []), (4, []), (6, [])] if scheme == "vanleer" else \
-            [(4, ["--procs", "1x4"]), (4, ["--procs", "4x1"]), (6, ["--procs", "2x3"])]
+    halo corners) on 1, 2, 3, 4 (2 x 2) and 6 (3 x 2) ranks; WENO5 with SSP-RK3 on a random
+    flow on 1 x 4, 4 x 1 and 2 x 3 process grids; Van Leer in turbulence (velocity frames
+    computed on rank 0 and broadcast) on 4 ranks. The files, mass diagnostic included, equal
+    the serial run's bit for bit."""
+    cases = [("vanleer", ["--scheme", "vanleer", "--t-end", 1.5], [(r, []) for r in (1, 2, 3, 4, 6)]),
+             ("weno5", ["--scheme", "weno5", "--velocity", "random", "--seed", 5, "--t-end", 1.0],
+              [(4, ["--procs", "1x4"]), (4, ["--procs", "4x1"]), (6, ["--procs", "2x3"])]),
+             ("turbulence", ["--velocity", "turbulence", "--turbulence-resolution", 32,
+                             "--t-end", 1.0], [(4, [])])]
+    for name, extra, layouts in cases:
+        args = [*ADVECTION2D, *extra]
+        mpirun(mpi_env, 0, HFC, *args, "--output", tmp_path / f"{name}.nc")
+        _, c0 = states(tmp_path / f"{name}.nc", "c")
         for ranks, procs in layouts:
-            out = tmp_path / f"{scheme}{ranks}{''.join(procs)}.nc"
+            out = tmp_path / f"{name}{ranks}{''.join(procs)}.nc"
             mpirun(mpi_env, ranks, HFC, *args, *procs, "--output", out)
-            np.testing.assert_array_equal(states(out, "c")[1], c0, err_msg=f"{scheme} on {ranks} ranks {procs}")
-            with netCDF4.Dataset(out) as ds, netCDF4.Dataset(tmp_path / f"{scheme}.nc") as serial:
+            np.testing.assert_array_equal(states(out, "c")[1], c0, err_msg=f"{name} on {ranks} ranks {procs}")
+            with netCDF4.Dataset(out) as ds, netCDF4.Dataset(tmp_path / f"{name}.nc") as serial:
                 assert ds.mpi_ranks == ranks
                 np.testing.assert_array_equal(ds["mass"][:], serial["mass"][:])
 

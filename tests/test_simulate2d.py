@@ -51,6 +51,25 @@ def test_cli_deformational_defaults_follow_the_paper(hfc, tmp_path):
         assert c.min() >= -1e-14 and c.max() <= c[0].max() + 1e-14   # no new extrema
 
 
+def test_cli_turbulence_defaults_follow_the_paper(hfc, tmp_path):
+    """`--velocity turbulence`: [0, 2 pi]^2 and the ten random blobs (Sec. III C), the
+    velocities from the spectral run of the seed (here at 32^2 to be quick). The mass stays
+    (round-off) and Van Leer only mixes: the entropy grows, the bounds hold."""
+    out = tmp_path / "turbulence.nc"
+    result = hfc("simulate", "--equation", "advection2d", "--nx", 24, "--velocity", "turbulence",
+                 "--turbulence-resolution", 32, "--t-end", 1, "--save-every", 0.5, "--output", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    with netCDF4.Dataset(out) as ds:
+        ds.set_auto_mask(False)
+        assert ds.tracer == "blobs" and ds.length_x == ds.length_y == 2 * math.pi
+        assert "turbulence" in ds.velocity_field and "32^2" in ds.velocity_field
+        assert np.isnan(ds["l1_error"][1:]).all()                       # no exact solution
+        mass, s, c = ds["mass"][:], ds["entropy"][:], ds["c"][:]
+        assert np.max(np.abs(mass - mass[0])) <= 1e-13 * mass[0]
+        assert s[0] == 1.0 and np.all(np.diff(s) > 0)
+        assert c.min() >= -1e-14 and c.max() <= c[0].max() + 1e-14
+
+
 def test_upwind_at_courant_one_is_the_exact_shift():
     """A constant velocity (1, 0) with dt = dx moves every cell one cell per step: upwind is
     exact there, so the diagnostics' exact solution (the translated tracer) must agree to
@@ -109,6 +128,12 @@ def test_restart_continuation_is_bit_identical(tmp_path, scheme, time):
     (["--equation", "advection2d", "--nx", "16", "--scheme", "godunov"], "does not serve advection2d"),
     (["--equation", "advection2d", "--nx", "16", "--length", "2"], "periodic on [0, 1) x [0, 1)"),
     (["--equation", "advection2d", "--nx", "16", "--length", "1,2,3"], "expected L or LX,LY"),
+    (["--equation", "advection2d", "--nx", "16", "--velocity", "turbulence", "--length", "1", "--t-end", "1"],
+     "lives on [0, 6.28319)^2"),
+    (["--equation", "advection2d", "--nx", "16", "--velocity", "turbulence", "--turbulence-resolution", "7",
+      "--t-end", "1"], "even n >= 8"),
+    (["--equation", "advection2d", "--nx", "16", "--procs", "2x2"], "does not fit the 1 rank"),
+    (["--equation", "advection2d", "--nx", "16", "--procs", "2by2"], "expected PXxPY"),
     (["--equation", "advection2d", "--nx", "2", "--scheme", "weno5"], "halo"),
     (["--equation", "advection2d", "--nx", "16", "--tracer", "blobs"], "at least 5 a side"),
     (["--equation", "advection2d", "--nx", "16", "--velocity", "constant", "--velocity-x", "inf",

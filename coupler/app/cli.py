@@ -101,7 +101,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--ny", type=_positive_int, default=None, help="cells along y (advection2d; default --nx)")
     p.add_argument("--length", type=_lengths, default=None,
                    help="domain length, or LX,LY in 2D (default: the equation's, 2 pi Burgers and advection, "
-                        "32 KdV, 64 KS, 1 advection2d)")
+                        "32 KdV, 64 KS, 1 advection2d, 2 pi with --velocity turbulence)")
     p.add_argument("--t-end", type=_float(0.0), default=None,
                    help="end time (required, except for the deformational flow: its period)")
     step = p.add_mutually_exclusive_group()
@@ -122,6 +122,12 @@ def _add_simulate(sub) -> None:
     p.add_argument("--velocity-y", type=_float(), default=0.0, help="v of --velocity constant (default 0)")
     p.add_argument("--period", type=_float(0.0), default=5.0,
                    help="period T of --velocity deformational (default 5, the paper's)")
+    p.add_argument("--turbulence-resolution", type=_positive_int, default=256,
+                   help="--velocity turbulence: the spectral solver's grid (default 256, the paper's; its step "
+                        "0.001 x 256 / N; the 4 s spin-up takes about a minute at 256)")
+    p.add_argument("--frame-every", type=_float(0.0), default=0.05,
+                   help="--velocity turbulence: interval of the velocity frames, linear in time between them "
+                        "(default 0.05)")
     p.add_argument("--seed", type=int, default=0,
                    help="realization of the forcing (Burgers), of the random initial condition, or of the random "
                         "velocity field and tracers (advection2d) (default 0)")
@@ -129,7 +135,8 @@ def _add_simulate(sub) -> None:
     p.add_argument("--ic", choices=list(INITIAL_CONDITIONS), default=None,
                    help="initial condition (default zero for Burgers, sine for advection, random for KdV and KS)")
     p.add_argument("--tracer", choices=list(TRACERS), default=None,
-                   help="advection2d's initial tracer (default blob, the paper's Eq. 9)")
+                   help="advection2d's initial tracer (default blob, the paper's Eq. 9; turbulence: blobs, its "
+                        "ten random blobs)")
     p.add_argument("--save-every", type=_float(0.0), default=None, help="output interval (default t_end/100)")
     p.add_argument("--output", required=True, help="netCDF file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -170,8 +177,9 @@ def _problem(args: argparse.Namespace):
     kind = args.velocity or "deformational"
     if kind not in FLOWS:
         raise HfcError(f"--velocity of advection2d is one of {', '.join(FLOWS)}, got '{kind}'")
-    flow = FlowConfig(kind, (args.velocity_x, args.velocity_y), args.period)
-    host = HostConfig(args.equation, (args.nx, args.ny or args.nx), length)
+    flow = FlowConfig(kind, (args.velocity_x, args.velocity_y), args.period, args.turbulence_resolution,
+                      args.frame_every)
+    host = HostConfig(args.equation, (args.nx, args.ny or args.nx), length if length is not None else flow.default_length)
     method = "ssprk3" if args.scheme == "weno5" else "euler"
     return ProblemConfig(host, ic=args.tracer, seed=args.seed, flow=flow), method
 
@@ -224,10 +232,16 @@ def _add_bench(sub) -> None:
                    help="strong scaling 1 -> 2 MPI ranks at n = 2^16 (WENO5 and learned), halo exchange share")
     p.add_argument("--frames", action="store_true",
                    help="the cost of one output frame, and the demo's 64-cell rows (time in the host)")
+    p.add_argument("--advection2d", action="store_true",
+                   help="the 2D host: ns per cell-step of upwind, Van Leer, WENO5 at 256^2 and 1024^2, and strong "
+                        "scaling 1 -> 2 ranks at 1024^2")
     p.set_defaults(func=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.advection2d:
+        from coupler.app.bench_2d import main
+        return main(args.repeats)
     if args.frames:
         from coupler.app.bench_frames import main
         return main(args.repeats)

@@ -3,10 +3,11 @@ velocity field (coupler.problems.flows), which tracer (coupler.problems.tracers)
 exact solution where one is known, for the error diagnostics.
 
 Defaults follow the paper's cases: the deformational flow on [0, 1]^2 with T = 5 (Eq. 8)
-and the blob (Eq. 9); the random divergence-free fields of its training set; a constant
-velocity with the square wave of its first test (heights in [0.1, 0.9], widths of 2 to 8
-points of its 32-point grid, here a fraction of the domain so that every resolution sees
-the same wave).
+and the blob (Eq. 9); the random divergence-free fields of its training set; decaying
+turbulence on [0, 2 pi]^2 (coupler.problems.turbulence, the 4 s spin-up discarded) with its
+ten random blobs; a constant velocity with the square wave of its first test (heights in
+[0.1, 0.9], widths of 2 to 8 points of its 32-point grid, here a fraction of the domain so
+that every resolution sees the same wave).
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import numpy as np
 from coupler.errors import ConfigError
 from coupler.problems import tracers
 from coupler.problems.flows import ConstantFlow, DeformationalFlow, Flow, Grid2D, RandomFlow
+from coupler.problems.turbulence import LENGTH as TURBULENCE_LENGTH
+from coupler.problems.turbulence import TurbulenceConfig, decaying_turbulence
 
-FLOWS = ("constant", "deformational", "random")
+FLOWS = ("constant", "deformational", "random", "turbulence")
 TRACERS = ("blob", "blobs", "square")
 SQUARE_GRID = 32      # the paper's grid of the square-wave test: widths are 2-8 of its cells
 
@@ -27,11 +30,16 @@ SQUARE_GRID = 32      # the paper's grid of the square-wave test: widths are 2-8
 @dataclass(frozen=True)
 class FlowConfig:
     """The velocity field: `kind` (FLOWS), the constant velocity (u, v), the deformational
-    flow's period T; a random field is drawn from the problem's seed."""
+    flow's period T; a random field and a turbulence run are drawn from the problem's seed.
+    Turbulence: the spectral solver's `resolution` (the paper's 256; its step 0.001 at 256,
+    in proportion elsewhere) and the interval of the frames the host interpolates linearly
+    in time (0.05: 1% of the peak speed at mid-frame, measured at 32^2)."""
 
     kind: str = "deformational"
     velocity: tuple[float, float] = (1.0, 0.0)
     period: float = 5.0
+    resolution: int = 256
+    frame_every: float = 0.05
 
     def __post_init__(self) -> None:
         if self.kind not in FLOWS:
@@ -41,21 +49,45 @@ class FlowConfig:
             raise ConfigError(f"the constant velocity must be two finite numbers, got {self.velocity}")
         if not (math.isfinite(self.period) and self.period > 0):
             raise ConfigError(f"the period of the deformational flow must be positive, got {self.period}")
+        if not (math.isfinite(self.frame_every) and self.frame_every > 0):
+            raise ConfigError(f"the interval of the turbulence frames must be positive, got {self.frame_every}")
+        self.turbulence(0)                      # checks the resolution
         object.__setattr__(self, "velocity", velocity)
 
-    def make(self, grid: Grid2D, seed: int) -> Flow:
+    @property
+    def default_tracer(self) -> str:
+        """The paper's tracer for this flow: ten random blobs in turbulence, else the blob."""
+        return "blobs" if self.kind == "turbulence" else "blob"
+
+    @property
+    def default_length(self) -> float | None:
+        """The domain the flow needs (turbulence: [0, 2 pi]^2), or None for the equation's."""
+        return TURBULENCE_LENGTH if self.kind == "turbulence" else None
+
+    def turbulence(self, seed: int) -> TurbulenceConfig:
+        return TurbulenceConfig(n=self.resolution, dt=0.256 / self.resolution, seed=seed)
+
+    def make(self, grid: Grid2D, seed: int, t_end: float = 0.0, progress: bool = False) -> Flow:
+        """The flow on `grid`; a turbulence run covers [0, t_end]."""
         if self.kind == "constant":
             return ConstantFlow(*self.velocity)
         if self.kind == "deformational":
             return DeformationalFlow(self.period)
-        return RandomFlow(seed=seed, lx=grid.lx, ly=grid.ly)
+        if self.kind == "random":
+            return RandomFlow(seed=seed, lx=grid.lx, ly=grid.ly)
+        frames = math.ceil(t_end / self.frame_every * (1 - 1e-12)) + 1     # one beyond: the times are step times
+        return decaying_turbulence(self.turbulence(seed), frames * self.frame_every, self.frame_every, progress)
 
     def describe(self) -> str:
         if self.kind == "constant":
             return f"constant (u, v) = ({self.velocity[0]!r}, {self.velocity[1]!r})"
         if self.kind == "deformational":
             return f"LeVeque deformational flow, Zhuang et al. (2021) Eq. 8, T = {self.period!r}"
-        return "random periodic divergence-free sinusoids (Zhuang et al. 2021, its ref. [55]), from the seed"
+        if self.kind == "random":
+            return "random periodic divergence-free sinusoids (Zhuang et al. 2021, its ref. [55]), from the seed"
+        return (f"decaying 2D turbulence from the McWilliams (1984) initial condition of the seed, pseudo-spectral "
+                f"at {self.resolution}^2, the first 4 time units discarded, frames every {self.frame_every!r} "
+                "linear in time")
 
 
 def tracer(name: str, grid: Grid2D, seed: int, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:

@@ -68,9 +68,14 @@ class Flow:
         return None
 
     def law(self) -> tuple[str, float]:
-        """How the velocities vary in time, for the host (coupler.host.FLOW_LAWS): "steady",
-        or "cosine" with its period T (the velocities at t = 0 times cos(pi t / T))."""
+        """How the velocities vary in time, for the host (coupler.host.FLOW_LAWS): "steady";
+        "cosine" with its period T (the velocities at t = 0 times cos(pi t / T)); or
+        "frames" (the velocities at the times `frame_times()`, linear in between)."""
         return "steady", 0.0
+
+    def frame_times(self) -> np.ndarray:
+        """The times the host takes the velocities at: t = 0 unless the law is "frames"."""
+        return np.zeros(1)
 
     def psi(self, x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
         """psi at the points (x, y) (arrays of one shape) at time t."""

@@ -96,6 +96,12 @@ class TurbulentFlow(Flow):
     def domain(self):
         return (LENGTH, LENGTH)
 
+    def law(self):
+        return "frames", 0.0
+
+    def frame_times(self) -> np.ndarray:
+        return self.times
+
     def _psi_hat(self, t: float) -> np.ndarray:
         times = self.times
         if not times[0] - 1e-12 <= t <= times[-1] + 1e-12:

@@ -10,7 +10,7 @@ module hfc_api
   use hfc_mpi, only: hfc_mpi_ring
   use hfc_mpi_cartesian, only: hfc_mpi_cart
   use hfc_equation, only: hfc_equation_t, hfc_equation_init, HFC_EQ_ADVECTION2D
-  use hfc_flow, only: hfc_flow_t, hfc_flow_init
+  use hfc_flow, only: hfc_flow_t, hfc_flow_init, HFC_FLOW_FRAMES
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_init
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
@@ -345,14 +345,16 @@ contains
     if (stat == HFC_OK) call hfc_host_add_source(hosts(id), forcing, stat, errmsg)
   end subroutine api_host_add_forcing
 
-  !> Give a 2D advection host its face velocities over the whole grid: u(nx, ny) on the
-  !> x-faces (face (i, j) left of cell (i, j)), v(nx, ny) on the y-faces (below cell (i, j)),
-  !> law 1 steady or 2 times cos(pi t / period) (hfc_flow).
-  subroutine api_host_set_flow(id, u, v, law, period, stat, errmsg)
+  !> Give a 2D advection host its face velocities over the whole grid: u(nx, ny, m) on the
+  !> x-faces (face (i, j) left of cell (i, j)), v(nx, ny, m) on the y-faces (below cell
+  !> (i, j)); law 1 steady or 2 times cos(pi t / period) (one frame), or 3 the m frames at
+  !> times(m), linear in between (hfc_flow).
+  subroutine api_host_set_flow(id, u, v, law, period, times, stat, errmsg)
     integer, intent(in) :: id
-    real(wp), intent(in) :: u(:, :), v(:, :)
+    real(wp), intent(in) :: u(:, :, :), v(:, :, :)
     integer, intent(in) :: law
     real(wp), intent(in) :: period
+    real(wp), intent(in) :: times(:)
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_grid_t) :: block
@@ -360,30 +362,49 @@ contains
     if (.not. host_check(id, stat, errmsg)) return
     call hfc_host_grid(hosts(id), block, stat, errmsg)
     if (stat /= HFC_OK) return
-    if (block%ndim /= 2 .or. any(shape(u) /= block%n_global(1:2))) then
+    if (block%ndim /= 2 .or. any([size(u, 1), size(u, 2)] /= block%n_global(1:2))) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'set_flow: the face velocities have shape (' // &
         hfc_str(size(u, 1)) // ', ' // hfc_str(size(u, 2)) // '), the grid (' // hfc_str(block%n_global(1)) // &
         ', ' // hfc_str(block%n_global(2)) // ')')
       return
     end if
-    call hfc_flow_init(flow, u, v, law, period, block%dx(1), block%dx(2), stat, errmsg)
+    call make_flow(u, v, law, period, times, block%dx(1), block%dx(2), flow, stat, errmsg)
     if (stat == HFC_OK) call hfc_host_set_flow(hosts(id), flow, stat, errmsg)
   end subroutine api_host_set_flow
 
   !> The time-step rule of 2D advection: the step at peak Courant number cfl of the face
   !> velocities u, v (as in api_host_set_flow) on cells dx x dy.
-  subroutine api_flow_stable_dt(u, v, law, period, dx, dy, cfl, dt, stat, errmsg)
-    real(wp), intent(in) :: u(:, :), v(:, :)
+  subroutine api_flow_stable_dt(u, v, law, period, times, dx, dy, cfl, dt, stat, errmsg)
+    real(wp), intent(in) :: u(:, :, :), v(:, :, :)
     integer, intent(in) :: law
-    real(wp), intent(in) :: period, dx, dy, cfl
+    real(wp), intent(in) :: period
+    real(wp), intent(in) :: times(:)
+    real(wp), intent(in) :: dx, dy, cfl
     real(wp), intent(out) :: dt
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_flow_t) :: flow
     dt = 0.0_wp
-    call hfc_flow_init(flow, u, v, law, period, dx, dy, stat, errmsg)
+    call make_flow(u, v, law, period, times, dx, dy, flow, stat, errmsg)
     if (stat == HFC_OK) dt = flow%stable_dt(cfl)
   end subroutine api_flow_stable_dt
+
+  !> The flow of api_host_set_flow's arguments.
+  subroutine make_flow(u, v, law, period, times, dx, dy, flow, stat, errmsg)
+    real(wp), intent(in) :: u(:, :, :), v(:, :, :)
+    integer, intent(in) :: law
+    real(wp), intent(in) :: period, times(:), dx, dy
+    type(hfc_flow_t), intent(out) :: flow
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (law == HFC_FLOW_FRAMES) then
+      call hfc_flow_init(flow, u, v, times, dx, dy, stat, errmsg)
+    else if (size(u, 3) /= 1 .or. size(v, 3) /= 1) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: a steady or cosine flow has one frame')
+    else
+      call hfc_flow_init(flow, u(:, :, 1), v(:, :, 1), law, period, dx, dy, stat, errmsg)
+    end if
+  end subroutine make_flow
 
   !> This rank's block of a host's grid: interior cells and offset per dimension (1 and 0
   !> beyond the grid's dimensions), the grid's dimensions and the state's halo width.

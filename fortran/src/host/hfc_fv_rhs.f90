@@ -96,7 +96,7 @@ contains
     rhs%aux(1)%name = 'u'
     rhs%aux(2)%name = 'v'
     rhs%aux(:)%location = HFC_AT_LOWER_FACES
-    allocate(rhs%aux(1)%values(size(rhs%flow%u0)), rhs%aux(2)%values(size(rhs%flow%v0)))
+    allocate(rhs%aux(1)%values(size(rhs%flow%u0, 1)), rhs%aux(2)%values(size(rhs%flow%v0, 1)))
     call rhs%flow%velocities(0.0_wp, rhs%aux(1)%values, rhs%aux(2)%values)   ! a steady flow's, once
   end subroutine hfc_fv_rhs_set_flow
 

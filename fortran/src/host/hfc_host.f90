@@ -265,6 +265,14 @@ contains
         '(hfc_host_set_flow)')
       return
     end if
+    if (allocated(h%rhs%flow)) then
+      if (.not. h%rhs%flow%covers(h%t, t_end)) then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: the velocity frames cover t in [' // &
+          hfc_str(h%rhs%flow%times(1)) // ', ' // hfc_str(h%rhs%flow%times(size(h%rhs%flow%times))) // &
+          '], asked for [' // hfc_str(h%t) // ', ' // hfc_str(t_end) // ']')
+        return
+      end if
+    end if
     g = h%rhs%grid%g
     n = h%rhs%grid%n(1)
     taken = 0

@@ -11,7 +11,7 @@ module hfc_reconstruct
   real(wp), parameter, public :: WENO_EPS = 1.0e-6_wp   !< WENO5-JS epsilon (Jiang & Shu)
 
   public :: reconstruct_constant, reconstruct_fv3, reconstruct_weno5
-  public :: fv3_value, weno5_pair
+  public :: fv3_value, weno5_pair, weno5_pairs
 
 contains
 
@@ -88,5 +88,13 @@ contains
     call weno5_pair(u(-2), u(-1), u(0), u(1), u(2), ul(1), unused)
     call weno5_pair(u(n - 1), u(n), u(n + 1), u(n + 2), u(n + 3), unused, ur(n + 1))
   end subroutine reconstruct_weno5
+
+  !> weno5_pair on a row of n cells (here, where it is inlined and vectorised).
+  pure subroutine weno5_pairs(n, a, b, c, d, e, vp, vm)
+    integer, intent(in) :: n
+    real(wp), intent(in) :: a(n), b(n), c(n), d(n), e(n)
+    real(wp), intent(out) :: vp(n), vm(n)
+    call weno5_pair(a, b, c, d, e, vp, vm)
+  end subroutine weno5_pairs
 
 end module hfc_reconstruct

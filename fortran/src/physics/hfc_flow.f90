@@ -4,8 +4,11 @@
 !> averages of a stream function sampled at the cell corners, so the discrete divergence of
 !> every cell is zero to round-off; this module only stores, places and scales them.
 !>
-!> Laws: steady, or the deformational flow's cos(pi t / period) (LeVeque 1996; the paper's
-!> Eq. 8 with T = period). The velocities at a stage are those of the stage time.
+!> Laws: steady; the deformational flow's cos(pi t / period) (LeVeque 1996; the paper's
+!> Eq. 8 with T = period); or frames: velocities given at times t_1 < ... < t_m (snapshots of
+!> a decaying-turbulence run), linear in time between them (a linear combination of
+!> divergence-free fields is divergence-free). The velocities at a stage are those of the
+!> stage time; a host refuses to advance beyond the frames (hfc_flow_t%covers).
 !>
 !> Bound to a block, the flow holds the block's faces with halo in the layout
 !> HFC_AT_LOWER_FACES of hfc_provider (entry (i, j) the face on the lower side of cell (i, j)),
@@ -19,6 +22,7 @@ module hfc_flow
 
   integer, parameter, public :: HFC_FLOW_STEADY = 1   !< u, v as given, at every time
   integer, parameter, public :: HFC_FLOW_COSINE = 2   !< u, v times cos(pi t / period)
+  integer, parameter, public :: HFC_FLOW_FRAMES = 3   !< frames u(:, :, k) at times(k), linear in between
 
   real(wp), parameter :: PI = acos(-1.0_wp)
 
@@ -27,23 +31,33 @@ module hfc_flow
     integer :: law = HFC_FLOW_STEADY
     real(wp) :: period = 0.0_wp
     real(wp) :: peak_rate = 0.0_wp                   !< max(max |u| / dx, max |v| / dy) over all times
-    real(wp), allocatable :: u_global(:, :), v_global(:, :)   !< (nx, ny): face (i, j) left of / below cell (i, j)
-    real(wp), allocatable :: u0(:), v0(:)            !< the block's faces with halo, at factor 1
+    real(wp), allocatable :: times(:)                !< the frames' times (one frame, t = 0, unless law FRAMES)
+    real(wp), allocatable :: u_global(:, :, :), v_global(:, :, :)   !< (nx, ny, frames): face (i, j) left of / below cell (i, j)
+    real(wp), allocatable :: u0(:, :), v0(:, :)      !< the block's faces with halo per frame (the cosine's factor 1)
   contains
     procedure :: bind => flow_bind
     procedure :: velocities => flow_velocities
     procedure :: stable_dt => flow_stable_dt
+    procedure :: covers => flow_covers
   end type hfc_flow_t
+
+  !> A flow from the face velocities of the whole grid:
+  !> `hfc_flow_init(flow, u, v, law, period, dx, dy, stat, errmsg)` with u(nx, ny), v(nx, ny)
+  !> and law HFC_FLOW_STEADY or HFC_FLOW_COSINE (its period > 0); or
+  !> `hfc_flow_init(flow, u, v, times, dx, dy, stat, errmsg)` with frames u(nx, ny, m),
+  !> v(nx, ny, m) at increasing times(m) (law HFC_FLOW_FRAMES). u is on the x-faces (face
+  !> (i, j) left of cell (i, j); periodic, so the right face of cell nx is face 1), v on the
+  !> y-faces (face (i, j) below cell (i, j)); dx, dy the grid's cell widths (for the Courant
+  !> rate).
+  interface hfc_flow_init
+    module procedure flow_init_law, flow_init_frames
+  end interface hfc_flow_init
 
   public :: hfc_flow_init
 
 contains
 
-  !> A flow from the face velocities of the whole grid, u(nx, ny) on the x-faces (face (i, j)
-  !> left of cell (i, j); periodic, so the right face of cell nx is face 1) and v(nx, ny) on
-  !> the y-faces (face (i, j) below cell (i, j)); law HFC_FLOW_STEADY or HFC_FLOW_COSINE
-  !> with its period > 0; dx, dy the grid's cell widths (for the Courant rate).
-  subroutine hfc_flow_init(flow, u, v, law, period, dx, dy, stat, errmsg)
+  subroutine flow_init_law(flow, u, v, law, period, dx, dy, stat, errmsg)
     type(hfc_flow_t), intent(out) :: flow
     real(wp), intent(in) :: u(:, :), v(:, :)
     integer, intent(in) :: law
@@ -52,27 +66,52 @@ contains
     character(len=*), intent(inout) :: errmsg
 
     call hfc_clear(stat, errmsg)
-    if (any(shape(u) /= shape(v))) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
-        hfc_str(size(u, 2)) // '), v (' // hfc_str(size(v, 1)) // ', ' // hfc_str(size(v, 2)) // '): both need (nx, ny)')
-    else if (.not. (hfc_all_finite(reshape(u, [size(u)])) .and. hfc_all_finite(reshape(v, [size(v)])))) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the face velocities are not finite')
-    else if (law /= HFC_FLOW_STEADY .and. law /= HFC_FLOW_COSINE) then
+    if (law /= HFC_FLOW_STEADY .and. law /= HFC_FLOW_COSINE) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: unknown law ' // hfc_str(law) // &
-        ' (1 steady, 2 cos(pi t / period))')
+        ' (1 steady, 2 cos(pi t / period); frames have their own hfc_flow_init)')
     else if (law == HFC_FLOW_COSINE .and. .not. (period > 0.0_wp .and. period <= huge(period))) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the period must be positive and finite, got ' // &
         hfc_str(period))
+    else if (any(shape(u) /= shape(v))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
+        hfc_str(size(u, 2)) // '), v (' // hfc_str(size(v, 1)) // ', ' // hfc_str(size(v, 2)) // '): both need (nx, ny)')
+    end if
+    if (stat /= 0) return
+    call flow_init_frames(flow, reshape(u, [shape(u), 1]), reshape(v, [shape(v), 1]), [0.0_wp], dx, dy, stat, errmsg)
+    flow%law = law
+    flow%period = period
+  end subroutine flow_init_law
+
+  subroutine flow_init_frames(flow, u, v, times, dx, dy, stat, errmsg)
+    type(hfc_flow_t), intent(out) :: flow
+    real(wp), intent(in) :: u(:, :, :), v(:, :, :), times(:)
+    real(wp), intent(in) :: dx, dy
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: m
+
+    call hfc_clear(stat, errmsg)
+    m = size(times)
+    if (any(shape(u) /= shape(v)) .or. size(u, 3) /= m) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
+        hfc_str(size(u, 2)) // ', ' // hfc_str(size(u, 3)) // '), v (' // hfc_str(size(v, 1)) // ', ' // &
+        hfc_str(size(v, 2)) // ', ' // hfc_str(size(v, 3)) // '): both need (nx, ny, frames), ' // hfc_str(m) // ' frames')
+    else if (m < 1 .or. .not. hfc_all_finite(times)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the frames need finite times, at least one')
+    else if (any(times(2:) <= times(:m - 1))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the frames'' times must increase')
+    else if (.not. (hfc_all_finite(reshape(u, [size(u)])) .and. hfc_all_finite(reshape(v, [size(v)])))) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the face velocities are not finite')
     else if (.not. (dx > 0.0_wp .and. dy > 0.0_wp)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the cell widths must be positive')
     end if
     if (stat /= 0) return
-    flow%law = law
-    flow%period = period
+    flow%law = merge(HFC_FLOW_FRAMES, HFC_FLOW_STEADY, m > 1)
+    flow%times = times
     flow%u_global = u
     flow%v_global = v
-    flow%peak_rate = max(maxval(abs(u)) / dx, maxval(abs(v)) / dy)   ! |cos| <= 1
-  end subroutine hfc_flow_init
+    flow%peak_rate = max(maxval(abs(u)) / dx, maxval(abs(v)) / dy)   ! |cos| <= 1; between frames, within theirs
+  end subroutine flow_init_frames
 
   !> Place the flow on a block of its grid: the faces of every cell of the block, halo
   !> included, by periodic global index.
@@ -98,33 +137,50 @@ contains
     mx = grid%n(1) + 2 * g
     my = grid%n(2) + 2 * g
     if (allocated(self%u0)) deallocate(self%u0, self%v0)
-    allocate(self%u0(mx * my), self%v0(mx * my))
+    allocate(self%u0(mx * my, size(self%times)), self%v0(mx * my, size(self%times)))
     do j = 1, my
       jy = modulo(grid%offset(2) + j - g - 1, grid%n_global(2)) + 1
       do i = 1, mx
         ix = modulo(grid%offset(1) + i - g - 1, grid%n_global(1)) + 1
         k = (j - 1) * mx + i
-        self%u0(k) = self%u_global(ix, jy)
-        self%v0(k) = self%v_global(ix, jy)
+        self%u0(k, :) = self%u_global(ix, jy, :)
+        self%v0(k, :) = self%v_global(ix, jy, :)
       end do
     end do
   end subroutine flow_bind
 
-  !> The block's face velocities at time t (layout HFC_AT_LOWER_FACES).
+  !> The block's face velocities at time t (layout HFC_AT_LOWER_FACES). Frames: linear
+  !> between the two around t, w = (t - t_k) / (t_{k+1} - t_k), u = (1 - w) u_k + w u_{k+1}
+  !> (the end frames beyond their times: a host checks covers() first).
   subroutine flow_velocities(self, t, u, v)
     class(hfc_flow_t), intent(in) :: self
     real(wp), intent(in) :: t
     real(wp), intent(inout) :: u(:), v(:)
-    real(wp) :: factor
-    if (self%law == HFC_FLOW_STEADY) then
-      u = self%u0
-      v = self%v0
-    else
+    real(wp) :: factor, w
+    integer :: k
+    select case (self%law)
+    case (HFC_FLOW_STEADY)
+      u = self%u0(:, 1)
+      v = self%v0(:, 1)
+    case (HFC_FLOW_COSINE)
       factor = cos(PI * t / self%period)
-      u = factor * self%u0
-      v = factor * self%v0
-    end if
+      u = factor * self%u0(:, 1)
+      v = factor * self%v0(:, 1)
+    case default
+      k = max(1, min(size(self%times) - 1, count(self%times <= t)))
+      w = max(0.0_wp, min(1.0_wp, (t - self%times(k)) / (self%times(k + 1) - self%times(k))))
+      u = (1.0_wp - w) * self%u0(:, k) + w * self%u0(:, k + 1)
+      v = (1.0_wp - w) * self%v0(:, k) + w * self%v0(:, k + 1)
+    end select
   end subroutine flow_velocities
+
+  !> Whether the flow is defined over [t0, t1]: always, except frames beyond their times.
+  pure logical function flow_covers(self, t0, t1) result(ok)
+    class(hfc_flow_t), intent(in) :: self
+    real(wp), intent(in) :: t0, t1
+    ok = self%law /= HFC_FLOW_FRAMES
+    if (.not. ok) ok = t0 >= self%times(1) .and. t1 <= self%times(size(self%times))
+  end function flow_covers
 
   !> The time-step rule of 2D advection: cfl / max(max |u| / dx, max |v| / dy), the peak
   !> over all times (so the deformational flow keeps the paper's fixed step: dt = 0.5 dx at

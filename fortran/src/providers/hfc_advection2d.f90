@@ -24,8 +24,8 @@ module hfc_advection2d
   use hfc_kinds, only: wp, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear
   use hfc_grid, only: hfc_grid_t
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t, hfc_find_aux
-  use hfc_transport, only: hfc_upwind_flux, hfc_vanleer_flux
-  use hfc_reconstruct, only: weno5_pair
+  use hfc_transport, only: hfc_lin_slopes, hfc_upwind_fluxes, hfc_vanleer_fluxes
+  use hfc_reconstruct, only: weno5_pairs
   implicit none
   private
 
@@ -33,9 +33,12 @@ module hfc_advection2d
   integer, parameter, public :: HFC_ADV_VANLEER = 2
   integer, parameter, public :: HFC_ADV_WENO5 = 3
 
+  integer, parameter :: STRIP_CELLS = 16384   !< cells of a strip of Van Leer (intermediates in cache)
+
   !> A 2D advection provider; make it with hfc_advection2d_init.
   type, extends(hfc_flux_provider), public :: hfc_advection2d_flux
     integer :: scheme = HFC_ADV_VANLEER
+    real(wp), allocatable :: work(:)   !< the scheme's intermediate fields, kept between calls
   contains
     procedure :: compute => advection2d_compute
     procedure :: halo_width => advection2d_halo_width
@@ -104,7 +107,7 @@ contains
     real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: ku, kv, nx, ny, g
+    integer :: ku, kv, nx, ny, g, m, strip, j0, rows
 
     call hfc_clear(stat, errmsg)
     ku = hfc_find_aux(aux, 'u')
@@ -117,52 +120,128 @@ contains
     nx = grid%n(1)
     ny = grid%n(2)
     g = grid%g
-    call fluxes(u, aux(ku)%values, aux(kv)%values, flux(1:(nx + 1) * ny), flux((nx + 1) * ny + 1:))
+    if (.not. allocated(self%work)) allocate(self%work(0))
+    strip = min(ny, max(8, STRIP_CELLS / (nx + 4)))
+    m = (nx + 4) * (merge(strip, ny, self%scheme == HFC_ADV_VANLEER) + 4)   ! one intermediate field
+    if (size(self%work) < 6 * m) then      ! Van Leer's six per strip; WENO5 uses two
+      deallocate(self%work)
+      allocate(self%work(6 * m))
+    end if
+    associate (c => u, vx => aux(ku)%values, vy => aux(kv)%values, fx => flux(1:(nx + 1) * ny), &
+               fy => flux((nx + 1) * ny + 1:), w => self%work)
+      select case (self%scheme)
+      case (HFC_ADV_UPWIND)
+        call upwind(c, vx, vy, fx, fy)
+      case (HFC_ADV_VANLEER)
+        ! strips of rows, so that the intermediate fields stay in cache; a strip's last row of
+        ! y-faces is the next strip's first, computed again from the same cells (same bits)
+        do j0 = 1, ny, strip
+          rows = min(strip, ny - j0 + 1)
+          call vanleer(rows, c(row(j0 - g) + 1:), vx(row(j0 - g) + 1:), vy(row(j0 - g) + 1:), &
+                       fx((j0 - 1) * (nx + 1) + 1:), fy((j0 - 1) * nx + 1:), w(1:m), w(m + 1:2 * m), &
+                       w(2 * m + 1:3 * m), w(3 * m + 1:4 * m), w(4 * m + 1:5 * m), w(5 * m + 1:6 * m))
+        end do
+      case default
+        call weno5_x(c, vx, fx, w(1:m), w(m + 1:2 * m))
+        call weno5_y(c, vy, fy, w(1:m), w(m + 1:2 * m))
+      end select
+    end associate
 
   contains
 
-    !> The x-fluxes fx (faces 1..nx+1 of rows 1..ny) and y-fluxes fy of the state c.
-    subroutine fluxes(c, vx, vy, fx, fy)
+    !> Flat index just before row j (from 1 - g) of a cell field with halo.
+    pure integer function row(j)
+      integer, intent(in) :: j
+      row = (j - 1 + g) * (nx + 2 * g)
+    end function row
+
+    ! The schemes on explicit-shape arrays of the block (cells with halo; faces as in
+    ! hfc_grid), the work arrays passed in as well: the compiler then knows that nothing
+    ! aliases and makes no temporaries.
+
+    subroutine upwind(c, vx, vy, fx, fy)
       real(wp), intent(in) :: c(1 - g:nx + g, 1 - g:ny + g), vx(1 - g:nx + g, 1 - g:ny + g), &
                               vy(1 - g:nx + g, 1 - g:ny + g)
       real(wp), intent(out) :: fx(1:nx + 1, 1:ny), fy(1:nx, 1:ny + 1)
-      real(wp), allocatable :: gx(:, :), gy(:, :), cx(:, :), cy(:, :), r(:, :), l(:, :)
+      integer :: j
+      do j = 1, ny
+        call hfc_upwind_fluxes(nx + 1, c(0:nx, j), c(1:nx + 1, j), vx(1:nx + 1, j), fx(:, j))
+      end do
+      do j = 1, ny + 1
+        call hfc_upwind_fluxes(nx, c(1:nx, j - 1), c(1:nx, j), vy(1:nx, j), fy(:, j))
+      end do
+    end subroutine upwind
 
-      select case (self%scheme)
-      case (HFC_ADV_UPWIND)
-        fx = hfc_upwind_flux(c(0:nx, 1:ny), c(1:nx + 1, 1:ny), vx(1:nx + 1, 1:ny))
-        fy = hfc_upwind_flux(c(1:nx, 0:ny), c(1:nx, 1:ny + 1), vy(1:nx, 1:ny + 1))
-      case (HFC_ADV_VANLEER)
-        allocate(gx(nx + 1, ny + 4), gy(nx + 4, ny + 1), cx(nx, ny + 4), cy(nx + 4, ny))
-        ! fluxes of c itself across the rows (columns) the transverse predictor needs
-        gx = hfc_vanleer_flux(c(-1:nx - 1, -1:ny + 2), c(0:nx, -1:ny + 2), c(1:nx + 1, -1:ny + 2), &
-                              c(2:nx + 2, -1:ny + 2), vx(1:nx + 1, -1:ny + 2), abs(vx(1:nx + 1, -1:ny + 2)) * (dt / grid%dx(1)))
-        gy = hfc_vanleer_flux(c(-1:nx + 2, -1:ny - 1), c(-1:nx + 2, 0:ny), c(-1:nx + 2, 1:ny + 1), &
-                              c(-1:nx + 2, 2:ny + 2), vy(-1:nx + 2, 1:ny + 1), abs(vy(-1:nx + 2, 1:ny + 1)) * (dt / grid%dx(2)))
-        ! predictors: cx = c + A_x(c)/2 on columns 1..nx, rows -1..ny+2; cy = c + A_y(c)/2
-        cx = c(1:nx, -1:ny + 2) - (0.5_wp * dt / grid%dx(1)) * ((gx(2:nx + 1, :) - gx(1:nx, :)) - &
-             c(1:nx, -1:ny + 2) * (vx(2:nx + 1, -1:ny + 2) - vx(1:nx, -1:ny + 2)))
-        cy = c(-1:nx + 2, 1:ny) - (0.5_wp * dt / grid%dx(2)) * ((gy(:, 2:ny + 1) - gy(:, 1:ny)) - &
-             c(-1:nx + 2, 1:ny) * (vy(-1:nx + 2, 2:ny + 1) - vy(-1:nx + 2, 1:ny)))
-        ! cy(i, j) is cell (i - 2, j); cx(i, j) is cell (i, j - 2)
-        fx = hfc_vanleer_flux(cy(1:nx + 1, :), cy(2:nx + 2, :), cy(3:nx + 3, :), cy(4:nx + 4, :), vx(1:nx + 1, 1:ny), &
-                              abs(vx(1:nx + 1, 1:ny)) * (dt / grid%dx(1)))
-        fy = hfc_vanleer_flux(cx(:, 1:ny + 1), cx(:, 2:ny + 2), cx(:, 3:ny + 3), cx(:, 4:ny + 4), vy(1:nx, 1:ny + 1), &
-                              abs(vy(1:nx, 1:ny + 1)) * (dt / grid%dx(2)))
-      case default
-        ! r: the state at the upper face of cells 0..nx+1 (lower side of that face), l: at the
-        ! lower face (upper side); face k gets r of cell k-1 and l of cell k
-        allocate(r(0:nx + 1, 1:ny), l(0:nx + 1, 1:ny))
-        call weno5_pair(c(-2:nx - 1, 1:ny), c(-1:nx, 1:ny), c(0:nx + 1, 1:ny), c(1:nx + 2, 1:ny), c(2:nx + 3, 1:ny), &
-                        r, l)
-        fx = hfc_upwind_flux(r(0:nx, :), l(1:nx + 1, :), vx(1:nx + 1, 1:ny))
-        deallocate(r, l)
-        allocate(r(1:nx, 0:ny + 1), l(1:nx, 0:ny + 1))
-        call weno5_pair(c(1:nx, -2:ny - 1), c(1:nx, -1:ny), c(1:nx, 0:ny + 1), c(1:nx, 1:ny + 2), c(1:nx, 2:ny + 3), &
-                        r, l)
-        fy = hfc_upwind_flux(r(:, 0:ny), l(:, 1:ny + 1), vy(1:nx, 1:ny + 1))
-      end select
-    end subroutine fluxes
+    !> gx, gy: the fluxes of c itself across the rows (columns) the transverse predictor
+    !> needs; cx = c + A_x(c)/2 on columns 1..nx, rows -1..ny+2; cy = c + A_y(c)/2. Slopes:
+    !> sx of one row along x, sy(:, j) of row j along y (each cell's once per sweep). On a
+    !> strip of ny rows (the block's, or fewer: see advection2d_compute).
+    subroutine vanleer(ny, c, vx, vy, fx, fy, gx, gy, cx, cy, sy, sx)
+      integer, intent(in) :: ny
+      real(wp), intent(in) :: c(1 - g:nx + g, 1 - g:ny + g), vx(1 - g:nx + g, 1 - g:ny + g), &
+                              vy(1 - g:nx + g, 1 - g:ny + g)
+      real(wp), intent(out) :: fx(1:nx + 1, 1:ny), fy(1:nx, 1:ny + 1)
+      real(wp), intent(out) :: gx(1:nx + 1, -1:ny + 2), gy(-1:nx + 2, 1:ny + 1), cx(1:nx, -1:ny + 2), &
+                               cy(-1:nx + 2, 1:ny), sy(-1:nx + 2, 0:ny + 1), sx(0:nx + 1)
+      real(wp) :: dt_dx, dt_dy
+      integer :: j
+      dt_dx = dt / grid%dx(1)
+      dt_dy = dt / grid%dx(2)
+      do j = -1, ny + 2
+        call hfc_lin_slopes(nx + 2, c(-1:nx, j), c(0:nx + 1, j), c(1:nx + 2, j), sx)
+        call hfc_vanleer_fluxes(nx + 1, c(0:nx, j), sx(0:nx), c(1:nx + 1, j), sx(1:nx + 1), vx(1:nx + 1, j), dt_dx, &
+                                gx(:, j))
+        cx(:, j) = c(1:nx, j) - (0.5_wp * dt_dx) * ((gx(2:nx + 1, j) - gx(1:nx, j)) - &
+                   c(1:nx, j) * (vx(2:nx + 1, j) - vx(1:nx, j)))
+      end do
+      do j = 0, ny + 1
+        call hfc_lin_slopes(nx + 4, c(-1:nx + 2, j - 1), c(-1:nx + 2, j), c(-1:nx + 2, j + 1), sy(:, j))
+      end do
+      do j = 1, ny + 1
+        call hfc_vanleer_fluxes(nx + 4, c(-1:nx + 2, j - 1), sy(:, j - 1), c(-1:nx + 2, j), sy(:, j), vy(-1:nx + 2, j), &
+                                dt_dy, gy(:, j))
+      end do
+      do j = 1, ny
+        cy(:, j) = c(-1:nx + 2, j) - (0.5_wp * dt_dy) * ((gy(:, j + 1) - gy(:, j)) - &
+                   c(-1:nx + 2, j) * (vy(-1:nx + 2, j + 1) - vy(-1:nx + 2, j)))
+        call hfc_lin_slopes(nx + 2, cy(-1:nx, j), cy(0:nx + 1, j), cy(1:nx + 2, j), sx)
+        call hfc_vanleer_fluxes(nx + 1, cy(0:nx, j), sx(0:nx), cy(1:nx + 1, j), sx(1:nx + 1), vx(1:nx + 1, j), dt_dx, &
+                                fx(:, j))
+      end do
+      do j = 0, ny + 1                     ! the slopes along y of cx, in sy(1:nx, j)
+        call hfc_lin_slopes(nx, cx(:, j - 1), cx(:, j), cx(:, j + 1), sy(1:nx, j))
+      end do
+      do j = 1, ny + 1
+        call hfc_vanleer_fluxes(nx, cx(:, j - 1), sy(1:nx, j - 1), cx(:, j), sy(1:nx, j), vy(1:nx, j), dt_dy, fy(:, j))
+      end do
+    end subroutine vanleer
+
+    !> WENO5 along x, then along y. r: the state at the upper face of a cell (the lower side
+    !> of that face), l: at its lower face (the upper side); face k gets r of cell k-1 and l
+    !> of cell k.
+    subroutine weno5_x(c, vx, fx, r, l)
+      real(wp), intent(in) :: c(1 - g:nx + g, 1 - g:ny + g), vx(1 - g:nx + g, 1 - g:ny + g)
+      real(wp), intent(out) :: fx(1:nx + 1, 1:ny)
+      real(wp), intent(out) :: r(0:nx + 1), l(0:nx + 1)
+      integer :: j
+      do j = 1, ny
+        call weno5_pairs(nx + 2, c(-2:nx - 1, j), c(-1:nx, j), c(0:nx + 1, j), c(1:nx + 2, j), c(2:nx + 3, j), r, l)
+        call hfc_upwind_fluxes(nx + 1, r(0:nx), l(1:nx + 1), vx(1:nx + 1, j), fx(:, j))
+      end do
+    end subroutine weno5_x
+
+    subroutine weno5_y(c, vy, fy, r, l)
+      real(wp), intent(in) :: c(1 - g:nx + g, 1 - g:ny + g), vy(1 - g:nx + g, 1 - g:ny + g)
+      real(wp), intent(out) :: fy(1:nx, 1:ny + 1)
+      real(wp), intent(out) :: r(1:nx, 0:ny + 1), l(1:nx, 0:ny + 1)
+      integer :: j
+      do j = 0, ny + 1
+        call weno5_pairs(nx, c(1:nx, j - 2), c(1:nx, j - 1), c(1:nx, j), c(1:nx, j + 1), c(1:nx, j + 2), r(:, j), l(:, j))
+      end do
+      do j = 1, ny + 1
+        call hfc_upwind_fluxes(nx, r(:, j - 1), l(:, j), vy(1:nx, j), fy(:, j))
+      end do
+    end subroutine weno5_y
 
   end subroutine advection2d_compute
 
