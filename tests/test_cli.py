@@ -125,3 +125,36 @@ def test_demo_runs_classical_and_learned_schemes(hfc, tmp_path, repo_root):
     assert "2 MPI ranks vs serial, weno5 on 64 cells: bit for bit identical" in result.stdout
     assert "2 MPI ranks vs serial, learned float64 (fortran binding) on 64 cells: bit for bit identical" in result.stdout
     assert (tmp_path / "spacetime.png").stat().st_size > 0 and (tmp_path / "learned_python_n64.nc").exists()
+    # the 2D row: the deformational flow at 64^2, back near the initial blob at T (L1 of Van
+    # Leer 3.7e-2 and WENO5 below it when written; both below 0.05, the blob's mean is 5.8e-2),
+    # Van Leer 2x finer halves it, and the 4-rank run is the serial one
+    l1 = {}
+    for line in (tmp_path / "table2d.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[2].endswith("^2"):
+            l1[(cells[0], cells[2])] = float(cells[3])
+    assert set(l1) == {("vanleer", "64^2"), ("weno5", "64^2"), ("upwind", "64^2"), ("vanleer", "128^2")}
+    assert l1[("weno5", "64^2")] < l1[("vanleer", "64^2")] < 0.05 < l1[("upwind", "64^2")]
+    assert l1[("vanleer", "128^2")] < 0.5 * l1[("vanleer", "64^2")]
+    assert "4 MPI ranks (2 x 2) vs serial, vanleer on 64^2: bit for bit identical" in result.stdout
+    assert (tmp_path / "deformational.png").stat().st_size > 0
+
+
+def test_bench_runs_every_scheme_of_its_equation(hfc):
+    """`hfc bench` (tiny sizes): one row per classical Burgers scheme, no 2D scheme."""
+    result = hfc("bench", "--n", 64, "--steps", 2, "--repeats", 1)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert rows == ["godunov", "fv3", "weno5", "polynomial"]
+
+
+def test_bench_2d_measures_each_scheme_and_the_scaling(mpi_env, monkeypatch):
+    """The pieces of `hfc bench --advection2d` on small grids: a positive cost per scheme,
+    and the 1- and 2-rank runs of the scaling table."""
+    from coupler.app.bench_2d import cell_step_costs, strong_scaling
+
+    monkeypatch.setenv("PATH", mpi_env["PATH"])
+    costs = cell_step_costs(32, 1, cells_per_sample=1e4)
+    assert set(costs) == {"upwind", "vanleer", "weno5"} and all(0 < v < 1e6 for v in costs.values())
+    one, two, halo = strong_scaling(1, n=64, steps=200)      # ~10 ms: the CLI prints ms
+    assert one > 0 and two > 0 and 0 <= halo < 1

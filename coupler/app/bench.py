@@ -14,7 +14,8 @@ import time
 
 import numpy as np
 
-from coupler.host import SCHEMES, Host, HostConfig, TimeConfig
+from coupler.host import Host, HostConfig, TimeConfig
+from coupler.problems.equations import EQUATIONS
 from coupler.problems.forcing import Forcing, random_forcing
 
 TARGET_WENO5_NS = 17.0   # plain -O3 Fortran WENO5 on these machines (TOOLCHAIN.md)
@@ -43,7 +44,7 @@ def main(n: int = 4096, steps: int = 200, repeats: int = 7) -> int:
     print("|---|---|---|")
     forcing = random_forcing(0)
     results = {}
-    for scheme in SCHEMES:
+    for scheme in EQUATIONS["burgers"].schemes:
         forced = time_scheme(scheme, n, steps, repeats, forcing)
         unforced = time_scheme(scheme, n, steps, repeats, Forcing())
         results[scheme] = forced

@@ -6,7 +6,8 @@ C API (`--backend fortran`), and by the pure Fortran program of examples/02 (no 
 the process). Everything is scored against WENO5 on 512 cells (the paper's "exact"
 resolution, 8x finer than the coarse grid) coarse-grained by cell averaging; prints MAE,
 survival time, wall time and cell updates per second, writes netCDF files, a markdown
-table and a space-time PNG.
+table and a space-time PNG. Then the 2D part (coupler.app.demo2d): the paper's deformational
+flow at 64^2, Van Leer against WENO5.
 """
 from __future__ import annotations
 
@@ -224,7 +225,9 @@ def main(output_dir: Path, seeds: int = 10) -> int:
     plot(first, output_dir / "spacetime.png")
     print(f"wrote {output_dir}/table.md, {output_dir}/spacetime.png and netCDF files of the first forcing")
     parallel = mpi_check(output_dir, learned_model(output_dir, "float64") if model else None)
-    return 0 if identical and parallel else 1
+    from coupler.app import demo2d
+    parallel_2d = demo2d.main(output_dir)
+    return 0 if identical and parallel and parallel_2d else 1
 
 
 def mpi_check(output_dir: Path, model: Path | None) -> bool:
