@@ -460,7 +460,9 @@ class Diagnostics:
 
 
 def _check_procs(config: HostConfig, procs: tuple[int, int], ranks: int) -> None:
-    """procs = (px, py) ranks along x and y (0: any) fit a 2D grid and the ranks there are."""
+    """procs = (px, py) ranks along x and y (0: any) are for a 2D grid and must fit the ranks
+    there are. libhfc checks the same for its Fortran callers; here it is refused before any
+    work, alike on every rank, so the command line says it once."""
     if tuple(procs) == (0, 0):
         return
     if config.ndim != 2:
@@ -468,8 +470,8 @@ def _check_procs(config: HostConfig, procs: tuple[int, int], ranks: int) -> None
                           "2D grids")
     px, py = procs
     if (px and py and px * py != ranks) or ranks % max(px, py, 1):
-        raise AgreedConfigError(f"a process grid of {px or 'any'} x {py or 'any'} ranks does not fit the {ranks} rank"
-                          f"{'s' if ranks > 1 else ''} of this run (mpirun -n {px * py or max(px, py)})")
+        raise AgreedConfigError(f"a process grid of {px or 'any'} x {py or 'any'} ranks does not fit the {ranks} "
+                                f"rank{'s' if ranks > 1 else ''} of this run")
 
 
 class Host:
@@ -562,6 +564,13 @@ class Host:
         """Advance the host's state to exactly t_end; returns the steps taken."""
         steps, = self._call(_api.api_host_advance, float(t_end))
         return int(steps)
+
+    def stable_dt(self) -> float:
+        """The step the next advance takes from the current state: the fixed dt or the
+        time-step rule (collective)."""
+        dt, stat, errmsg = _api.api_host_stable_dt(self.id)
+        _check(stat, errmsg)
+        return float(dt)
 
     def step(self, dt: float) -> None:
         """One step of exactly dt (the time advances by dt)."""

@@ -34,6 +34,28 @@ def gather(comm, local: np.ndarray, blocks: list[tuple[slice, ...]], shape: tupl
     return whole
 
 
+def made_on_root(comm, make):
+    """make() on rank 0 alone, its result broadcast to every rank (collective); without a
+    communicator, make(). A failure on rank 0 reaches every rank, so none waits in the
+    broadcast: rank 0 re-raises it, the others raise AgreedError naming it."""
+    if comm is None:
+        return make()
+    from coupler.errors import AgreedError
+
+    if comm.Get_rank() == 0:
+        try:
+            value = make()
+        except BaseException as exc:
+            comm.bcast((False, str(exc) or type(exc).__name__), root=0)
+            raise
+        comm.bcast((True, value), root=0)
+        return value
+    ok, value = comm.bcast(None, root=0)
+    if not ok:
+        raise AgreedError(f"rank 0 failed: {value}")
+    return value
+
+
 def allsum(comm, value: int) -> int:
     """Sum of an integer counter over the ranks (collective)."""
     return int(value) if comm is None else int(comm.allreduce(int(value)))

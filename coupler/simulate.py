@@ -17,14 +17,14 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler.errors import ConfigError
-from coupler.host import (ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig, PythonFlux, TimeConfig, flow_stable_dt,
+from coupler.host import (ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig, PythonFlux, TimeConfig,
                           onnx_runtime)
 from coupler.io.atomic import check_not_reading, check_path, check_writable
 from coupler.io.netcdf import StateWriter
 from coupler.io.restart import Restart, RestartError, check_identity, read_restart, write_restart
 from coupler.learned import RuntimeConfig, load_model
 from coupler.limits import DEFAULT_MAX_STEPS, check_range, check_size, check_steps
-from coupler.parallel import allsum, check_same_on_all_ranks, gather
+from coupler.parallel import allsum, check_same_on_all_ranks, gather, made_on_root
 from coupler.problems.advection2d import TRACERS, FlowConfig, entropy, errors, exact_solution, tracer
 from coupler.problems.equations import EQUATIONS
 from coupler.problems.forcing import Forcing, random_forcing
@@ -276,9 +276,7 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     check_size(config.host.size, config.output.t_end, config.output.save_interval, output)
     times, u, nsteps, fallbacks, restart_attributes = starting_point(config, start)
     time = config.numerics.time
-    flow = config.problem.make_flow(config.output.t_end, progress) if root else None   # a turbulence run: once
-    flow = comm.bcast(flow) if comm else flow
-    check_steps(first_step(config, u, flow), config.output.t_end, config.numerics.max_steps)
+    flow = made_on_root(comm, lambda: config.problem.make_flow(config.output.t_end, progress))  # turbulence: once
     forcing = config.problem.make_forcing()
     provider, model_attributes = flux_provider(config, comm)
     identity = config.identity(model_attributes.get("model_sha256", ""))
@@ -286,6 +284,12 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
         check_identity(restart.start_from, start, identity)
     host = Host(config.host, provider, forcing, dataclasses.replace(time, max_steps=config.numerics.max_steps),
                 config.numerics.on_nonfinite, comm, flow, config.runtime.procs)
+    try:         # the host's first step (fixed, or its rule at the initial state) against the budget
+        host.set_state(u[host.block], times[0])
+        check_steps(host.stable_dt(), config.output.t_end, config.numerics.max_steps)
+    except BaseException:
+        host.close()
+        raise
     blocks = comm.allgather(host.block) if comm else [host.block]
     states = np.empty((len(times), *config.host.shape))
     states[0] = u
@@ -301,9 +305,10 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     try:
         if writer:
             writer.append(times[0], u, **(diagnostics(times[0], u) if diagnostics else {}))
-        host.set_state(u[host.block], times[0])
         for i in tqdm(range(1, len(times)), desc=f"{config.numerics.scheme} n={'x'.join(map(str, config.host.cells))}",
                       disable=not (progress and root), unit="frame"):
+            if comm:
+                comm.Barrier()     # the host's time excludes waiting for rank 0's output
             start = clock.perf_counter()
             nsteps += host.advance_to(times[i])
             wall += clock.perf_counter() - start
@@ -329,18 +334,6 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
         host.close()
     return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds,
                             3 if config.numerics.time.method == "ssprk3" else 1)
-
-
-def first_step(config: SimulationConfig, u0: np.ndarray, flow) -> float:
-    """The first time step: the fixed dt, or the host's rule at the initial state (the
-    equation's CFL rule in 1D, the flow's peak Courant rule in 2D)."""
-    time = config.numerics.time
-    if time.dt:
-        return time.dt
-    if flow is not None:
-        return flow_stable_dt(config.host, flow, time.cfl)
-    law = config.host.law
-    return law.stable_dt(config.host.dx, law.max_wave_speed(u0), time.cfl)
 
 
 class Diagnostics2D:

@@ -118,14 +118,14 @@ def _add_simulate(sub) -> None:
     p.add_argument("--velocity", default=None,
                    help=f"1D advection: the velocity (default 1); advection2d: the field, one of "
                         f"{', '.join(FLOWS)} (default deformational)")
-    p.add_argument("--velocity-x", type=_float(), default=1.0, help="u of --velocity constant (default 1)")
-    p.add_argument("--velocity-y", type=_float(), default=0.0, help="v of --velocity constant (default 0)")
-    p.add_argument("--period", type=_float(0.0), default=5.0,
+    p.add_argument("--velocity-x", type=_float(), default=None, help="u of --velocity constant (default 1)")
+    p.add_argument("--velocity-y", type=_float(), default=None, help="v of --velocity constant (default 0)")
+    p.add_argument("--period", type=_float(0.0), default=None,
                    help="period T of --velocity deformational (default 5, the paper's)")
-    p.add_argument("--turbulence-resolution", type=_positive_int, default=256,
+    p.add_argument("--turbulence-resolution", dest="resolution", type=_positive_int, default=None,
                    help="--velocity turbulence: the spectral solver's grid (default 256, the paper's; its step "
                         "0.001 x 256 / N; the 4 s spin-up takes about a minute at 256)")
-    p.add_argument("--frame-every", type=_float(0.0), default=0.05,
+    p.add_argument("--frame-every", type=_float(0.0), default=None,
                    help="--velocity turbulence: interval of the velocity frames, linear in time between them "
                         "(default 0.05)")
     p.add_argument("--seed", type=int, default=0,
@@ -177,11 +177,31 @@ def _problem(args: argparse.Namespace):
     kind = args.velocity or "deformational"
     if kind not in FLOWS:
         raise HfcError(f"--velocity of advection2d is one of {', '.join(FLOWS)}, got '{kind}'")
-    flow = FlowConfig(kind, (args.velocity_x, args.velocity_y), args.period, args.turbulence_resolution,
-                      args.frame_every)
+    flow = FlowConfig(kind, **_flow_options(args, kind))
     host = HostConfig(args.equation, (args.nx, args.ny or args.nx), length if length is not None else flow.default_length)
     method = "ssprk3" if args.scheme == "weno5" else "euler"
     return ProblemConfig(host, ic=args.tracer, seed=args.seed, flow=flow), method
+
+
+FLOW_OPTIONS = {"constant": ("velocity_x", "velocity_y"), "deformational": ("period",),
+                "turbulence": ("resolution", "frame_every")}        # argparse names (dest)
+
+
+def _flow_options(args: argparse.Namespace, kind: str) -> dict:
+    """The FlowConfig fields the command line gives for a velocity field of `kind`; an option
+    of another field is refused (it would be silently ignored)."""
+    from coupler.problems.advection2d import FlowConfig
+
+    flag = {"resolution": "--turbulence-resolution"}
+    wrong = [flag.get(name, f"--{name.replace('_', '-')}") for other, names in FLOW_OPTIONS.items() if other != kind
+             for name in names if getattr(args, name) is not None]
+    if wrong:
+        raise HfcError(f"{', '.join(wrong)} belong to another velocity field than --velocity {kind}")
+    given = {name: getattr(args, name) for name in FLOW_OPTIONS.get(kind, ()) if getattr(args, name) is not None}
+    if "velocity_x" in given or "velocity_y" in given:
+        default = FlowConfig().velocity
+        given["velocity"] = (given.pop("velocity_x", default[0]), given.pop("velocity_y", default[1]))
+    return given
 
 
 def _simulate(args: argparse.Namespace) -> int:

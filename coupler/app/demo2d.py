@@ -71,8 +71,10 @@ def mpi_check(output_dir: Path, serial: Path) -> bool:
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_mpi_yield_when_idle": "1"}
     out = output_dir / "mpi_check_2d_4ranks.nc"
-    done = subprocess.run(["mpirun", "-n", "4", hfc, "simulate", "--equation", "advection2d", "--nx", "64",
-                           "--procs", "2x2", "--save-every", repr(SAVE_EVERY), "--output", str(out), "--quiet"],
+    done = subprocess.run(["mpirun", "-n", "4", hfc, "simulate", "--equation", "advection2d", "--scheme", "vanleer",
+                           "--time-stepping", "euler", "--cfl", "0.5", "--nx", "64", "--velocity", "deformational",
+                           "--period", repr(PERIOD), "--t-end", repr(PERIOD), "--procs", "2x2", "--save-every",
+                           repr(SAVE_EVERY), "--output", str(out), "--quiet"],
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise HfcError(f"the 4-rank 2D run failed: {done.stderr.strip()}")

@@ -65,7 +65,10 @@ class FlowConfig:
         return TURBULENCE_LENGTH if self.kind == "turbulence" else None
 
     def turbulence(self, seed: int) -> TurbulenceConfig:
-        return TurbulenceConfig(n=self.resolution, dt=0.256 / self.resolution, seed=seed)
+        """The solver's run: the paper's step 0.001 at 256^2, in proportion to the grid
+        spacing elsewhere, shortened to divide the frame interval."""
+        return TurbulenceConfig(n=self.resolution, dt=self.frame_every / math.ceil(self.frame_every * self.resolution
+                                                                                   / 0.256), seed=seed)
 
     def make(self, grid: Grid2D, seed: int, t_end: float = 0.0, progress: bool = False) -> Flow:
         """The flow on `grid`; a turbulence run covers [0, t_end]."""
@@ -75,8 +78,7 @@ class FlowConfig:
             return DeformationalFlow(self.period)
         if self.kind == "random":
             return RandomFlow(seed=seed, lx=grid.lx, ly=grid.ly)
-        frames = math.ceil(t_end / self.frame_every * (1 - 1e-12)) + 1     # one beyond: the times are step times
-        return decaying_turbulence(self.turbulence(seed), frames * self.frame_every, self.frame_every, progress)
+        return decaying_turbulence(self.turbulence(seed), t_end, self.frame_every, progress)
 
     def describe(self) -> str:
         if self.kind == "constant":

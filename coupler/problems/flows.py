@@ -70,8 +70,9 @@ class Flow:
     def law(self) -> tuple[str, float]:
         """How the velocities vary in time, for the host (coupler.host.FLOW_LAWS): "steady";
         "cosine" with its period T (the velocities at t = 0 times cos(pi t / T)); or
-        "frames" (the velocities at the times `frame_times()`, linear in between)."""
-        return "steady", 0.0
+        "frames" (the velocities at the times `frame_times()`, linear in between). Every
+        flow says which: a default would freeze a time-dependent one silently."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its velocities vary in time (law())")
 
     def frame_times(self) -> np.ndarray:
         """The times the host takes the velocities at: t = 0 unless the law is "frames"."""
@@ -103,6 +104,9 @@ class ConstantFlow(Flow):
 
     a: float = 1.0
     b: float = 0.0
+
+    def law(self):
+        return "steady", 0.0
 
     def psi(self, x, y, t):
         return self.a * y - self.b * x
@@ -158,6 +162,9 @@ class RandomFlow(Flow):
 
     def domain(self):
         return (self.lx, self.ly)
+
+    def law(self):
+        return "steady", 0.0
 
     def _theta(self, x, y):
         kx, ky, _, phase = self._modes

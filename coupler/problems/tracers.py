@@ -48,9 +48,12 @@ def blob(grid: Grid2D, centre: tuple[float, float] = (0.25, 0.25), radius: float
             cy = centre[1] + my * grid.ly
             if cy + radius <= 0 or cy - radius >= grid.ly:
                 continue
-            r = np.minimum(1.0, np.hypot(x[None, :, None, :] - cx, y[:, None, :, None] - cy) / radius)
-            values = 0.5 * (1.0 + np.cos(np.pi * r))                           # (ny, nx, qy, qx)
-            total += np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
+            # the cells the bell reaches (0 exactly beyond its rim): a large grid costs its box only
+            ix = slice(max(0, math.floor((cx - radius) / grid.dx)), min(grid.nx, math.ceil((cx + radius) / grid.dx)))
+            iy = slice(max(0, math.floor((cy - radius) / grid.dy)), min(grid.ny, math.ceil((cy + radius) / grid.dy)))
+            r = np.minimum(1.0, np.hypot(x[None, ix, None, :] - cx, y[iy, None, :, None] - cy) / radius)
+            values = 0.5 * (1.0 + np.cos(np.pi * r))                           # (ny, nx, qy, qx) of the box
+            total[iy, ix] += np.einsum("abij,i,j->ab", values, weights, weights) / 4.0
     return total
 
 

@@ -137,26 +137,31 @@ class TurbulentFlow(Flow):
 
 def decaying_turbulence(config: TurbulenceConfig, t_end: float, save_every: float,
                         progress: bool = False) -> TurbulentFlow:
-    """Run the spin-up, then t_end more time units, keeping psi_hat every save_every."""
+    """Run the spin-up, then to t_end, keeping psi_hat every save_every (a whole number of
+    steps; the snapshots are at k save_every, from 0 up to the first at or after t_end)."""
     if not (t_end >= 0 and save_every > 0 and math.isfinite(t_end)):
         raise ConfigError(f"t_end must be >= 0 and save_every > 0, got {t_end} and {save_every}")
+    every = round(save_every / config.dt)
+    if every < 1 or abs(every * config.dt - save_every) > 1e-9 * save_every:
+        raise ConfigError(f"the snapshot interval {save_every:g} must be a whole number of solver steps "
+                          f"({config.dt:g})")
+    count = max(1, math.ceil(t_end / save_every - 1e-9))
+    count += count * save_every < t_end            # the last snapshot at or after t_end
     s = Spectral(config.n)
     omega = mcwilliams_psi_hat(config.n, config.seed) * s.k2
-    every = max(1, round(save_every / config.dt))
     spin = round(config.spinup / config.dt)
-    total = spin + round(t_end / config.dt)
-    times, snapshots = [], []
+    total = spin + count * every
+    snapshots = []
     steps = range(total + 1)
     if progress:
         from tqdm import tqdm
         steps = tqdm(steps, desc="turbulence", unit="step")
     for step in steps:
         if step >= spin and (step - spin) % every == 0:
-            times.append((step - spin) * config.dt)
             snapshots.append(omega * s.inverse_k2)
         if step < total:
             omega = _ssprk3(s, omega, config.dt)
-    return TurbulentFlow(np.array(times), np.array(snapshots))
+    return TurbulentFlow(save_every * np.arange(len(snapshots)), np.array(snapshots))
 
 
 def _ssprk3(s: Spectral, omega: np.ndarray, dt: float) -> np.ndarray:

@@ -23,7 +23,8 @@ module hfc_api
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
   use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_flow, hfc_host_set_state, &
                       hfc_host_get_state, hfc_host_grid, hfc_host_advance, hfc_host_step, hfc_host_diagnostics, &
-                      hfc_host_free, hfc_time_config_t, hfc_diagnostics_t, hfc_guard_config_t, HFC_ON_NONFINITE_FALLBACK
+                      hfc_host_free, hfc_host_stable_dt, hfc_time_config_t, hfc_diagnostics_t, hfc_guard_config_t, &
+                      HFC_ON_NONFINITE_FALLBACK
   use hfc_registry, only: models, model_halo, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
                           provider_check, host_check
   implicit none
@@ -405,6 +406,16 @@ contains
       call hfc_flow_init(flow, u(:, :, 1), v(:, :, 1), law, period, dx, dy, stat, errmsg)
     end if
   end subroutine make_flow
+
+  !> The step the host's next advance takes from its current state (hfc_host_stable_dt).
+  subroutine api_host_stable_dt(id, dt, stat, errmsg)
+    integer, intent(in) :: id
+    real(wp), intent(out) :: dt
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    dt = 0.0_wp
+    if (host_check(id, stat, errmsg)) call hfc_host_stable_dt(hosts(id), dt, stat, errmsg)
+  end subroutine api_host_stable_dt
 
   !> This rank's block of a host's grid: interior cells and offset per dimension (1 and 0
   !> beyond the grid's dimensions), the grid's dimensions and the state's halo width.

@@ -4,12 +4,13 @@
 !>
 !>   hfc_host_create -> [hfc_host_add_source | hfc_host_set_flow] -> hfc_host_set_state
 !>     -> hfc_host_advance | hfc_host_step (any number of times)
-!>     -> hfc_host_get_state, hfc_host_diagnostics -> hfc_host_free (or the finalizer)
+!>     -> hfc_host_get_state, hfc_host_diagnostics, hfc_host_stable_dt
+!>     -> hfc_host_free (or the finalizer)
 !>
 !> All checks (grid against provider, halo widths, decomposition) run once, at create.
 !> Every routine returns a status and a message (blank on success); any call on a host that
 !> was never created, or whose creation failed, returns HFC_ERR_ARGUMENT and does nothing.
-!> With an MPI decomposition create, add_source, set_state, advance and step are collective
+!> With an MPI decomposition create, add_source, set_state, advance, step and stable_dt are collective
 !> over its communicator (the ranks agree on failure); get_state, diagnostics and grid are
 !> local. After a failed step the host holds the state and time of that step (for a look
 !> at what went wrong); set a state before advancing again.
@@ -75,7 +76,7 @@ module hfc_host
   end type hfc_host_t
 
   public :: hfc_host_create, hfc_host_add_source, hfc_host_set_state, hfc_host_get_state, hfc_host_step, &
-            hfc_host_advance, hfc_host_diagnostics, hfc_host_grid, hfc_host_free, hfc_host_set_flow
+            hfc_host_advance, hfc_host_diagnostics, hfc_host_grid, hfc_host_free, hfc_host_set_flow, hfc_host_stable_dt
 
 contains
 
@@ -239,8 +240,51 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'step: dt must be positive and finite')
       return
     end if
+    if (.not. flow_covers(h, h%t + dt, stat, errmsg)) return
     call take_step(h, dt, h%t + dt, stat, errmsg)
   end subroutine hfc_host_step
+
+  !> The step the next advance takes from the current state (before shortening it to land
+  !> on an end time): the fixed dt, or the time-step rule at cfl (2D advection: the flow's
+  !> peak Courant rule; else the equation's at the state's largest wave speed, over all
+  !> ranks). Collective.
+  subroutine hfc_host_stable_dt(h, dt, stat, errmsg)
+    type(hfc_host_t), intent(inout) :: h
+    real(wp), intent(out) :: dt
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    dt = 0.0_wp
+    if (created(h, stat, errmsg)) dt = next_dt(h)
+  end subroutine hfc_host_stable_dt
+
+  real(wp) function next_dt(h) result(dt)
+    type(hfc_host_t), intent(inout) :: h
+    integer :: g, n
+    g = h%rhs%grid%g
+    n = h%rhs%grid%n(1)
+    if (h%time%dt > 0.0_wp) then
+      dt = h%time%dt
+    else if (allocated(h%rhs%flow)) then
+      dt = h%rhs%flow%stable_dt(h%time%cfl)
+    else
+      dt = h%eq%stable_dt(h%rhs%grid%dx(1), h%rhs%decomp%global_max(h%eq%max_wave_speed(h%u(g + 1:g + n))), &
+                          h%time%cfl)
+    end if
+  end function next_dt
+
+  !> Whether the host's velocities are defined from its time to t_end (velocity frames end).
+  logical function flow_covers(h, t_end, stat, errmsg) result(ok)
+    type(hfc_host_t), intent(in) :: h
+    real(wp), intent(in) :: t_end
+    integer, intent(inout) :: stat
+    character(len=*), intent(inout) :: errmsg
+    ok = .true.
+    if (.not. allocated(h%rhs%flow)) return
+    ok = h%rhs%flow%covers(h%t, t_end)
+    if (.not. ok) call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'the velocity frames cover t in [' // &
+      hfc_str(h%rhs%flow%times(1)) // ', ' // hfc_str(h%rhs%flow%times(size(h%rhs%flow%times))) // &
+      '], asked for [' // hfc_str(h%t) // ', ' // hfc_str(t_end) // ']')
+  end function flow_covers
 
   !> Advance to exactly t_end. The step is the fixed dt or the CFL step, shortened to land
   !> on t_end (a step within 1e-9 dt of t_end is stretched to it, so no sliver steps).
@@ -253,7 +297,6 @@ contains
     real(wp) :: dt
     integer(int64) :: taken, left
     logical :: last, over
-    integer :: g, n
 
     if (.not. created(h, stat, errmsg)) return
     if (.not. abs(t_end) <= huge(t_end) .or. t_end < h%t) then
@@ -265,26 +308,10 @@ contains
         '(hfc_host_set_flow)')
       return
     end if
-    if (allocated(h%rhs%flow)) then
-      if (.not. h%rhs%flow%covers(h%t, t_end)) then
-        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'advance: the velocity frames cover t in [' // &
-          hfc_str(h%rhs%flow%times(1)) // ', ' // hfc_str(h%rhs%flow%times(size(h%rhs%flow%times))) // &
-          '], asked for [' // hfc_str(h%t) // ', ' // hfc_str(t_end) // ']')
-        return
-      end if
-    end if
-    g = h%rhs%grid%g
-    n = h%rhs%grid%n(1)
+    if (.not. flow_covers(h, t_end, stat, errmsg)) return
     taken = 0
     do while (h%t < t_end)
-      if (h%time%dt > 0.0_wp) then
-        dt = h%time%dt
-      else if (allocated(h%rhs%flow)) then
-        dt = h%rhs%flow%stable_dt(h%time%cfl)
-      else
-        dt = h%eq%stable_dt(h%rhs%grid%dx(1), h%rhs%decomp%global_max(h%eq%max_wave_speed(h%u(g + 1:g + n))), &
-                            h%time%cfl)
-      end if
+      dt = next_dt(h)
       left = h%time%max_steps - taken
       over = left < 1                  ! (no short-circuit in Fortran: never divide by zero steps)
       if (.not. over) over = dt < (t_end - h%t) / real(left, wp) * (1.0_wp - 1.0e-9_wp)

@@ -102,8 +102,9 @@ contains
       return
     end if
     if (any(self%dims == 0)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: ' // hfc_str(self%asked(1)) // ' x ' // &
-        hfc_str(self%asked(2)) // ' ranks asked for (0: any), the communicator has ' // hfc_str(self%size))
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: a process grid of ' // &
+        hfc_str(self%asked(1)) // ' x ' // hfc_str(self%asked(2)) // ' ranks (0: any) does not fit the ' // &
+        hfc_str(self%size) // ' ranks of the communicator')
       return
     end if
     do d = 1, 2
@@ -126,7 +127,7 @@ contains
     type(hfc_grid_t), intent(in) :: block
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: blocks(6, 0:self%size - 1), d, r, k, next
+    integer :: blocks(6, 0:self%size - 1), d, r, k, next, first
 
     call hfc_clear(stat, errmsg)
     if (block%ndim /= 2 .or. any(self%dims == 0)) then
@@ -137,10 +138,11 @@ contains
     call MPI_Allgather([self%coords, block%n(1:2), block%offset(1:2)], 6, MPI_INTEGER, blocks, 6, MPI_INTEGER, self%comm)
     do d = 1, 2
       next = 0
-      do k = 0, self%dims(d) - 1        ! the extent of process column (row) k: from any of its ranks
+      do k = 0, self%dims(d) - 1        ! process column (row) k: its first rank's extent, on all of its ranks
+        first = findloc(blocks(d, :), k, dim=1) - 1
         do r = 0, self%size - 1
           if (blocks(d, r) /= k) cycle
-          if (blocks(4 + d, r) /= next .or. blocks(2 + d, r) < max(block%g, 1)) then
+          if (any(blocks(2 + d:4 + d:2, r) /= [blocks(2 + d, first), next]) .or. blocks(2 + d, r) < max(block%g, 1)) then
             call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: rank ' // hfc_str(r) // ' has ' // &
               hfc_str(blocks(2 + d, r)) // ' cells along ' // 'xy'(d:d) // ' from offset ' // hfc_str(blocks(4 + d, r)) // &
               '; the Cartesian grid needs the same extent on every rank of a process ' // &
@@ -149,7 +151,7 @@ contains
             return
           end if
         end do
-        next = next + blocks(2 + d, findloc(blocks(d, :), k, dim=1) - 1)
+        next = next + blocks(2 + d, first)
       end do
       if (next /= block%n_global(d)) then
         call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'decomposition: the blocks hold ' // hfc_str(next) // &

@@ -76,8 +76,8 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
         hfc_str(size(u, 2)) // '), v (' // hfc_str(size(v, 1)) // ', ' // hfc_str(size(v, 2)) // '): both need (nx, ny)')
     end if
+    if (stat == 0) call store(flow, reshape(u, [shape(u), 1]), reshape(v, [shape(v), 1]), [0.0_wp], dx, dy, stat, errmsg)
     if (stat /= 0) return
-    call flow_init_frames(flow, reshape(u, [shape(u), 1]), reshape(v, [shape(v), 1]), [0.0_wp], dx, dy, stat, errmsg)
     flow%law = law
     flow%period = period
   end subroutine flow_init_law
@@ -92,29 +92,45 @@ contains
 
     call hfc_clear(stat, errmsg)
     m = size(times)
-    if (any(shape(u) /= shape(v)) .or. size(u, 3) /= m) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
-        hfc_str(size(u, 2)) // ', ' // hfc_str(size(u, 3)) // '), v (' // hfc_str(size(v, 1)) // ', ' // &
-        hfc_str(size(v, 2)) // ', ' // hfc_str(size(v, 3)) // '): both need (nx, ny, frames), ' // hfc_str(m) // ' frames')
-    else if (m < 1 .or. .not. hfc_all_finite(times)) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the frames need finite times, at least one')
+    if (m < 2 .or. .not. hfc_all_finite(times)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: frames need finite times, at least two (a steady ' // &
+        'flow is one frame: the other hfc_flow_init), got ' // hfc_str(m))
     else if (any(times(2:) <= times(:m - 1))) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the frames'' times must increase')
+    end if
+    if (stat == 0) call store(flow, u, v, times, dx, dy, stat, errmsg)
+    if (stat == 0) flow%law = HFC_FLOW_FRAMES
+  end subroutine flow_init_frames
+
+  !> Check and keep the frames u, v (nx, ny, frames) at `times`, and their peak Courant rate.
+  subroutine store(flow, u, v, times, dx, dy, stat, errmsg)
+    type(hfc_flow_t), intent(inout) :: flow
+    real(wp), intent(in) :: u(:, :, :), v(:, :, :), times(:)
+    real(wp), intent(in) :: dx, dy
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+
+    call hfc_clear(stat, errmsg)
+    if (any(shape(u) /= shape(v)) .or. size(u, 3) /= size(times)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: u has shape (' // hfc_str(size(u, 1)) // ', ' // &
+        hfc_str(size(u, 2)) // ', ' // hfc_str(size(u, 3)) // '), v (' // hfc_str(size(v, 1)) // ', ' // &
+        hfc_str(size(v, 2)) // ', ' // hfc_str(size(v, 3)) // '): both need (nx, ny, frames), ' // &
+        hfc_str(size(times)) // ' frames')
     else if (.not. (hfc_all_finite(reshape(u, [size(u)])) .and. hfc_all_finite(reshape(v, [size(v)])))) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the face velocities are not finite')
     else if (.not. (dx > 0.0_wp .and. dy > 0.0_wp)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: the cell widths must be positive')
     end if
     if (stat /= 0) return
-    flow%law = merge(HFC_FLOW_FRAMES, HFC_FLOW_STEADY, m > 1)
     flow%times = times
     flow%u_global = u
     flow%v_global = v
     flow%peak_rate = max(maxval(abs(u)) / dx, maxval(abs(v)) / dy)   ! |cos| <= 1; between frames, within theirs
-  end subroutine flow_init_frames
+  end subroutine store
 
   !> Place the flow on a block of its grid: the faces of every cell of the block, halo
-  !> included, by periodic global index.
+  !> included, by periodic global index. The whole grid's velocities are then released
+  !> (a flow binds once; bind a copy for another block).
   subroutine flow_bind(self, grid, stat, errmsg)
     class(hfc_flow_t), intent(inout) :: self
     type(hfc_grid_t), intent(in) :: grid
@@ -125,6 +141,10 @@ contains
     call hfc_clear(stat, errmsg)
     if (grid%ndim /= 2) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: defined on 2D grids')
+      return
+    end if
+    if (.not. allocated(self%u_global)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'flow: not initialised, or bound already')
       return
     end if
     if (size(self%u_global, 1) /= grid%n_global(1) .or. size(self%u_global, 2) /= grid%n_global(2)) then
@@ -147,6 +167,7 @@ contains
         self%v0(k, :) = self%v_global(ix, jy, :)
       end do
     end do
+    deallocate(self%u_global, self%v_global)
   end subroutine flow_bind
 
   !> The block's face velocities at time t (layout HFC_AT_LOWER_FACES). Frames: linear

@@ -107,7 +107,7 @@ contains
     real(wp), intent(inout), contiguous, target :: flux(:)
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
-    integer :: ku, kv, nx, ny, g, m, strip, j0, rows
+    integer :: ku, kv, nx, ny, g, m, strip, j0, rows, fields(3)
 
     call hfc_clear(stat, errmsg)
     ku = hfc_find_aux(aux, 'u')
@@ -123,9 +123,10 @@ contains
     if (.not. allocated(self%work)) allocate(self%work(0))
     strip = min(ny, max(8, STRIP_CELLS / (nx + 4)))
     m = (nx + 4) * (merge(strip, ny, self%scheme == HFC_ADV_VANLEER) + 4)   ! one intermediate field
-    if (size(self%work) < 6 * m) then      ! Van Leer's six per strip; WENO5 uses two
+    fields = [0, 6, 2]                     ! upwind none, Van Leer six per strip, WENO5 two
+    if (size(self%work) < fields(self%scheme) * m) then
       deallocate(self%work)
-      allocate(self%work(6 * m))
+      allocate(self%work(fields(self%scheme) * m))
     end if
     associate (c => u, vx => aux(ku)%values, vy => aux(kv)%values, fx => flux(1:(nx + 1) * ny), &
                fy => flux((nx + 1) * ny + 1:), w => self%work)
