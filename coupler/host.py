@@ -381,6 +381,13 @@ def _set_python_flux(function):
     return _PYTHON_FLUX_HOOK(function)
 
 
+def _take_python_flux_error() -> BaseException | None:
+    """The exception that escaped the callable outside its own try block (a signal's), or None."""
+    take = ctypes.PyDLL(_ext.__file__).hfc_take_python_flux_error
+    take.argtypes, take.restype = [], ctypes.py_object
+    return take()
+
+
 _PYTHON_FLUX_HOOK = None
 
 
@@ -589,6 +596,8 @@ class Host:
         finally:
             if callback is not None:
                 _set_python_flux(previous)
+                escaped = _take_python_flux_error()
+                callback.error = callback.error or escaped
         if callback is not None and isinstance(callback.error, (KeyboardInterrupt, Terminated)):
             raise callback.error     # a signal arrived in the callback: unwind as the signal, not as a failure
         if callback is not None and callback.error is not None:

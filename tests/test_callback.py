@@ -92,3 +92,31 @@ def test_nonfinite_callback_flux_is_detected():
 def test_wrong_flux_shape_is_a_provider_error():
     with pytest.raises(ProviderError):
         Host(CONFIG, PythonFlux(lambda u, t: np.zeros(7), 3), time=TIME).advance(initial_state(), 0.0, 1.0)
+
+
+def test_an_exception_escaping_the_callable_is_kept_not_lost():
+    """A signal's exception can be raised by Python's handler before the adapter's own try
+    block; the C hook keeps it for the host to re-raise (as the signal, not a failure)."""
+    import ctypes
+
+    from coupler import host as host_module
+    from coupler.errors import Terminated
+
+    def interrupted(*args):
+        raise Terminated(15)
+
+    call = ctypes.PyDLL(host_module._ext.__file__).hfc_python_flux_call
+    pointer = ctypes.POINTER(ctypes.c_double)
+    call.argtypes = [ctypes.c_int, pointer, ctypes.c_double, ctypes.c_double, ctypes.c_int, pointer, ctypes.c_int,
+                     pointer]
+    call.restype = ctypes.c_int
+    u, flux = np.zeros(4), np.zeros(5)
+    previous = host_module._set_python_flux(interrupted)
+    try:
+        status = call(4, u.ctypes.data_as(pointer), 0.0, 0.1, 5, flux.ctypes.data_as(pointer), 0,
+                      u.ctypes.data_as(pointer))
+    finally:
+        host_module._set_python_flux(previous)
+    assert status == 1
+    assert isinstance(host_module._take_python_flux_error(), Terminated)
+    assert host_module._take_python_flux_error() is None          # taken once

@@ -65,6 +65,14 @@ def _procs(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def _stencil(text: str) -> tuple[int, int]:
+    """NxT: the cells across and the rows along a face of a 2D learned stencil."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected NxT (cells across x rows along a face), e.g. 2x3, got '{text}'")
+    return int(parts[0]), int(parts[1])
+
+
 def _add_simulate(sub) -> None:
     from coupler.limits import DEFAULT_MAX_STEPS
     from coupler.problems.advection2d import FLOWS, TRACERS
@@ -294,26 +302,61 @@ def _factors(text: str) -> tuple[int, ...]:
 
 def _add_data(sub) -> None:
     p = sub.add_parser("data", help="generate coarse-grained reference snapshots (netCDF)")
-    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
-    p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc")
-    p.add_argument("--trajectories", type=_positive_int, default=800)
-    p.add_argument("--snapshots", type=_positive_int, default=10, help="per trajectory")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks", "advection2d"], default="burgers")
+    p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc (advection2d: train.nc)")
+    p.add_argument("--trajectories", type=_positive_int, default=None, help="default 800 (advection2d: 24)")
+    p.add_argument("--snapshots", type=_positive_int, default=None, help="per trajectory (default 10)")
     p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default: 1 Burgers, 0.5 KdV, 5 KS)")
     p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default: 50 Burgers, 10 KdV, 50 KS)")
+    p.add_argument("--grid", type=_positive_int, default=None, help="advection2d: coarse cells a side (64)")
+    p.add_argument("--factor", type=_positive_int, default=None, help="advection2d: fine / coarse resolution (4)")
+    p.add_argument("--steps", type=_positive_int, default=None, help="advection2d: coarse steps per trajectory (128)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_data)
 
 
+ONLY_2D = {"data": ("grid", "factor", "steps"),
+           "train": ("layers", "channels", "kernel", "stencil", "accuracy", "window", "learning_rate")}
+ONLY_1D = {"data": ("snapshots", "t_first", "t_last"),
+           "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt")}
+
+
+def _refuse_foreign(args: argparse.Namespace, command: str) -> None:
+    """Options of the other kind of equation (1D spectral data or 2D advection) are refused,
+    not ignored."""
+    two_d = args.equation == "advection2d"
+    foreign = [name for name in (ONLY_1D if two_d else ONLY_2D)[command] if getattr(args, name) not in (None, False)]
+    if foreign:
+        flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise HfcError(f"{flags} {'do' if len(foreign) > 1 else 'does'} not apply to hfc {command} --equation "
+                       f"{args.equation}")
+
+
 def _data(args: argparse.Namespace) -> int:
+    from coupler.io.atomic import check_path
+
+    _refuse_foreign(args, "data")
+    if args.equation == "advection2d":
+        from training.advection_data import AdvectionDataConfig, generate as generate_2d
+
+        given = {k: v for k, v in (("coarse", args.grid), ("factor", args.factor), ("steps", args.steps),
+                                   ("trajectories", args.trajectories)) if v is not None}
+        try:
+            config = AdvectionDataConfig(seed=args.seed, **given)
+        except ValueError as exc:
+            raise HfcError(str(exc)) from None
+        out = check_path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {generate_2d(config, out / 'train.nc', progress=not args.quiet)}")
+        return 0
     from training.data import DataConfig, generate
 
     extra = {k: v for k, v in (("t_first", args.t_first), ("t_last", args.t_last)) if v is not None}
     try:
-        config = DataConfig(args.equation, args.trajectories, args.snapshots, seed=args.seed, **extra)
+        config = DataConfig(args.equation, args.trajectories or 800, args.snapshots or 10, seed=args.seed, **extra)
     except ValueError as exc:
         raise HfcError(str(exc)) from None
-    from coupler.io.atomic import check_path
     paths = generate(config, check_path(args.out), progress=not args.quiet)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
@@ -321,31 +364,44 @@ def _data(args: argparse.Namespace) -> int:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a learned flux model on `hfc data` output")
-    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
-    p.add_argument("--factor", type=_positive_int, default=8, help="resample factor")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks", "advection2d"], default="burgers")
+    p.add_argument("--factor", type=_positive_int, default=None, help="resample factor (default 8)")
     p.add_argument("--data", required=True, help="folder written by hfc data")
     p.add_argument("--out", required=True, help="folder for model.pt, model.json, log.csv, checkpoint.pt")
-    p.add_argument("--preset", choices=["paper", "quick"], default="quick")
-    p.add_argument("--kind", choices=["network", "constant"], default="network")
+    p.add_argument("--preset", choices=["paper", "quick"], default=None, help="default quick")
+    p.add_argument("--kind", choices=["network", "constant"], default=None, help="default network")
     p.add_argument("--godunov", action="store_true", help="Godunov flux for the convective term")
     p.add_argument("--steps", type=_positive_int, default=None)
     p.add_argument("--batch-size", type=_positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--unroll", type=int, default=0, metavar="K",
+    p.add_argument("--unroll", type=int, default=None, metavar="K",
                    help="unrolled loss over K midpoint steps instead of the time derivative (Burgers; paper: 8)")
-    p.add_argument("--unroll-dt", type=_float(0.0), default=1e-3, help="step of the unrolled loss (paper: 0.001)")
+    p.add_argument("--unroll-dt", type=_float(0.0), default=None, help="step of the unrolled loss (default 0.001, "
+                   "the paper's)")
+    p.add_argument("--layers", type=_positive_int, default=None, help="advection2d: convolutions (4; paper 10)")
+    p.add_argument("--channels", type=_positive_int, default=None, help="advection2d: filters (32; paper 128)")
+    p.add_argument("--kernel", type=_positive_int, default=None, help="advection2d: odd kernel size (3)")
+    p.add_argument("--stencil", type=_stencil, default=None, metavar="NxT",
+                   help="advection2d: cells across x rows along a face (2x3)")
+    p.add_argument("--accuracy", type=_positive_int, default=None, help="advection2d: polynomial order (1, the paper's)")
+    p.add_argument("--window", type=_positive_int, default=None, help="advection2d: unrolled Euler steps (10)")
+    p.add_argument("--learning-rate", type=_float(0.0), default=None, help="advection2d: Adam's rate (1e-3)")
     p.add_argument("--resume", action="store_true", help="continue from checkpoint.pt in --out")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
+    _refuse_foreign(args, "train")
+    if args.equation == "advection2d":
+        return _train_2d(args)
     from training.train import Trainer, preset
 
-    overrides = {"kind": args.kind, "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype,
-                 "threads": args.threads or 0, "unroll": args.unroll, "unroll_dt": args.unroll_dt}
+    overrides = {"kind": args.kind or "network", "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype,
+                 "threads": args.threads or 0, "unroll": args.unroll or 0,
+                 "unroll_dt": 1e-3 if args.unroll_dt is None else args.unroll_dt}
     if args.steps:
         overrides["steps"] = args.steps
         overrides["decay_step"] = args.steps // 2
@@ -355,13 +411,33 @@ def _train(args: argparse.Namespace) -> int:
     if not (data / "train.nc").is_file() or not (data / "validation.nc").is_file():
         raise HfcError(f"{data} has no train.nc / validation.nc; create them with `hfc data --out {data}`")
     try:
-        trainer = Trainer(preset(args.preset, args.equation, args.factor, **overrides), data, args.out,
-                          progress=not args.quiet)
+        trainer = Trainer(preset(args.preset or "quick", args.equation, args.factor or 8, **overrides), data,
+                          args.out, progress=not args.quiet)
     except ValueError as exc:
         raise HfcError(str(exc)) from None
     summary = trainer.run(resume=args.resume, progress=not args.quiet)
     print(f"wrote {args.out}/model.pt: validation loss {summary['validation_loss_initial']:.4f} -> "
           f"{summary['validation_loss_final']:.4f} after {summary['steps']} steps")
+    return 0
+
+
+def _train_2d(args: argparse.Namespace) -> int:
+    from training.advection_train import AdvectionTrainConfig, AdvectionTrainer
+
+    given = {k: getattr(args, k) for k in ("layers", "channels", "kernel", "accuracy", "window", "learning_rate",
+                                           "steps", "batch_size", "threads") if getattr(args, k) is not None}
+    if args.stencil is not None:
+        given["normal"], given["tangent"] = args.stencil
+    data = Path(args.data) / "train.nc"
+    if not data.is_file():
+        raise HfcError(f"{args.data} has no train.nc; create it with `hfc data --equation advection2d --out {args.data}`")
+    try:
+        trainer = AdvectionTrainer(AdvectionTrainConfig(seed=args.seed, dtype=args.dtype, **given), data, args.out)
+    except ValueError as exc:
+        raise HfcError(str(exc)) from None
+    summary = trainer.run(resume=args.resume, progress=not args.quiet)
+    print(f"wrote {args.out}/model.pt: validation MAE {summary['validation_loss_initial']:.3e} -> "
+          f"{summary['validation_loss_final']:.3e} after {summary['steps']} steps")
     return 0
 
 

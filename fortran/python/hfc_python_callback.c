@@ -7,7 +7,9 @@
  * one after the other), and the stage time and step. Every reference taken here is released here:
  * nothing accumulates per call (f2py's own callback mechanism kept its argument tuple,
  * about 400 bytes per call). The callable returns 0 on success; anything else, or an
- * exception it did not catch, is a failure (status 1; the exception is cleared).
+ * exception it did not catch, is a failure (status 1). Such an exception (a signal's, raised
+ * by Python's handler before the callable's own try block) is kept, not lost: Python takes
+ * it back with hfc_take_python_flux_error once Fortran has returned.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -15,6 +17,15 @@
 #define HFC_EXPORT __attribute__((visibility("default")))
 
 static PyObject *callback = NULL;   /* the registered callable (a reference held), or NULL */
+static PyObject *escaped = NULL;    /* the last exception the callable let out (a reference), or NULL */
+
+/* The exception the callable last let out (a new reference), or None; forgets it. */
+HFC_EXPORT PyObject *hfc_take_python_flux_error(void) {
+  PyObject *error = escaped ? escaped : Py_None;
+  if (!escaped) Py_INCREF(Py_None);
+  escaped = NULL;
+  return error;
+}
 
 /* Register `function` (None to clear); returns the previous one (a new reference, or None). */
 HFC_EXPORT PyObject *hfc_set_python_flux(PyObject *function) {
@@ -44,7 +55,15 @@ HFC_EXPORT int hfc_python_flux_call(int nu, const double *u, double t, double dt
       Py_DECREF(result);
     }
   }
-  if (PyErr_Occurred()) PyErr_Clear();
+  if (PyErr_Occurred()) {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    Py_XDECREF(escaped);
+    escaped = value;            /* the reference Fetch gave */
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+  }
   Py_XDECREF(u_view);
   Py_XDECREF(flux_view);
   Py_XDECREF(aux_view);

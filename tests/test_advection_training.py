@@ -1,0 +1,106 @@
+"""Training data and training of the learned 2D advection scheme: the reference is
+conservative and deterministic, the loss is the paper's, training resumes bit for bit."""
+import numpy as np
+import pytest
+import torch
+
+from training.advection_data import AdvectionDataConfig, coarse_average, generate, load
+from training.advection_train import AdvectionTrainConfig, AdvectionTrainer
+
+SMALL = AdvectionDataConfig(coarse=12, factor=2, trajectories=3, steps=12, seed=5)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return generate(SMALL, tmp_path_factory.mktemp("adv") / "train.nc", progress=False)
+
+
+def test_reference_is_conservative_deterministic_and_divergence_free(data, tmp_path):
+    d = load(data)
+    assert d.c.shape == (3, 13, 12, 12) and d.u.shape == d.v.shape == (3, 12, 12)
+    mass = d.c.sum((-2, -1))
+    # Van Leer in flux form on the fine grid, averaged: the mass of 144 cells of O(1) keeps
+    # to round-off over 24 fine steps (~1e-13)
+    np.testing.assert_allclose(mass, mass[:, :1].repeat(13, 1), rtol=0, atol=1e-11)
+    divergence = (np.roll(d.u, -1, -1) - d.u) / d.dx + (np.roll(d.v, -1, -2) - d.v) / d.dy
+    assert np.abs(divergence).max() < 1e-11 * np.abs(d.u).max() / d.dx
+    # Courant number 0.5 at the coarse step, as the paper
+    assert np.allclose(d.dt * np.maximum(np.abs(d.u).max((1, 2)) / d.dx, np.abs(d.v).max((1, 2)) / d.dy), 0.5)
+    again = load(generate(SMALL, tmp_path / "again.nc", progress=False))
+    assert np.array_equal(again.c, d.c)
+
+
+def test_coarse_average_is_conservative(rng):
+    fine = rng.random((2, 12, 18))
+    coarse = coarse_average(fine, 3)
+    assert coarse.shape == (2, 4, 6)
+    np.testing.assert_allclose(coarse.sum((-2, -1)) * 9, fine.sum((-2, -1)), rtol=1e-14)
+    assert coarse[0, 1, 2] == pytest.approx(fine[0, 3:6, 6:9].mean(), rel=1e-15)
+
+
+CONFIG = AdvectionTrainConfig(layers=2, channels=4, window=3, steps=4, eval_every=2, batch_size=2, validation=1,
+                              dtype="float64", learning_rate=1e-2)
+
+
+def test_loss_is_the_mae_of_the_unrolled_euler_steps(data, tmp_path):
+    """With the network's last layer zeroed the model is the paper's centred fixed scheme;
+    the loss must equal the MAE of three forward-Euler steps of that scheme computed here
+    by hand (a face value is the mean of its two cells)."""
+    trainer = AdvectionTrainer(CONFIG, data, tmp_path / "m")
+    with torch.no_grad():
+        for layer in (trainer.model.face_x, trainer.model.face_y):
+            layer.weight.zero_()
+            layer.bias.zero_()
+    d = load(data)
+    k, start = 1, 4
+    c, u, v, dt = d.c[k, start], d.u[k], d.v[k], d.dt[k]
+    errors = []
+    for step in range(1, 4):
+        fx = u * 0.5 * (c + np.roll(c, 1, -1))           # left face of each cell
+        fy = v * 0.5 * (c + np.roll(c, 1, -2))
+        c = c - dt * ((np.roll(fx, -1, -1) - fx) / d.dx + (np.roll(fy, -1, -2) - fy) / d.dy)
+        errors.append(np.abs(c - d.c[k, start + step]).mean())
+    loss = trainer.loss(torch.tensor([k]), torch.tensor([start]))
+    assert float(loss.detach()) == pytest.approx(np.mean(errors), rel=1e-12)
+
+
+def test_training_lowers_the_loss_and_resumes_bit_for_bit(data, tmp_path):
+    whole = AdvectionTrainer(CONFIG, data, tmp_path / "whole")
+    summary = whole.run(progress=False)
+    assert summary["validation_loss_final"] < summary["validation_loss_initial"]
+    half = AdvectionTrainer(AdvectionTrainConfig(**{**CONFIG.__dict__, "steps": 2}), data, tmp_path / "half")
+    half.run(progress=False)
+    resumed = AdvectionTrainer(CONFIG, data, tmp_path / "half")
+    resumed.run(resume=True, progress=False)
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert (tmp_path / "whole" / "model.json").is_file() and (tmp_path / "whole" / "log.csv").is_file()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["train", "--equation", "advection2d", "--godunov", "--unroll", "3"], "--godunov, --unroll do not apply"),
+    (["train", "--equation", "advection2d", "--stencil", "3x3"], "even number of cells across"),
+    (["train", "--equation", "advection2d", "--stencil", "2by3"], "expected NxT"),
+    (["train", "--equation", "burgers", "--layers", "3"], "--layers does not apply"),
+    (["data", "--equation", "burgers", "--grid", "16"], "--grid does not apply"),
+    (["data", "--equation", "advection2d", "--snapshots", "4"], "--snapshots does not apply"),
+])
+def test_cli_refuses_options_of_the_other_equations(hfc, tmp_path, data, args, fragment):
+    """One line, non-zero exit, nothing written (the folder --out names is not created)."""
+    result = hfc(*args, "--data", str(data.parent), "--out", str(tmp_path / "out"), "--quiet") if args[0] == "train" \
+        else hfc(*args, "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_data_and_train(hfc, tmp_path):
+    result = hfc("data", "--equation", "advection2d", "--out", str(tmp_path / "d"), "--grid", "8", "--factor", "2",
+                 "--steps", "6", "--trajectories", "3", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert load(tmp_path / "d" / "train.nc").c.shape == (3, 7, 8, 8)
+    result = hfc("train", "--equation", "advection2d", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "m"),
+                 "--layers", "2", "--channels", "3", "--stencil", "4x1", "--window", "2", "--steps", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "validation MAE" in result.stdout and (tmp_path / "m" / "model.pt").is_file()

@@ -1,0 +1,136 @@
+"""Training data of the learned 2D advection scheme (Zhuang et al. 2021, Sec. II C, III B):
+reference trajectories by the host's Van Leer scheme on a grid `factor` times finer,
+conservatively averaged onto the coarse grid, with the coarse grid's face velocities as
+exact edge averages of the stream function.
+
+Case "random" (the deformational-flow model's training set): on [0, 1]^2, each trajectory a
+steady random divergence-free flow (coupler.problems.flows.RandomFlow, the paper's ref.
+[55]) advecting a few cosine bells (Eq. 9's shape) of random centres, radii and heights.
+The coarse step is the paper's: peak Courant number 0.5 on the coarse grid, forward Euler;
+the fine run takes `factor` steps of a `factor`-th of it (the same Courant number on the
+fine grid), so every coarse snapshot is one coarse step after the previous one.
+Everything is drawn from `seed` (trajectory k from a PCG64 stream of seed and k).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+from tqdm import tqdm
+
+from coupler import __version__
+from coupler.host import Host, HostConfig, TimeConfig
+from coupler.io.atomic import AtomicFile
+from coupler.problems import tracers
+from coupler.problems.flows import Grid2D, RandomFlow
+
+CASES = ("random",)
+
+
+@dataclass(frozen=True)
+class AdvectionDataConfig:
+    case: str = "random"
+    coarse: int = 64               # coarse cells a side (the paper's deformational grid)
+    factor: int = 4                # fine / coarse resolution (paper: 4x for this case)
+    trajectories: int = 16
+    steps: int = 128               # coarse steps per trajectory (paper: 128 coarse, 1024 fine at 8x)
+    cfl: float = 0.5
+    bells: int = 3                 # cosine bells per initial condition
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.case not in CASES:
+            raise ValueError(f"unknown case '{self.case}' (expected one of {', '.join(CASES)})")
+        if min(self.coarse, self.factor, self.trajectories, self.steps, self.bells) < 1 or not 0 < self.cfl <= 1:
+            raise ValueError("coarse, factor, trajectories, steps, bells must be >= 1 and cfl in (0, 1]")
+
+    @property
+    def fine(self) -> int:
+        return self.coarse * self.factor
+
+
+def initial_condition(grid: Grid2D, rng: np.random.Generator, bells: int) -> np.ndarray:
+    """A sum of cosine bells (Eq. 9's shape) of random centre, radius in [0.08, 0.25] of the
+    domain and height in [0.2, 1]: smooth tops and sharp rims, as the test blob."""
+    c = np.zeros((grid.ny, grid.nx))
+    for _ in range(bells):
+        centre = (rng.uniform(0, grid.lx), rng.uniform(0, grid.ly))
+        radius = rng.uniform(0.08, 0.25) * min(grid.lx, grid.ly)
+        c += rng.uniform(0.2, 1.0) * tracers.blob(grid, centre, radius)
+    return c
+
+
+def coarse_average(fine: np.ndarray, factor: int) -> np.ndarray:
+    """Conservative averaging of (..., ny f, nx f) cells onto (..., ny, nx)."""
+    *lead, ny, nx = fine.shape
+    return fine.reshape(*lead, ny // factor, factor, nx // factor, factor).mean((-3, -1))
+
+
+def trajectory(config: AdvectionDataConfig, k: int) -> dict[str, np.ndarray | float]:
+    """Trajectory k: coarse states (steps + 1, n, n), periodic face velocities u, v (n, n)
+    (the left / lower face of each cell), and the coarse step."""
+    rng = np.random.Generator(np.random.PCG64([config.seed, k]))
+    flow = RandomFlow(seed=int(rng.integers(2**31)))
+    coarse, fine = Grid2D(config.coarse, config.coarse), Grid2D(config.fine, config.fine)
+    u, v = flow.face_velocities(coarse)
+    dt = config.cfl / max(np.abs(u).max() / coarse.dx, np.abs(v).max() / coarse.dy)
+    c = initial_condition(fine, rng, config.bells)
+    host = Host(HostConfig("advection2d", (config.fine, config.fine), (1.0, 1.0)), "vanleer", None,
+                TimeConfig(dt=dt / config.factor, method="euler"), flow=flow)
+    try:
+        host.set_state(c, 0.0)
+        states = [coarse_average(c, config.factor)]
+        for step in range(1, config.steps + 1):
+            host.advance_to(step * dt)
+            states.append(coarse_average(host.get_state()[0], config.factor))
+    finally:
+        host.close()
+    return {"c": np.array(states), "u": u[:, :-1], "v": v[:-1, :], "dt": dt}
+
+
+def generate(config: AdvectionDataConfig, path: str | Path, progress: bool = True) -> Path:
+    """All trajectories into one netCDF file (written under a temporary name, renamed when
+    complete)."""
+    path = Path(path)
+    runs = [trajectory(config, k) for k in tqdm(range(config.trajectories), desc="reference runs",
+                                                 disable=not progress, unit="run")]
+    with AtomicFile(path) as tmp:
+        with netCDF4.Dataset(tmp, "w") as ds:
+            n = config.coarse
+            ds.createDimension("trajectory", config.trajectories)
+            ds.createDimension("time", config.steps + 1)
+            ds.createDimension("y", n)
+            ds.createDimension("x", n)
+            var = ds.createVariable("c", "f8", ("trajectory", "time", "y", "x"), zlib=True)
+            var[:] = np.array([r["c"] for r in runs])
+            var.long_name = "coarse cell averages of the fine Van Leer run"
+            for name, meaning in (("u", "x-face velocity, left face of each cell"),
+                                  ("v", "y-face velocity, lower face of each cell")):
+                var = ds.createVariable(name, "f8", ("trajectory", "y", "x"), zlib=True)
+                var[:] = np.array([r[name] for r in runs])
+                var.long_name = meaning
+            var = ds.createVariable("dt", "f8", ("trajectory",))
+            var[:] = np.array([r["dt"] for r in runs])
+            var.long_name = "coarse time step (peak Courant number cfl)"
+            ds.setncatts({f"config_{k}": (str(v) if isinstance(v, str) else v) for k, v in asdict(config).items()})
+            ds.setncatts({"dx": 1.0 / n, "dy": 1.0 / n, "reference_scheme": "vanleer (forward Euler)",
+                          "hfc_version": __version__, "Conventions": "CF-1.8"})
+    return path
+
+
+@dataclass(frozen=True)
+class AdvectionData:
+    c: np.ndarray       # (trajectories, steps + 1, n, n)
+    u: np.ndarray       # (trajectories, n, n)
+    v: np.ndarray
+    dt: np.ndarray      # (trajectories,)
+    dx: float
+    dy: float
+
+
+def load(path: str | Path) -> AdvectionData:
+    with netCDF4.Dataset(path) as ds:
+        return AdvectionData(*(np.asarray(ds[k][:], dtype=np.float64) for k in ("c", "u", "v", "dt")),
+                             float(ds.dx), float(ds.dy))

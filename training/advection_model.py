@@ -1,0 +1,162 @@
+"""The learned advection flux of Zhuang et al. (2021) under the 2D halo contract.
+
+Inputs (ONNX axis order, the last axis fastest; Fortran reverses them, DESIGN.md):
+- `c`     (batch, 1, ny + 2g, nx + 2g): cell averages of a block with g halo cells per side;
+- `u`     (batch, 1, ny + 2g, nx + 2g): the x-face velocity on the left face of every cell
+  of that block, `v` the same shape: the y-face velocity below every cell (the host's
+  layout of face fields, HFC_AT_LOWER_FACES in hfc_provider.f90: no copy);
+- `c_range` (batch, 2): the minimum and maximum of c over the whole domain (every rank's
+  block), for the paper's normalisation of the input to [0, 1] (Sec. II D (3)); a host
+  computes it over all ranks, so the fluxes of a block do not depend on the decomposition.
+Outputs: `flux_x` (batch, 1, ny, nx + 1) and `flux_y` (batch, 1, ny + 1, nx): u c_face and
+v c_face at the faces of the interior cells, face i of a row between interior cells i-1 and i.
+
+Inside: a CNN of `layers` convolutions (kernel x kernel, ReLU between, "valid": no padding)
+on the normalised concentration and the two face velocities of each cell predicts, at every face, the
+free parameters of a FaceStencil2D (training.constraints: the polynomial-accuracy constraint,
+first order by default as the paper, around the paper's centred two-cell scheme); its last
+layer sits on faces (kernel x 2 for x-faces, 2 x kernel for y-faces, centred on the face).
+The coefficients act on the raw concentrations, so the scheme is semi-linear:
+H(a c + b) = a H(c) + b for a > 0 (the normalisation sees the same field).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from training.constraints import ConstrainedCoefficients, FaceStencil2D
+
+INPUTS = ("c", "u", "v", "c_range")
+OUTPUTS = ("flux_x", "flux_y")
+
+
+@dataclass(frozen=True)
+class AdvectionModelConfig:
+    dx: float                      # the coarse grid the model is trained for
+    dy: float
+    layers: int = 4                # convolutions, the last one on faces (paper: 10)
+    channels: int = 32             # filters of the hidden convolutions (paper: 128)
+    kernel: int = 3
+    normal: int = 2                # stencil cells across a face (even)
+    tangent: int = 3               # stencil rows along a face (odd)
+    accuracy: int = 1              # polynomial accuracy order (paper: 1)
+
+    def __post_init__(self) -> None:
+        if self.layers < 1 or self.channels < 1 or self.kernel < 1 or self.kernel % 2 == 0:
+            raise ValueError("a model needs at least one convolution, at least one channel and an odd kernel")
+        if not (self.dx > 0 and self.dy > 0):
+            raise ValueError("dx and dy must be positive")
+        self.stencil()                                        # checks the stencil
+
+    def stencil(self) -> FaceStencil2D:
+        return FaceStencil2D(self.normal, self.tangent, self.accuracy)
+
+    @property
+    def net_halo(self) -> int:
+        """Halo cells the CNN needs: (layers - 1) hidden convolutions of radius r, then one
+        cell across the face (the face layer spans the two cells) and r along it."""
+        r = self.kernel // 2
+        return r * (self.layers - 1) + max(1, r)
+
+    @property
+    def halo(self) -> int:
+        return max(self.net_halo, self.normal // 2, self.tangent // 2)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class AdvectionFluxModel(nn.Module):
+    """(c, u, v, c_range) -> (flux_x, flux_y); see the module docstring."""
+
+    def __init__(self, config: AdvectionModelConfig, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.config = config
+        self.halo = config.halo
+        stencil = config.stencil()
+        self.coefficients = ConstrainedCoefficients(stencil, dtype)
+        h, k = stencil.offsets()
+        self.offsets = [(int(a - 0.5), int(b)) for a, b in zip(h, k)]   # (cells across - 1/2, rows along)
+        hidden: list[nn.Module] = []
+        channels = 3
+        for _ in range(config.layers - 1):
+            hidden += [nn.Conv2d(channels, config.channels, config.kernel), nn.ReLU()]
+            channels = config.channels
+        self.hidden = nn.Sequential(*hidden).to(dtype)
+        n_free = stencil.n_free
+        self.face_x = nn.Conv2d(channels, n_free, (config.kernel, 2)).to(dtype)
+        self.face_y = nn.Conv2d(channels, n_free, (2, config.kernel)).to(dtype)
+
+    def features(self, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor, c_range: torch.Tensor) -> torch.Tensor:
+        """(batch, 3, ...) of the block's cells the CNN reads: normalised c, u, v."""
+        low, high = c_range[:, 0, None, None, None], c_range[:, 1, None, None, None]
+        span = torch.clamp(high - low, min=torch.finfo(c.dtype).tiny)
+        x = torch.cat([(c - low) / span, u, v], 1)
+        crop = self.halo - self.config.net_halo
+        return x[..., crop:x.shape[-2] - crop, crop:x.shape[-1] - crop] if crop else x
+
+    def face_values(self, c: torch.Tensor, alpha: torch.Tensor, along_x: bool) -> torch.Tensor:
+        """sum_j alpha_j c_j at the interior faces normal to x (along_x) or to y."""
+        g = self.halo
+        ny, nx = c.shape[-2] - 2 * g, c.shape[-1] - 2 * g
+        value = None
+        for j, (across, along) in enumerate(self.offsets):
+            if along_x:
+                cells = c[:, 0, g + along:g + along + ny, g + across:g + across + nx + 1]
+            else:
+                cells = c[:, 0, g + across:g + across + ny + 1, g + along:g + along + nx]
+            term = alpha[:, j] * cells
+            value = term if value is None else value + term
+        return value.unsqueeze(1)
+
+    def forward(self, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+                c_range: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g, r = self.halo, self.config.kernel // 2
+        hidden = self.hidden(self.features(c, u, v, c_range))
+        gh = (hidden.shape[-1] - (c.shape[-1] - 2 * g)) // 2      # halo left in the hidden map: max(1, r)
+        # x-faces: r rows beyond the interior, 1 cell either side; y-faces the transpose
+        hx = hidden[..., gh - r:hidden.shape[-2] - gh + r, gh - 1:hidden.shape[-1] - gh + 1]
+        hy = hidden[..., gh - 1:hidden.shape[-2] - gh + 1, gh - r:hidden.shape[-1] - gh + r]
+        alpha_x = self.coefficients(self.face_x(hx).movedim(1, -1)).movedim(-1, 1)
+        alpha_y = self.coefficients(self.face_y(hy).movedim(1, -1)).movedim(-1, 1)
+        ny, nx = c.shape[-2] - 2 * g, c.shape[-1] - 2 * g
+        flux_x = u[..., g:g + ny, g:g + nx + 1] * self.face_values(c, alpha_x, True)
+        flux_y = v[..., g:g + ny + 1, g:g + nx] * self.face_values(c, alpha_y, False)
+        return flux_x, flux_y
+
+
+# ---- periodic domains (training and evaluation on whole periodic fields) ----
+
+def pad_cells(c: torch.Tensor, g: int) -> torch.Tensor:
+    """Periodic halo of g cells on the last two axes of (..., ny, nx)."""
+    return _pad(_pad(c, g, -1), g, -2)
+
+
+def _pad(x: torch.Tensor, g: int, axis: int) -> torch.Tensor:
+    n = x.shape[axis]
+    return torch.cat([x.narrow(axis, n - g, g), x, x.narrow(axis, 0, g)], axis) if g else x
+
+
+def periodic_tendency(model: AdvectionFluxModel, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """dc/dt = -div(flux) of periodic cell averages c (batch, ny, nx) with periodic face
+    velocities u, v (batch, ny, nx) on the left / lower face of each cell; the range is the
+    field's own (the paper's per-sample normalisation)."""
+    g = model.halo
+    c_range = torch.stack([c.amin((-2, -1)), c.amax((-2, -1))], -1)
+    fx, fy = model(*(pad_cells(x, g).unsqueeze(1) for x in (c, u, v)), c_range)
+    fx, fy = fx[:, 0], fy[:, 0]
+    return -(fx[..., 1:] - fx[..., :-1]) / model.config.dx - (fy[..., 1:, :] - fy[..., :-1, :]) / model.config.dy
+
+
+def euler_unroll(model: AdvectionFluxModel, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor, dt: float,
+                 steps: int) -> torch.Tensor:
+    """(batch, steps, ny, nx): the states after 1..steps forward-Euler steps. Velocities
+    (batch, ny, nx) are steady; (batch, steps, ny, nx) give those of each step's start."""
+    states = []
+    for k in range(steps):
+        uk, vk = (u[:, k], v[:, k]) if u.dim() == 4 else (u, v)
+        c = c + dt * periodic_tendency(model, c, uk, vk)
+        states.append(c)
+    return torch.stack(states, 1)
