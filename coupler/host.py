@@ -157,10 +157,13 @@ class PythonFlux:
     nx + 2 halo), t and dt the stage time and step, u and v the face velocities in the same
     layout (entry [j, i] the x-face left of / the y-face below cell [j, i]; halo included),
     fx the x-face fluxes (ny, nx + 1), fy the y-face fluxes (ny + 1, nx). The arrays are
-    read-only views into the host's memory, valid during the call."""
+    read-only views into the host's memory, valid during the call. With `global_range` the
+    2D function is also given `c_range`, the (minimum, maximum) of the state over the whole
+    domain (every rank's block; what a learned model normalises with)."""
 
-    function: Callable[[np.ndarray, float], np.ndarray]
+    function: Callable[..., np.ndarray]
     halo: int
+    global_range: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def make_provider(config: HostConfig, provider: Provider) -> tuple[int, int]:
     elif isinstance(provider, PythonFlux):
         if provider.halo < 0:
             raise ConfigError("a Python flux provider needs a halo width >= 0")
-        pid, stat, errmsg = _api.api_provider_python(*equation, provider.halo)
+        pid, stat, errmsg = _api.api_provider_python(*equation, provider.halo, int(provider.global_range))
         halo = provider.halo
     elif isinstance(provider, FortranModel):
         pid, halo, stat, errmsg = _api.api_provider_learned(provider.id, *equation)
@@ -420,7 +423,7 @@ class _Callback:
         self.inner = tuple(slice(trim, p - trim) for p in self.padded)
         self.error: BaseException | None = None
 
-    def __call__(self, u_view, t, dt, flux_view, aux_view) -> int:
+    def __call__(self, u_view, t, dt, flux_view, aux_view, range_view) -> int:
         try:
             u = np.frombuffer(u_view, dtype=np.float64).reshape(self.padded)[self.inner]   # zero-copy, read-only
             flux = np.frombuffer(flux_view, dtype=np.float64)                             # zero-copy, to fill
@@ -429,6 +432,8 @@ class _Callback:
             else:
                 aux = np.frombuffer(aux_view, dtype=np.float64).reshape((len(AUX_2D),) + self.padded)
                 fields = {name: aux[k][self.inner] for k, name in enumerate(AUX_2D)}
+                if self.provider.global_range:
+                    fields["c_range"] = np.frombuffer(range_view, dtype=np.float64)
                 nx, ny = self.cells
                 result = self.provider.function(u, float(t), float(dt), **fields)
                 if not (isinstance(result, tuple) and len(result) == 2):

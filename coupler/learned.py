@@ -179,6 +179,16 @@ class LearnedFlux:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         expected = (",".join(self.meta.inputs), ",".join(self.meta.outputs))
         found = (",".join(i.name for i in inputs), ",".join(o.name for o in outputs))
+        self.halo = self.meta.halo
+        if self.meta.space_dimensions == 2:
+            ranks = ([len(i.shape) for i in inputs], [len(o.shape) for o in outputs])
+            if found != ("c,u,v,c_range", "flux_x,flux_y") or found != expected or ranks != ([4, 4, 4, 2], [4, 4]):
+                raise ModelError(f"'{self.path}': a 2D model has inputs c, u, v (rank 4), c_range (rank 2) and "
+                                 f"outputs flux_x, flux_y (rank 4); found [{found[0]}] -> [{found[1]}]")
+            self.dtype = DTYPES.get(inputs[0].type)
+            if self.dtype is None or np.dtype(self.dtype).name != self.meta.dtype:
+                raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
+            return
         if len(inputs) != 1 or len(outputs) != 1 or found != expected:
             raise ModelError(f"'{self.path}': expected one input '{expected[0]}' and one output '{expected[1]}', "
                              f"found inputs [{found[0]}] and outputs [{found[1]}]")
@@ -191,7 +201,6 @@ class LearnedFlux:
         if np.dtype(self.dtype).name != self.meta.dtype:
             raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
         self.input_name, self.output_name = expected
-        self.halo = self.meta.halo
 
     def check_host(self, host: HostConfig) -> None:
         check_host(self.path, self.meta, host)
@@ -207,15 +216,29 @@ class LearnedFlux:
         flux = self.session.run([self.output_name], {self.input_name: x})[0][:, 0, :].astype(np.float64)
         return flux[0] if single else flux
 
+    def fluxes_2d(self, c: np.ndarray, u: np.ndarray, v: np.ndarray, c_range) -> tuple[np.ndarray, np.ndarray]:
+        """2D face fluxes (ny, nx + 1) and (ny + 1, nx), float64, of a halo-filled float64
+        block c (ny + 2 halo, nx + 2 halo), its face velocities u, v (the same shape, the
+        left / lower face of each cell) and the state's range over the whole domain."""
+        feed = {name: np.ascontiguousarray(np.asarray(x)[None, None], dtype=self.dtype)
+                for name, x in (("c", c), ("u", u), ("v", v))}
+        feed["c_range"] = np.asarray(c_range, dtype=self.dtype).reshape(1, 2)
+        fx, fy = self.session.run(["flux_x", "flux_y"], feed)
+        return fx[0, 0].astype(np.float64), fy[0, 0].astype(np.float64)
+
     def provider(self) -> PythonFlux:
         """This model as a flux provider of the Fortran host (called back each RK stage)."""
+        if self.meta.space_dimensions == 2:
+            return PythonFlux(lambda c, t, dt, u, v, c_range: self.fluxes_2d(c, u, v, c_range), self.halo,
+                              global_range=True)
         return PythonFlux(lambda u, t: self(u), self.halo)
 
 
 def check_host(path: Path, meta: ModelMetadata, host: HostConfig) -> None:
     """Refuse a host whose equation, dimensions, grid spacing or viscosity the model was not
     trained for."""
-    meta.check_host(path, host.equation, host.dx, host.n, host.length, host.viscosity)
+    meta.check_host(path, host.equation, host.dx, host.n, host.lengths[0], host.viscosity, host.ndim,
+                    host.spacing[1] if host.ndim == 2 else None)
 
 
 class FortranLearnedFlux:

@@ -8,7 +8,8 @@ dimensions, the halo width g, the grid spacing and the domain length it was trai
 the viscosity (0 where the equation has none), the graph's input and output names
 (comma-separated, in graph order), and the dtype. Beside them: what the inputs and
 outputs mean, the number of cells, the resample factor, and provenance (training command,
-dataset hash, validation loss, code and torch versions).
+dataset hash, validation loss, code and torch versions). A 2D model also carries `dy`, its
+grid spacing along y (dx is along x; length is the domain along x).
 """
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ class ModelMetadata:
         halo, dims = number("halo", int), number("space_dimensions", int)
         if halo < 0 or dims < 1:
             raise ModelError(f"'{path}': metadata halo = {halo} / space_dimensions = {dims} out of range")
-        for key in ("dx", "length", "viscosity"):
+        if dims == 2 and "dy" not in props:
+            raise ModelError(f"'{path}' is a 2D model without the hfc metadata dy; export it with `hfc export`")
+        for key in ("dx", "length", "viscosity") + (("dy",) if dims == 2 else ()):
             if not math.isfinite(number(key, float)):
                 raise ModelError(f"'{path}': metadata {key} = {props[key]} is not finite")
         return cls(props["equation"], dims, halo, number("dx", float), number("length", float),
@@ -82,7 +85,7 @@ class ModelMetadata:
                 **{k: str(v) for k, v in self.extra.items()}}
 
     def check_host(self, path, equation: str, dx: float, n: int, length: float, viscosity: float,
-                   space_dimensions: int = 1) -> None:
+                   space_dimensions: int = 1, dy: float | None = None) -> None:
         """Refuse a host whose equation, dimensions, grid spacing or viscosity the model was
         not trained for (the Fortran library checks the same in hfc_model_meta)."""
         for name, expected, found in (("equation", self.equation, equation),
@@ -93,6 +96,9 @@ class ModelMetadata:
             raise ConfigError(f"model '{path}' metadata dx = {self.dx:.9g} (length {self.length:.6g} / "
                               f"{self.extra.get('cells', '?')} cells), the host has dx = {dx:.9g} ({length:.6g} / "
                               f"{n}); use a grid with the model's spacing")
+        if dy is not None and not math.isclose(float(self.extra["dy"]), dy, rel_tol=1e-9):
+            raise ConfigError(f"model '{path}' metadata dy = {float(self.extra['dy']):.9g}, the host has dy = {dy:.9g}; "
+                              "use a grid with the model's spacing")
         if not math.isclose(self.viscosity, viscosity, rel_tol=1e-12, abs_tol=0.0) and not (
                 self.viscosity == 0 and viscosity == 0):
             raise ConfigError(f"model '{path}' metadata viscosity = {self.viscosity!r}, the host has {viscosity:g}")

@@ -1,11 +1,13 @@
 """torch -> ONNX export of a trained flux model (`hfc export`), with the metadata of
 DESIGN.md, verification against torch and a model card.
 
-The exported graph is the trained module itself: input `u` (batch, 1, n + 2g) cell
+The exported graph is the trained module itself. 1D: input `u` (batch, 1, n + 2g) cell
 averages with g halo cells per side, output `flux` (batch, 1, n + 1) face fluxes, batch
-and n dynamic, no padding inside. The equation's flux formula is part of the graph.
-Nothing is written unless the ONNX checker passes and ONNX Runtime reproduces torch on
-random valid inputs within the tolerance of the dtype.
+and n dynamic, no padding inside; the equation's flux formula is part of the graph. 2D
+advection (training/advection_model.py): inputs `c`, `u`, `v` (batch, 1, ny + 2g, nx + 2g)
+and `c_range` (batch, 2), outputs `flux_x` (batch, 1, ny, nx + 1) and `flux_y` (batch, 1,
+ny + 1, nx), batch, ny and nx dynamic. Nothing is written unless the ONNX checker passes
+and ONNX Runtime reproduces torch on random valid inputs within the tolerance of the dtype.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from coupler import __version__
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
+from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D
+from training.advection_train import load_advection_model
 from training.train import PRESETS, TrainConfig, load_model, preset
 
 INPUT, OUTPUT = "u", "flux"
@@ -46,11 +50,30 @@ class MatmulConv1d(torch.nn.Module):
         return (columns @ self.weight + self.bias).transpose(1, 2)
 
 
+class MatmulConv2d(torch.nn.Module):
+    """The same valid Conv2d as shifted slices + MatMul (float64 in ONNX Runtime)."""
+
+    def __init__(self, conv: torch.nn.Conv2d):
+        super().__init__()
+        self.kernel = conv.kernel_size
+        self.weight = torch.nn.Parameter(conv.weight.detach().flatten(1).T.clone())   # (C kh kw, O)
+        self.bias = torch.nn.Parameter(conv.bias.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kh, kw = self.kernel
+        rows, cols = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
+        shifts = [x[..., a:a + rows, b:b + cols] for a in range(kh) for b in range(kw)]
+        columns = torch.stack(shifts, 2).flatten(1, 2)                        # (B, C kh kw, H', W')
+        return (columns.movedim(1, -1) @ self.weight + self.bias).movedim(-1, 1)
+
+
 def float64_friendly(model: torch.nn.Module) -> torch.nn.Module:
-    """Swap every Conv1d for its MatmulConv1d twin, in place."""
+    """Swap every Conv1d / Conv2d for its MatMul twin, in place."""
     for name, child in model.named_children():
         if isinstance(child, torch.nn.Conv1d):
             setattr(model, name, MatmulConv1d(child))
+        elif isinstance(child, torch.nn.Conv2d):
+            setattr(model, name, MatmulConv2d(child))
         else:
             float64_friendly(child)
     return model
@@ -142,6 +165,87 @@ class ExportReport:
     metadata: dict
 
 
+@dataclass
+class Graph:
+    """What the exporter needs of a trained model: the module, its argument names, an
+    example and the dynamic axes of each input, the metadata and the verification cases."""
+
+    model: torch.nn.Module
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    example: tuple[torch.Tensor, ...]
+    shapes: dict
+    meta: dict
+    cases: list[tuple[torch.Tensor, ...]]
+
+
+def graph_1d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
+    dtype = getattr(torch, config.dtype)
+    model = load_model(model_dir, dtype)
+    g = model.halo
+    return Graph(model, (INPUT,), (OUTPUT,), (torch.zeros(2, 1, 64 + 2 * g, dtype=dtype),),
+                 {INPUT: {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}},
+                 metadata(summary, model_dir, config), [(u,) for u in verification_inputs(g, dtype, config.seed)])
+
+
+def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
+    """The schema's metadata of a 2D advection model (dy beside dx, the domain's x length)."""
+    m, t = summary["model"], summary["train"]
+    data = summary["data"]
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in t.items()
+                     if k in ("layers", "channels", "kernel", "accuracy", "window", "steps", "batch_size", "seed"))
+    return ModelMetadata(
+        equation="advection2d", space_dimensions=2, halo=summary["halo"], dx=float(m["dx"]), length=1.0,
+        viscosity=0.0, inputs=INPUTS_2D, outputs=OUTPUTS_2D, dtype=config.dtype,
+        extra={
+            "dy": repr(float(m["dy"])),
+            "cells": f"{int(round(1.0 / m['dx']))}x{int(round(1.0 / m['dy']))}",
+            "input_meaning": "c: cell averages (batch, 1, ny + 2 halo, nx + 2 halo); u, v: the x-face velocity left "
+                             "of / the y-face velocity below every cell, same shape; c_range: (batch, 2), the "
+                             "minimum and maximum of c over the whole domain",
+            "output_meaning": "flux_x (batch, 1, ny, nx + 1) and flux_y (batch, 1, ny + 1, nx): u c and v c at the "
+                              "interior faces",
+            "normalisation": "(c - c_range[0]) / (c_range[1] - c_range[0]) into the network (Zhuang et al. 2021)",
+            "stencil": f"{m['normal']}x{m['tangent']} cells (across x along a face), accuracy {m['accuracy']}",
+            "network": f"{m['layers']} convolutions, {m['channels']} channels, kernel {m['kernel']}",
+            "time_stepping": "euler",
+            "model_kind": "network",
+            "resample_factor": str(data.get("factor", "")),
+            "training_command": f"hfc train --equation advection2d --data {Path(data['path']).parent} "
+                                f"--out {model_dir} --stencil {m['normal']}x{m['tangent']} {flags}",
+            "dataset_sha256": data["sha256"],
+            "validation_loss": repr(float(summary["validation_loss_final"])),
+            "code_version": __version__,
+            "torch_version": torch.__version__,
+        }).to_props()
+
+
+def verification_inputs_2d(halo: int, dtype: torch.dtype, seed: int) -> list[tuple[torch.Tensor, ...]]:
+    """Random valid 2D inputs of non-square shapes: blobs in [0, 1], O(1) velocities."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    cases = []
+    for batch, ny, nx in ((1, 32, 48), (2, 9, 13), (1, 64, 64)):
+        shape = (batch, 1, ny + 2 * halo, nx + 2 * halo)
+        c = rng.uniform(0, 1, shape) ** 3
+        u, v = rng.normal(size=(2, *shape))
+        c_range = np.stack([c.min((1, 2, 3)), c.max((1, 2, 3))], -1)
+        cases.append(tuple(torch.as_tensor(a, dtype=dtype) for a in (c, u, v, c_range)))
+    return cases
+
+
+def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
+    dtype = getattr(torch, config.dtype)
+    model = load_advection_model(model_dir, dtype)
+    g = model.halo
+    batch, rows, cols = torch.export.Dim("batch"), torch.export.Dim("rows", min=2 * g + 1), \
+        torch.export.Dim("cols", min=2 * g + 1)
+    field = {0: batch, 2: rows, 3: cols}
+    example = tuple(torch.rand(2, 1, 24 + 2 * g, 32 + 2 * g, dtype=dtype) for _ in range(3)) + \
+        (torch.tensor([[0.0, 1.0], [0.0, 1.0]], dtype=dtype),)
+    return Graph(model, INPUTS_2D, OUTPUTS_2D, example, {"c": field, "u": field, "v": field, "c_range": {0: batch}},
+                 metadata_2d(summary, model_dir, config), verification_inputs_2d(g, dtype, config.seed))
+
+
 def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = ExportConfig()) -> ExportReport:
     """Export, check, verify against torch; then write the .onnx file and its model card."""
     import onnx
@@ -154,25 +258,20 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         check_writable(path)
         check_not_reading((label, path), {"the trained model's " + name: model_dir / name
                                           for name in ("model.json", "model.pt", "log.csv", "checkpoint.pt")})
-    dtype = getattr(torch, config.dtype)
-    model = load_model(model_dir, dtype)
     summary = json.loads((model_dir / "model.json").read_text())
-    if config.dtype == "float64":
-        model = float64_friendly(model)
-    g = model.halo
-    example = torch.zeros(2, 1, 64 + 2 * g, dtype=dtype)
-    shapes = {"u": {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}
+    graph = (graph_2d if summary.get("equation") == "advection2d" else graph_1d)(model_dir, summary, config)
+    model = float64_friendly(graph.model) if config.dtype == "float64" else graph.model
     with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
         raw = Path(scratch) / "raw.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # the exporter logs a warning per torchvision operator it cannot register
             logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-            torch.onnx.export(model, (example,), raw, dynamo=True, input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_shapes=shapes, opset_version=config.opset, optimize=True,
-                              external_data=False, verbose=False)
+            torch.onnx.export(model, graph.example, raw, dynamo=True, input_names=list(graph.inputs),
+                              output_names=list(graph.outputs), dynamic_shapes=graph.shapes,
+                              opset_version=config.opset, optimize=True, external_data=False, verbose=False)
         proto = onnx.load(raw)
-        meta = metadata(summary, model_dir, config)
+        meta = graph.meta
         del proto.metadata_props[:]
         for key, value in meta.items():
             proto.metadata_props.add(key=key, value=value)
@@ -185,12 +284,14 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
         worst = 0.0
         with torch.no_grad():
-            for u in verification_inputs(g, dtype, config.seed):
-                expected = model(u).numpy()
-                got = session.run([OUTPUT], {INPUT: u.numpy()})[0]
-                if got.shape != expected.shape:
-                    raise ExportError(f"ONNX Runtime returned shape {got.shape}, torch {expected.shape}")
-                worst = max(worst, float(np.max(np.abs(got - expected)) / np.max(np.abs(expected))))
+            for case in graph.cases:
+                expected = model(*case)
+                expected = [e.numpy() for e in (expected if isinstance(expected, tuple) else (expected,))]
+                got = session.run(list(graph.outputs), {name: x.numpy() for name, x in zip(graph.inputs, case)})
+                for a, b in zip(got, expected):
+                    if a.shape != b.shape:
+                        raise ExportError(f"ONNX Runtime returned shape {a.shape}, torch {b.shape}")
+                    worst = max(worst, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
         if not worst <= TOLERANCE[config.dtype]:
             raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
                               f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
@@ -234,6 +335,9 @@ def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_
     lines += [f"| {k} | `{v}` |" for k, v in meta.items()]
     lines += ["", f"Verification: ONNX Runtime vs torch, max relative difference "
                   f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
-              f"Validation loss (normalized MSE of du/dt, 1 = predicting zero): {float(meta['validation_loss']):.4g}.",
+              (f"Validation loss (MAE of {summary['train']['window']} forward-Euler steps, Zhuang et al. Eq. 6): "
+               if meta["equation"] == "advection2d" else
+               "Validation loss (normalized MSE of du/dt, 1 = predicting zero): ") +
+              f"{float(meta['validation_loss']):.4g}.",
               "", "Regenerate:", "", "```", card["regenerate"], "```", ""]
     return json.dumps(card, indent=2) + "\n", "\n".join(lines)

@@ -108,13 +108,13 @@ def test_an_exception_escaping_the_callable_is_kept_not_lost():
     call = ctypes.PyDLL(host_module._ext.__file__).hfc_python_flux_call
     pointer = ctypes.POINTER(ctypes.c_double)
     call.argtypes = [ctypes.c_int, pointer, ctypes.c_double, ctypes.c_double, ctypes.c_int, pointer, ctypes.c_int,
-                     pointer]
+                     pointer, ctypes.c_int, pointer]
     call.restype = ctypes.c_int
     u, flux = np.zeros(4), np.zeros(5)
     previous = host_module._set_python_flux(interrupted)
     try:
         status = call(4, u.ctypes.data_as(pointer), 0.0, 0.1, 5, flux.ctypes.data_as(pointer), 0,
-                      u.ctypes.data_as(pointer))
+                      u.ctypes.data_as(pointer), 0, u.ctypes.data_as(pointer))
     finally:
         host_module._set_python_flux(previous)
     assert status == 1

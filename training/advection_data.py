@@ -128,9 +128,10 @@ class AdvectionData:
     dt: np.ndarray      # (trajectories,)
     dx: float
     dy: float
+    factor: int         # the fine grid's resolution over the coarse one
 
 
 def load(path: str | Path) -> AdvectionData:
     with netCDF4.Dataset(path) as ds:
         return AdvectionData(*(np.asarray(ds[k][:], dtype=np.float64) for k in ("c", "u", "v", "dt")),
-                             float(ds.dx), float(ds.dy))
+                             float(ds.dx), float(ds.dy), int(ds.config_factor))

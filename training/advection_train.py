@@ -73,6 +73,7 @@ class AdvectionTrainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)            # once the inputs are known to be usable
         as_tensor = lambda a: torch.as_tensor(a, dtype=self.dtype)   # noqa: E731
         self.c, self.u, self.v, self.dt = (as_tensor(a) for a in (data.c, data.u, data.v, data.dt))
+        self.factor = data.factor
         self.train_ids = np.arange(trajectories - config.validation)
         self.val_ids = np.arange(trajectories - config.validation, trajectories)
         torch.manual_seed(config.seed)
@@ -153,7 +154,8 @@ class AdvectionTrainer:
         summary = {"equation": "advection2d", "model": self.model_config.to_dict(), "train": asdict(cfg),
                    "halo": self.model.halo,
                    "data": {"path": str(self.data_path), "sha256": _sha256(self.data_path),
-                            "trajectories": int(self.c.shape[0]), "states": int(self.c.shape[1])},
+                            "trajectories": int(self.c.shape[0]), "states": int(self.c.shape[1]),
+                            "factor": self.factor},
                    "validation_loss_initial": initial, "validation_loss_final": final, "steps": self.step,
                    "torch_version": torch.__version__}
         write_text(self.out_dir / "model.json", json.dumps(summary, indent=2) + "\n")

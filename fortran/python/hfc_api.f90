@@ -114,11 +114,12 @@ contains
     end if
   end subroutine classical_provider
 
-  !> The Python-callback provider with halo width `halo` (the f2py callback `pyflux`).
-  subroutine api_provider_python(equation, viscosity, velocity, halo, id, stat, errmsg)
+  !> The Python-callback provider with halo width `halo`; `global_range` /= 0: it is handed
+  !> the state's range over the whole domain (c_range) at every call.
+  subroutine api_provider_python(equation, viscosity, velocity, halo, global_range, id, stat, errmsg)
     character(len=*), intent(in) :: equation
     real(wp), intent(in) :: viscosity, velocity
-    integer, intent(in) :: halo
+    integer, intent(in) :: halo, global_range
     integer, intent(out) :: id
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
@@ -129,7 +130,7 @@ contains
     if (halo < 0) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'provider: the python provider needs a halo width >= 0')
     else
-      allocate(providers(id)%p, source=hfc_python_flux(g=halo))
+      allocate(providers(id)%p, source=hfc_python_flux(g=halo, range=global_range /= 0))
     end if
     call finish_provider(id, g, stat)
   end subroutine api_provider_python

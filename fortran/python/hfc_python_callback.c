@@ -36,9 +36,10 @@ HFC_EXPORT PyObject *hfc_set_python_flux(PyObject *function) {
   return previous;
 }
 
-/* Called from Fortran: function(u_view, t, dt, flux_view, aux_view) -> int status. */
+/* Called from Fortran: function(u_view, t, dt, flux_view, aux_view, range_view) -> int status;
+ * range_view holds nr numbers about the whole domain (the state's minimum and maximum, or none). */
 HFC_EXPORT int hfc_python_flux_call(int nu, const double *u, double t, double dt, int nf, double *flux, int na,
-                                    const double *aux) {
+                                    const double *aux, int nr, const double *range) {
   if (callback == NULL) return 1;
   PyGILState_STATE gil = PyGILState_Ensure();
   int status = 1;
@@ -47,8 +48,10 @@ HFC_EXPORT int hfc_python_flux_call(int nu, const double *u, double t, double dt
                                                 PyBUF_WRITE);
   PyObject *aux_view = PyMemoryView_FromMemory((char *)aux, (Py_ssize_t)na * (Py_ssize_t)nu *
                                                (Py_ssize_t)sizeof(double), PyBUF_READ);
-  if (u_view && flux_view && aux_view) {
-    PyObject *result = PyObject_CallFunction(callback, "OddOO", u_view, t, dt, flux_view, aux_view);
+  PyObject *range_view = PyMemoryView_FromMemory((char *)range, (Py_ssize_t)nr * (Py_ssize_t)sizeof(double),
+                                                 PyBUF_READ);
+  if (u_view && flux_view && aux_view && range_view) {
+    PyObject *result = PyObject_CallFunction(callback, "OddOOO", u_view, t, dt, flux_view, aux_view, range_view);
     if (result) {
       long value = PyLong_AsLong(result);
       status = (value == -1 && PyErr_Occurred()) ? 1 : (int)value;
@@ -67,6 +70,7 @@ HFC_EXPORT int hfc_python_flux_call(int nu, const double *u, double t, double dt
   Py_XDECREF(u_view);
   Py_XDECREF(flux_view);
   Py_XDECREF(aux_view);
+  Py_XDECREF(range_view);
   PyGILState_Release(gil);
   return status;
 }

@@ -11,7 +11,7 @@ module hfc_fv_rhs
   use hfc_timer, only: hfc_wtime
   use hfc_grid, only: hfc_grid_t
   use hfc_decomposition, only: hfc_decomposition_t
-  use hfc_provider, only: hfc_flux_provider, hfc_aux_t, HFC_AT_LOWER_FACES
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t, HFC_AT_LOWER_FACES, HFC_GLOBAL
   use hfc_source, only: hfc_source_t
   use hfc_flow, only: hfc_flow_t, HFC_FLOW_STEADY
   use hfc_rhs, only: hfc_rhs_t
@@ -40,6 +40,7 @@ module hfc_fv_rhs
     type(hfc_guard_config_t) :: guard
     type(source_slot_t), allocatable :: sources(:)
     type(hfc_aux_t), allocatable :: aux(:)                  !< auxiliary inputs of the provider (none in 1D)
+    integer :: range_aux = 0                                !< the index of 'c_range' in aux, if the provider needs it
     type(hfc_flow_t), allocatable :: flow                   !< the face velocities 'u', 'v' (aux 1, 2) of 2D advection
     real(wp), allocatable :: flux(:), flux_fallback(:)
     integer(int64) :: fallback_faces = 0                    !< faces whose flux came from the fallback
@@ -92,13 +93,39 @@ contains
     if (stat /= HFC_OK) return
     call move_alloc(bound, rhs%flow)
     if (allocated(rhs%aux)) deallocate(rhs%aux)
-    allocate(rhs%aux(2))
+    rhs%range_aux = merge(3, 0, rhs%provider%needs_range())
+    allocate(rhs%aux(2 + merge(1, 0, rhs%range_aux > 0)))
     rhs%aux(1)%name = 'u'
     rhs%aux(2)%name = 'v'
-    rhs%aux(:)%location = HFC_AT_LOWER_FACES
+    rhs%aux(1:2)%location = HFC_AT_LOWER_FACES
     allocate(rhs%aux(1)%values(size(rhs%flow%u0, 1)), rhs%aux(2)%values(size(rhs%flow%v0, 1)))
+    if (rhs%range_aux > 0) then
+      rhs%aux(3)%name = 'c_range'
+      rhs%aux(3)%location = HFC_GLOBAL
+      allocate(rhs%aux(3)%values(2))
+    end if
     call rhs%flow%velocities(0.0_wp, rhs%aux(1)%values, rhs%aux(2)%values)   ! a steady flow's, once
   end subroutine hfc_fv_rhs_set_flow
+
+  !> The minimum and maximum of the interior of u over all ranks (collective).
+  subroutine state_range(self, u, range)
+    class(hfc_fv_rhs_t), intent(inout) :: self
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(out) :: range(2)
+    integer :: nx, ny, g, mx, j
+    real(wp) :: low, high
+    nx = self%grid%n(1)
+    ny = self%grid%n(2)
+    g = self%grid%g
+    mx = nx + 2 * g
+    low = huge(1.0_wp)
+    high = -huge(1.0_wp)
+    do j = g + 1, g + ny
+      low = min(low, minval(u((j - 1) * mx + g + 1:(j - 1) * mx + g + nx)))
+      high = max(high, maxval(u((j - 1) * mx + g + 1:(j - 1) * mx + g + nx)))
+    end do
+    range = [-self%decomp%global_max(-low), self%decomp%global_max(high)]
+  end subroutine state_range
 
   !> dudt = -div F + S(t) (see the module header); fills the halo of u first. Collective:
   !> the ranks agree on failure after the fluxes, so one rank's error stops all here.
@@ -120,6 +147,7 @@ contains
     if (allocated(self%flow)) then
       if (self%flow%law /= HFC_FLOW_STEADY) call self%flow%velocities(t, self%aux(1)%values, self%aux(2)%values)
     end if
+    if (self%range_aux > 0 .and. stat == HFC_OK) call state_range(self, u, self%aux(self%range_aux)%values)
     if (stat == HFC_OK) call self%provider%face_fluxes(self%grid, u, self%aux, t, dt, self%flux, stat, errmsg)
     if (stat == HFC_ERR_NONFINITE .and. self%guard%on_nonfinite == HFC_ON_NONFINITE_FALLBACK) &
       call fallback_fluxes(self, u, t, dt, stat, errmsg)

@@ -24,7 +24,8 @@ module hfc_model_meta
     character(len=16) :: equation = ''
     integer :: space_dimensions = 0
     integer :: halo = -1                 !< g: halo cells per side the model reads
-    real(wp) :: dx = 0.0_wp              !< grid spacing it was trained for
+    real(wp) :: dx = 0.0_wp              !< grid spacing it was trained for (along x)
+    real(wp) :: dy = 0.0_wp              !< along y (2D models: the key 'dy')
     real(wp) :: length = 0.0_wp          !< its training domain
     real(wp) :: viscosity = 0.0_wp
     character(len=256) :: input_names = ''    !< comma-separated, in graph order
@@ -96,6 +97,7 @@ contains
     call number('dx', meta%dx)
     if (stat == HFC_OK) call number('length', meta%length)
     if (stat == HFC_OK) call number('viscosity', meta%viscosity)
+    if (stat == HFC_OK .and. meta%space_dimensions == 2) call number('dy', meta%dy)
 
   contains
 
@@ -179,6 +181,10 @@ contains
     else if (.not. abs(meta%dx - grid%dx(1)) <= 1.0e-9_wp * grid%dx(1)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata dx = ' // hfc_str(meta%dx) // &
         ', the host has dx = ' // hfc_str(grid%dx(1)) // '; use a grid with the model''s spacing')
+    else if (grid%ndim == 2) then
+      if (.not. abs(meta%dy - grid%dx(2)) <= 1.0e-9_wp * grid%dx(2)) call hfc_set_error(stat, errmsg, &
+        HFC_ERR_ARGUMENT, 'model metadata dy = ' // hfc_str(meta%dy) // ', the host has dy = ' // &
+        hfc_str(grid%dx(2)) // '; use a grid with the model''s spacing')
     end if
   end subroutine hfc_meta_check_grid
 

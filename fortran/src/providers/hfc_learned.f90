@@ -1,20 +1,26 @@
-!> The learned flux provider of the Fortran host for 1D models: face fluxes from an
-!> exported ONNX model (one input u [batch, 1, n + 2g] of cell averages with g halo cells,
-!> one output flux [batch, 1, n + 1]) run by ONNX Runtime in this process (module hfc_onnx),
-!> no Python involved.
+!> The learned flux provider of the Fortran host: face fluxes from an exported ONNX model
+!> run by ONNX Runtime in this process (module hfc_onnx), no Python involved.
+!>   1D: one input u [batch, 1, n + 2g] of cell averages with g halo cells, one output
+!>       flux [batch, 1, n + 1].
+!>   2D (advection, training/advection_model.py): inputs c, u, v [1, 1, ny + 2g, nx + 2g]
+!>       (the state and the face velocities of the host's aux fields 'u', 'v', the lower
+!>       faces of every cell) and c_range [1, 2] (the host's aux 'c_range': the state's
+!>       minimum and maximum over all ranks); outputs flux_x [1, 1, ny, nx + 1] and flux_y
+!>       [1, 1, ny + 1, nx], which are the host's face layout, so the model writes them in
+!>       place.
 !>
 !> The provider keeps a pointer to the caller's model, which must outlive it; a model
 !> object freed or loaded again since the provider was made is refused (the provider keeps
 !> the load's serial number), never silently used. On a block with a wider halo than the
-!> model's g it hands the model the g cells next to the interior (an offset, no copy): every
-!> block with halo >= g gives the same fluxes.
+!> model's g it hands the model the g cells next to the interior (1D: an offset, no copy;
+!> 2D: a copy of that window): every block with halo >= g gives the same fluxes.
 module hfc_learned
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_equation, only: hfc_equation_t
-  use hfc_provider, only: hfc_flux_provider, hfc_aux_t
-  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_run, hfc_onnx_loaded, hfc_tensor
+  use hfc_provider, only: hfc_flux_provider, hfc_aux_t, hfc_find_aux
+  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_run, hfc_onnx_loaded, hfc_tensor, hfc_tensor_t
   use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_meta_check_equation, hfc_meta_check_grid
   implicit none
   private
@@ -24,11 +30,13 @@ module hfc_learned
     type(hfc_onnx_model_t), pointer :: model => null()
     integer(int64) :: serial = 0            !< the model's load this provider was made for
     type(hfc_model_meta_t) :: meta
+    real(wp), allocatable :: window(:, :)   !< 2D: c, u, v of the model's halo when the block's is wider
   contains
     procedure :: compute => learned_compute
     procedure :: halo_width => learned_halo_width
     procedure :: name => learned_name
     procedure :: check_grid => learned_check_grid
+    procedure :: needs_range => learned_needs_range
   end type hfc_learned_flux
 
   public :: hfc_learned_init, hfc_learned_batch
@@ -53,12 +61,14 @@ contains
     end if
     call hfc_meta_read(model, p%meta, stat, errmsg)
     if (stat /= HFC_OK) return
-    if (size(model%inputs) /= 1 .or. size(model%outputs) /= 1) then
+    if (p%meta%space_dimensions == 2) then
+      call check_signature_2d(model, stat, errmsg)
+      if (stat /= HFC_OK) return
+    else if (size(model%inputs) /= 1 .or. size(model%outputs) /= 1) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 1D model has one input and one output, ' &
         // 'this one ' // hfc_str(size(model%inputs)) // ' and ' // hfc_str(size(model%outputs)))
       return
-    end if
-    if (model%inputs(1)%rank /= 3 .or. model%outputs(1)%rank /= 3) then
+    else if (model%inputs(1)%rank /= 3 .or. model%outputs(1)%rank /= 3) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: expected input and output of rank 3 ' // &
         '([batch, 1, cells]), found ' // hfc_str(model%inputs(1)%rank) // ' and ' // hfc_str(model%outputs(1)%rank))
       return
@@ -71,6 +81,27 @@ contains
     p%model => model
     p%serial = model%serial
   end subroutine hfc_learned_init
+
+  !> A 2D model: inputs c, u, v of rank 4 and c_range of rank 2; outputs flux_x, flux_y of rank 4.
+  subroutine check_signature_2d(model, stat, errmsg)
+    type(hfc_onnx_model_t), intent(in) :: model
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: k
+    logical :: ok
+    call hfc_clear(stat, errmsg)
+    ok = size(model%inputs) == 4 .and. size(model%outputs) == 2
+    if (ok) ok = all([(model%inputs(k)%rank, k = 1, 4)] == [4, 4, 4, 2]) .and. &
+                 all([(model%outputs(k)%rank, k = 1, 2)] == [4, 4])
+    if (.not. ok) call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 2D model has inputs ' // &
+      'c, u, v [batch, 1, rows, cells] and c_range [batch, 2], and outputs flux_x, flux_y [batch, 1, rows, faces]')
+  end subroutine check_signature_2d
+
+  !> 2D models normalise with the state's range over the whole domain.
+  pure logical function learned_needs_range(self)
+    class(hfc_learned_flux), intent(in) :: self
+    learned_needs_range = self%meta%space_dimensions == 2
+  end function learned_needs_range
 
   !> The provider's model is still the one it was made for.
   logical function bound(self, stat, errmsg)
@@ -118,6 +149,10 @@ contains
     integer :: n, g, first
 
     if (.not. bound(self, stat, errmsg)) return
+    if (grid%ndim == 2) then
+      call compute_2d(self, grid, u, aux, flux, stat, errmsg)
+      return
+    end if
     n = grid%n(1)
     g = self%meta%halo
     first = grid%g - g          ! cells the block's halo holds beyond the model's
@@ -125,6 +160,69 @@ contains
     flux2(1:n + 1, 1:1) => flux
     call run_batch(self%model, g, u2, flux2, stat, errmsg)   ! face_fluxes checks the result
   end subroutine learned_compute
+
+  !> The 2D run: the block's state and face velocities (or the window of the model's halo
+  !> within them) and the global range in, the x- and y-face fluxes out, in place.
+  subroutine compute_2d(self, grid, u, aux, flux, stat, errmsg)
+    class(hfc_learned_flux), intent(inout) :: self
+    type(hfc_grid_t), intent(in) :: grid
+    real(wp), intent(in), contiguous, target :: u(:)
+    type(hfc_aux_t), intent(in) :: aux(:)
+    real(wp), intent(inout), contiguous, target :: flux(:)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    integer :: nx, ny, g, big, m, k, j, ku, kv, kr, fields(3)
+    real(wp), target :: range(2)
+
+    call hfc_clear(stat, errmsg)
+    nx = grid%n(1)
+    ny = grid%n(2)
+    g = self%meta%halo
+    big = grid%g
+    ku = hfc_find_aux(aux, 'u')
+    kv = hfc_find_aux(aux, 'v')
+    kr = hfc_find_aux(aux, 'c_range')
+    if (ku == 0 .or. kv == 0 .or. kr == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 2D model needs the host''s face ' // &
+        'velocities u, v and the range c_range (a host with a flow: hfc_host_set_flow)')
+      return
+    end if
+    range = aux(kr)%values(1:2)
+    m = (nx + 2 * g) * (ny + 2 * g)
+    if (big == g) then
+      call run([hfc_tensor(u, [1, 1, ny + 2 * g, nx + 2 * g]), hfc_tensor(aux(ku)%values, [1, 1, ny + 2 * g, nx + 2 * g]), &
+                hfc_tensor(aux(kv)%values, [1, 1, ny + 2 * g, nx + 2 * g]), hfc_tensor(range, [1, 2])])
+      return
+    end if
+    if (.not. allocated(self%window)) allocate(self%window(m, 3))
+    if (size(self%window, 1) /= m) then
+      deallocate(self%window)
+      allocate(self%window(m, 3))
+    end if
+    fields = [0, ku, kv]
+    do k = 1, 3
+      do j = 1, ny + 2 * g                ! row j of the window is row j + big - g of the block
+        if (k == 1) then
+          self%window((j - 1) * (nx + 2 * g) + 1:j * (nx + 2 * g), k) = &
+            u((j + big - g - 1) * (nx + 2 * big) + big - g + 1:(j + big - g - 1) * (nx + 2 * big) + big + g + nx)
+        else
+          self%window((j - 1) * (nx + 2 * g) + 1:j * (nx + 2 * g), k) = aux(fields(k))%values( &
+            (j + big - g - 1) * (nx + 2 * big) + big - g + 1:(j + big - g - 1) * (nx + 2 * big) + big + g + nx)
+        end if
+      end do
+    end do
+    call run([hfc_tensor(self%window(:, 1), [1, 1, ny + 2 * g, nx + 2 * g]), &
+              hfc_tensor(self%window(:, 2), [1, 1, ny + 2 * g, nx + 2 * g]), &
+              hfc_tensor(self%window(:, 3), [1, 1, ny + 2 * g, nx + 2 * g]), hfc_tensor(range, [1, 2])])
+
+  contains
+
+    subroutine run(inputs)
+      type(hfc_tensor_t), intent(in) :: inputs(:)
+      call hfc_onnx_run(self%model, inputs, [hfc_tensor(flux(1:(nx + 1) * ny), [1, 1, ny, nx + 1]), &
+                        hfc_tensor(flux((nx + 1) * ny + 1:), [1, 1, ny + 1, nx])], stat, errmsg)
+    end subroutine run
+  end subroutine compute_2d
 
   !> Face fluxes flux(n + 1, nbatch) of halo-filled states u(n + 2g, nbatch) in one run of
   !> the model (g its halo): the tensors [nbatch, 1, n + 2g] and [nbatch, 1, n + 1].

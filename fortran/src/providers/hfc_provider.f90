@@ -30,6 +30,10 @@ module hfc_provider
   !> y-face below it for 'v'). Halo included, so a provider can read faces beyond its block
   !> (the transverse terms of Van Leer), and the halo fill of cells serves it too.
   integer, parameter, public :: HFC_AT_LOWER_FACES = 3
+  !> Numbers about the whole domain, the same on every rank: 'c_range' is the minimum and
+  !> maximum of the state over all ranks' interiors (the host supplies it to a provider
+  !> whose needs_range() is true, once per stage: one reduction over the ranks).
+  integer, parameter, public :: HFC_GLOBAL = 4
 
   !> An auxiliary input of a flux evaluation, named as the provider (or model) expects it.
   type, public :: hfc_aux_t
@@ -46,6 +50,7 @@ module hfc_provider
     procedure(halo_width_iface), deferred :: halo_width
     procedure(name_iface), deferred :: name
     procedure :: check_grid => provider_check_grid
+    procedure :: needs_range => provider_needs_range
     procedure, non_overridable :: face_fluxes => provider_face_fluxes
   end type hfc_flux_provider
 
@@ -91,6 +96,12 @@ contains
     character(len=*), intent(inout) :: errmsg
     call hfc_clear(stat, errmsg)
   end subroutine provider_check_grid
+
+  !> Whether the provider reads the aux field 'c_range' (HFC_GLOBAL). This default: no.
+  pure logical function provider_needs_range(self)
+    class(hfc_flux_provider), intent(in) :: self
+    provider_needs_range = .false.
+  end function provider_needs_range
 
   !> Face fluxes of the halo-filled state u at time t (see the module header).
   subroutine provider_face_fluxes(self, grid, u, aux, t, dt, flux, stat, errmsg)
