@@ -317,9 +317,11 @@ def _add_data(sub) -> None:
 
 
 ONLY_2D = {"data": ("grid", "factor", "steps"),
-           "train": ("layers", "channels", "kernel", "stencil", "accuracy", "window", "learning_rate")}
+           "train": ("layers", "channels", "kernel", "stencil", "accuracy", "window", "learning_rate"),
+           "evaluate": ("backend",)}
 ONLY_1D = {"data": ("snapshots", "t_first", "t_last"),
-           "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt")}
+           "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt"),
+           "evaluate": ("runs", "factors", "domain", "t_max", "baselines")}
 
 
 def _refuse_foreign(args: argparse.Namespace, command: str) -> None:
@@ -443,25 +445,32 @@ def _train_2d(args: argparse.Namespace) -> int:
 
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score learned and baseline schemes against the reference")
-    p.add_argument("--equation", choices=["burgers", "kdv", "ks"], default="burgers")
+    p.add_argument("--equation", choices=["burgers", "kdv", "ks", "advection2d"], default="burgers")
     p.add_argument("--models", default=None,
-                   help="folder of trained models laid out as <name>/<factor>x/model.json")
+                   help="folder of trained models laid out as <name>/<factor>x/model.json (advection2d: "
+                        "<name>/64/model.json, trained for the 64^2 grid)")
     p.add_argument("--out", required=True, help="folder for table.md, metrics.json and plots")
-    p.add_argument("--runs", type=_positive_int, default=100)
-    p.add_argument("--factors", type=_factors, default=(2, 4, 8, 16, 32))
-    p.add_argument("--domain", type=_positive_int, default=1, help="domain length multiplier (10: generalization)")
-    p.add_argument("--t-max", type=_float(0.0), default=100.0)
+    p.add_argument("--runs", type=_positive_int, default=None, help="default 100")
+    p.add_argument("--factors", type=_factors, default=None, help="default 2,4,8,16,32")
+    p.add_argument("--domain", type=_positive_int, default=None, help="domain length multiplier (10: generalization)")
+    p.add_argument("--t-max", type=_float(0.0), default=None, help="default 100")
     p.add_argument("--baselines", action="store_true", help="also the standard polynomial stencil (torch)")
+    p.add_argument("--backend", choices=["python", "fortran"], default=None,
+                   help="advection2d: who runs the learned models (default fortran)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    _refuse_foreign(args, "evaluate")
+    if args.equation == "advection2d":
+        return _evaluate_2d(args)
     from training.evaluate import EvalConfig, evaluate
     from training.models import FluxModel, ModelConfig
     from training.train import load_model
 
-    config = EvalConfig(args.equation, args.runs, args.t_max, factors=args.factors, domain=args.domain)
+    config = EvalConfig(args.equation, args.runs or 100, 100.0 if args.t_max is None else args.t_max,
+                        factors=args.factors or (2, 4, 8, 16, 32), domain=args.domain or 1)
     models: dict = {}
     if args.models:
         folder = Path(args.models)
@@ -477,9 +486,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.baselines or args.equation != "burgers":
         from training.equations import make_equation
         length = make_equation(args.equation).length
-        models["polynomial"] = {f: FluxModel(ModelConfig(args.equation, "baseline", dx=length * args.domain / (config.n_fine // f)))
+        models["polynomial"] = {f: FluxModel(ModelConfig(args.equation, "baseline", dx=length * config.domain / (config.n_fine // f)))
                                 for f in config.factors}
     summary = evaluate(config, models, args.out, progress=not args.quiet)
+    print((Path(args.out) / "table.md").read_text())
+    return 0
+
+
+def _evaluate_2d(args: argparse.Namespace) -> int:
+    """The deformational-flow test at 64^2: the baselines and every exported model in --models."""
+    from coupler.io.atomic import check_path
+    from export.onnx_export import export
+    from training.advection_evaluate import Row, baselines, deformational
+
+    out = check_path(args.out)
+    found = []
+    if args.models:
+        folder = Path(args.models)
+        if not folder.is_dir():
+            raise HfcError(f"models folder '{folder}' does not exist (expected <name>/64/model.json in it)")
+        found = sorted(folder.glob("*/64/model.json"))
+        if not found:
+            raise HfcError(f"no trained 2D model in '{folder}' (expected <name>/64/model.json, as "
+                           "`hfc train --equation advection2d --out` writes)")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path in found:            # each exported (float32) into the output folder, then run
+        name = path.parent.parent.name
+        rows.append(Row(f"{name} 64", "learned", 64, model=export(path.parent, out / f"{name}_64.onnx").path))
+    command = f"hfc evaluate --equation advection2d --out {args.out}" + (f" --models {args.models}" if args.models
+                                                                         else "")
+    deformational(rows + baselines(64), out, args.backend or "fortran", command)
     print((Path(args.out) / "table.md").read_text())
     return 0
 

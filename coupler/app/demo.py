@@ -39,7 +39,7 @@ T_END, SAVE_EVERY = 15.0, 0.1             # the paper's MAE window: t <= 15
 FIRST_SEED = 1000                         # forcings kept apart from training seeds
 SCHEMES = ("godunov", "fv3", "weno5")      # the classical schemes of the table
 REPO = Path(__file__).resolve().parent.parent
-MODEL = REPO / "models" / "burgers" / "network" / "8x"
+MODEL = "models/burgers/network/8x"
 EXAMPLE = REPO / "examples" / "02_fortran_learned"
 
 
@@ -56,22 +56,23 @@ class Row:
         return f"{REFERENCE_N // self.n}x ({'coarse' if self.n == GRIDS['coarse'] else 'fine'})"
 
 
-def committed_model() -> Path | None:
-    """The committed Burgers 8x model folder (beside the package, or under the current
-    folder when the package is installed elsewhere); None when not at hand."""
-    for source in (MODEL, Path("models/burgers/network/8x")):
+def committed_model(relative: str = MODEL) -> Path | None:
+    """A committed model folder (default the Burgers 8x model), beside the package or under
+    the current folder when the package is installed elsewhere; None when not at hand."""
+    for source in (REPO / relative, Path(relative)):
         if (source / "model.pt").is_file():
             return source
     return None
 
 
-def learned_model(output_dir: Path, dtype: str = "float32") -> Path | None:
-    """The committed Burgers 8x model as ONNX, exported once into the output folder
-    (again when model.pt is newer). None when the source tree's models are not at hand."""
-    source = committed_model()
+def learned_model(output_dir: Path, dtype: str = "float32", relative: str = MODEL) -> Path | None:
+    """A committed model (default the Burgers 8x one) as ONNX, exported once into the output
+    folder (again when model.pt is newer). None when the source tree's models are not at hand."""
+    source = committed_model(relative)
     if source is None:
         return None
-    target = output_dir / ("burgers_network_8x.onnx" if dtype == "float32" else f"burgers_network_8x_{dtype}.onnx")
+    stem = relative.removeprefix("models/").replace("/", "_")
+    target = output_dir / (f"{stem}.onnx" if dtype == "float32" else f"{stem}_{dtype}.onnx")
     if not target.exists() or target.stat().st_mtime < (source / "model.pt").stat().st_mtime:
         from export.onnx_export import ExportConfig, export
         print(f"exporting {source} to {target}")

@@ -4,8 +4,9 @@ Fortran host at 64^2: Van Leer with forward Euler (the paper's baseline) against
 with SSP-RK3 (a stronger baseline the paper did not use), with upwind and Van Leer at 128^2
 for scale. The flow reverses at T / 2, so the exact solution at T is the initial blob: the
 table gives the paper's L1 and L2 errors there and its entropy (Eq. 10); the figure shows
-the blob at t = 0, T / 2 and T. Then Van Leer again on 4 MPI ranks (2 x 2), which must equal
-the serial file bit for bit.
+the blob at t = 0, T / 2 and T. With the committed learned model (models/advection2d/), its
+row comes first (forward Euler at 64^2, through the Fortran binding). Then Van Leer again on
+4 MPI ranks (2 x 2), which must equal the serial file bit for bit.
 """
 from __future__ import annotations
 
@@ -18,48 +19,25 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from coupler.app.demo import learned_model
 from coupler.errors import HfcError
-from coupler.host import HostConfig, TimeConfig
-from coupler.io.atomic import save_figure, write_text
-from coupler.problems.advection2d import FlowConfig
-from coupler.simulate import NumericsConfig, OutputConfig, ProblemConfig, SimulationConfig, SimulationResult, run
+from training.advection_evaluate import PERIOD, SAVE_EVERY, Row, baselines, deformational
 
-PERIOD = 5.0
-SAVE_EVERY = 0.125
-ROWS = (("vanleer", "euler", 64), ("weno5", "ssprk3", 64), ("upwind", "euler", 64), ("vanleer", "euler", 128))
-
-
-def config(scheme: str, method: str, n: int) -> SimulationConfig:
-    return SimulationConfig(problem=ProblemConfig(HostConfig("advection2d", (n, n)), flow=FlowConfig(period=PERIOD)),
-                            numerics=NumericsConfig(scheme, time=TimeConfig(cfl=0.5, method=method)),
-                            output=OutputConfig(PERIOD, SAVE_EVERY))
+MODEL_2D = "models/advection2d/deformational/64"
 
 
 def main(output_dir: Path) -> bool:
     """Run the rows, write the table, the figure and the netCDF files; True when the 4-rank
     run equals the serial one (or mpirun is absent)."""
     print(f"hfc demo, 2D: the deformational flow (Zhuang et al. 2021, Eq. 8-9, T = {PERIOD:g}), peak Courant 0.5")
-    results = {}
-    lines = ["| scheme | time stepping | cells | L1 at T | L2 at T | entropy at T | steps | wall time (s) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for scheme, method, n in ROWS:
-        path = output_dir / f"deformational_{scheme}_{n}.nc"
-        result = run(config(scheme, method, n), path)
-        with netCDF4.Dataset(path) as ds:
-            l1, l2, entropy = (float(ds[name][-1]) for name in ("l1_error", "l2_error", "entropy"))
-        results[(scheme, n)] = (result, path)
-        lines.append(f"| {scheme} | {'SSP-RK3' if method == 'ssprk3' else 'forward Euler'} | {n}^2 | {l1:.2e} | "
-                     f"{l2:.2e} | {entropy:.3f} | {result.nsteps} | {result.wall_seconds:.3f} |")
-    table = "\n".join(lines)
-    note = ("L1 = mean |c - c0|, L2 = root mean square of c - c0 at t = T, where the exact solution is the initial "
-            "blob c0 (the paper's metrics); entropy of Eq. 10, 1 at t = 0 (it grows as a monotone scheme "
-            "diffuses). Wall time: the time in the Fortran host, one core.")
-    print(table)
-    write_text(output_dir / "table2d.md", f"Regenerate: `hfc demo --output-dir {output_dir}`\n\n{table}\n\n{note}\n")
-    plot({key: value[0] for key, value in results.items() if key[1] == 64 and key[0] != "upwind"},
-         {key: value[1] for key, value in results.items()}, output_dir / "deformational.png")
+    rows = baselines(64)[:4]
+    model = learned_model(output_dir, relative=MODEL_2D)
+    if model is not None:
+        rows.insert(0, Row("learned 64", "learned", 64, model=model))
+    deformational(rows, output_dir, command=f"hfc demo --output-dir {output_dir}", name="table2d")
+    print((output_dir / "table2d.md").read_text().split("\n\n")[1])
     print(f"wrote {output_dir}/table2d.md, {output_dir}/deformational.png")
-    return mpi_check(output_dir, results[("vanleer", 64)][1])
+    return mpi_check(output_dir, output_dir / "deformational_vanleer_64.nc")
 
 
 def mpi_check(output_dir: Path, serial: Path) -> bool:
@@ -83,33 +61,3 @@ def mpi_check(output_dir: Path, serial: Path) -> bool:
     out.unlink()
     print("4 MPI ranks (2 x 2) vs serial, vanleer on 64^2: " + ("bit for bit identical" if equal else "DIFFERENT"))
     return equal
-
-
-def plot(results: dict[tuple[str, int], SimulationResult], files: dict[tuple[str, int], Path], path: Path) -> None:
-    """The blob at t = 0, T/2, T for each 64^2 scheme, and the entropy of every row over time."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(15, 3.6 * len(results)), constrained_layout=True)
-    grid = fig.add_gridspec(len(results), 4, width_ratios=[1, 1, 1, 1.25])
-    for row, ((scheme, n), result) in enumerate(results.items()):
-        for col, t in enumerate((0.0, PERIOD / 2, PERIOD)):
-            k = int(np.argmin(np.abs(result.times - t)))
-            ax = fig.add_subplot(grid[row, col])
-            image = ax.imshow(result.states[k], origin="lower", extent=[0, 1, 0, 1], cmap="viridis", vmin=0, vmax=1,
-                              interpolation="nearest")
-            ax.set_title(f"{scheme}, {n}^2, t = {result.times[k]:g}", fontsize=10)
-            ax.set_xticks([0, 0.5, 1])
-            ax.set_yticks([0, 0.5, 1])
-        fig.colorbar(image, ax=ax, shrink=0.8, label="c")
-    ax = fig.add_subplot(grid[:, 3])
-    for (scheme, n), file in files.items():
-        with netCDF4.Dataset(file) as ds:
-            ax.plot(ds["time"][:], ds["entropy"][:], label=f"{scheme} {n}^2")
-    ax.set_xlabel("t")
-    ax.set_ylabel("entropy (Eq. 10)")
-    ax.legend(fontsize=9)
-    fig.suptitle(f"Deformational flow (Zhuang et al. 2021, Eq. 8-9), T = {PERIOD:g}: back to the initial blob at T")
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
