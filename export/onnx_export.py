@@ -199,7 +199,7 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
         viscosity=0.0, inputs=INPUTS_2D, outputs=OUTPUTS_2D, dtype=config.dtype,
         extra={
             "dy": repr(float(m["dy"])),
-            "cells": f"{int(round(1.0 / m['dx']))}x{int(round(1.0 / m['dy']))}",
+            "cells": "x".join(map(str, data.get("cells", ["?", "?"]))),
             "input_meaning": "c: cell averages (batch, 1, ny + 2 halo, nx + 2 halo); u, v: the x-face velocity left "
                              "of / the y-face velocity below every cell, same shape; c_range: (batch, 2), the "
                              "minimum and maximum of c over the whole domain",

@@ -25,3 +25,17 @@ hfc evaluate --equation burgers --models models/burgers --out results/burgers --
 hfc evaluate --equation burgers --models models/burgers --out results/burgers-10x --factors 8 --domain 10 --runs 10 --baselines
 hfc evaluate --equation ks --models models/ks --out results/ks
 hfc evaluate --equation kdv --models models/kdv --out results/kdv
+
+hfc data --equation advection2d --out data/advection2d --grid 64 --factor 4 --steps 128 --trajectories 24 --quiet
+hfc train --equation advection2d --data data/advection2d --out models/advection2d/deformational/L4C32/64 \
+    --layers 4 --channels 32 --steps 4000 $T
+hfc train --equation advection2d --data data/advection2d --out models/advection2d/deformational/L3C8/64 \
+    --layers 3 --channels 8 --steps 3000 $T
+hfc evaluate --equation advection2d --models models/advection2d/deformational --out results/advection2d/deformational \
+    --quiet
+hfc data --equation advection2d --case square --out data/advection2d-square --grid 32 --factor 8 --steps 128 \
+    --trajectories 30 --quiet
+hfc train --equation advection2d --data data/advection2d-square --out models/advection2d/square/L4C32/32 \
+    --layers 4 --channels 32 --steps 2000 $T
+hfc evaluate --equation advection2d --case square --models models/advection2d/square --out results/advection2d/square \
+    --quiet

@@ -159,3 +159,26 @@ def test_pure_fortran_example_equals_both_backends(models, hfc, tool_env, mpi_en
     for name in ("program0", "program4", "fortran"):
         np.testing.assert_array_equal(states[name], states["python"], err_msg=name)
     assert states["python"].shape == (3, N, N)
+
+
+def test_guard_in_2d_replaces_non_finite_fluxes_by_van_leer_and_counts_them():
+    """A 2D provider whose fluxes are NaN at every face: with the fallback policy every
+    face takes Van Leer's flux (the equation's fallback), so the run is the Van Leer run bit
+    for bit and every face of every step is counted; with abort the first step fails."""
+    from coupler.errors import NonFiniteStateError
+    from coupler.host import PythonFlux
+
+    nx, ny = 12, 10
+    flow, grid = RandomFlow(seed=2), Grid2D(nx, ny)
+    x, y = grid.centres()
+    c0 = np.exp(-((x - 0.5) ** 2 + (y - 0.5) ** 2) / 0.05)
+    holes = PythonFlux(lambda c, t, dt, u, v: (np.full((ny, nx + 1), np.nan), np.full((ny + 1, nx), np.nan)), 2)
+    config, time = HostConfig("advection2d", (nx, ny), (1.0, 1.0)), TimeConfig(dt=0.01, method="euler")
+    guarded = Host(config, holes, None, time, "fallback", flow=flow)
+    c, steps = guarded.advance(c0, 0.0, 0.1)
+    reference, _ = Host(config, "vanleer", None, time, flow=flow).advance(c0, 0.0, 0.1)
+    np.testing.assert_array_equal(c, reference)
+    # each face of the periodic domain counted once (2 nx ny of them), whatever the blocks
+    assert steps == 10 and guarded.fallback_faces == steps * 2 * nx * ny
+    with pytest.raises(NonFiniteStateError, match="non-finite"):
+        Host(config, holes, None, time, flow=flow).advance(c0, 0.0, 0.1)

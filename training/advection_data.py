@@ -9,6 +9,10 @@ steady random divergence-free flow (coupler.problems.flows.RandomFlow, the paper
 The coarse step is the paper's: peak Courant number 0.5 on the coarse grid, forward Euler;
 the fine run takes `factor` steps of a `factor`-th of it (the same Courant number on the
 fine grid), so every coarse snapshot is one coarse step after the previous one.
+Case "square" (the paper's first test, Sec. III A): the 1D square wave of height in
+[0.1, 0.9] and width 2-8 coarse cells (of 32) carried by the constant velocity (1, 0) across
+[0, 1), on a grid of SQUARE_ROWS identical rows (the 2D model sees a y-uniform field; rows
+enough for its halo), reference Van Leer at `factor` (the paper: 8x, 256 cells).
 Everything is drawn from `seed` (trajectory k from a PCG64 stream of seed and k).
 """
 from __future__ import annotations
@@ -24,9 +28,11 @@ from coupler import __version__
 from coupler.host import Host, HostConfig, TimeConfig
 from coupler.io.atomic import AtomicFile
 from coupler.problems import tracers
-from coupler.problems.flows import Grid2D, RandomFlow
+from coupler.problems.advection2d import tracer
+from coupler.problems.flows import ConstantFlow, Grid2D, RandomFlow
 
-CASES = ("random",)
+CASES = ("random", "square")
+SQUARE_ROWS = 8          # rows of the square-wave case's grid (at least a model's halo)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,13 @@ class AdvectionDataConfig:
     def fine(self) -> int:
         return self.coarse * self.factor
 
+    def grids(self) -> tuple[Grid2D, Grid2D]:
+        """The coarse and the fine grid: [0, 1)^2 (random), or SQUARE_ROWS square cells high (square)."""
+        if self.case == "random":
+            return Grid2D(self.coarse, self.coarse), Grid2D(self.fine, self.fine)
+        ly = SQUARE_ROWS / self.coarse
+        return Grid2D(self.coarse, SQUARE_ROWS, 1.0, ly), Grid2D(self.fine, SQUARE_ROWS * self.factor, 1.0, ly)
+
 
 def initial_condition(grid: Grid2D, rng: np.random.Generator, bells: int) -> np.ndarray:
     """A sum of cosine bells (Eq. 9's shape) of random centre, radius in [0.08, 0.25] of the
@@ -69,15 +82,19 @@ def coarse_average(fine: np.ndarray, factor: int) -> np.ndarray:
 
 
 def trajectory(config: AdvectionDataConfig, k: int) -> dict[str, np.ndarray | float]:
-    """Trajectory k: coarse states (steps + 1, n, n), periodic face velocities u, v (n, n)
+    """Trajectory k: coarse states (steps + 1, ny, nx), periodic face velocities u, v (ny, nx)
     (the left / lower face of each cell), and the coarse step."""
     rng = np.random.Generator(np.random.PCG64([config.seed, k]))
-    flow = RandomFlow(seed=int(rng.integers(2**31)))
-    coarse, fine = Grid2D(config.coarse, config.coarse), Grid2D(config.fine, config.fine)
+    coarse, fine = config.grids()
+    if config.case == "random":
+        flow = RandomFlow(seed=int(rng.integers(2**31)))
+        c = initial_condition(fine, rng, config.bells)
+    else:
+        flow = ConstantFlow(1.0, 0.0)
+        c = tracer("square", fine, int(rng.integers(2**31)))
     u, v = flow.face_velocities(coarse)
     dt = config.cfl / max(np.abs(u).max() / coarse.dx, np.abs(v).max() / coarse.dy)
-    c = initial_condition(fine, rng, config.bells)
-    host = Host(HostConfig("advection2d", (config.fine, config.fine), (1.0, 1.0)), "vanleer", None,
+    host = Host(HostConfig("advection2d", (fine.nx, fine.ny), (fine.lx, fine.ly)), "vanleer", None,
                 TimeConfig(dt=dt / config.factor, method="euler"), flow=flow)
     try:
         host.set_state(c, 0.0)
@@ -98,11 +115,11 @@ def generate(config: AdvectionDataConfig, path: str | Path, progress: bool = Tru
                                                  disable=not progress, unit="run")]
     with AtomicFile(path) as tmp:
         with netCDF4.Dataset(tmp, "w") as ds:
-            n = config.coarse
+            coarse = config.grids()[0]
             ds.createDimension("trajectory", config.trajectories)
             ds.createDimension("time", config.steps + 1)
-            ds.createDimension("y", n)
-            ds.createDimension("x", n)
+            ds.createDimension("y", coarse.ny)
+            ds.createDimension("x", coarse.nx)
             var = ds.createVariable("c", "f8", ("trajectory", "time", "y", "x"), zlib=True)
             var[:] = np.array([r["c"] for r in runs])
             var.long_name = "coarse cell averages of the fine Van Leer run"
@@ -115,7 +132,7 @@ def generate(config: AdvectionDataConfig, path: str | Path, progress: bool = Tru
             var[:] = np.array([r["dt"] for r in runs])
             var.long_name = "coarse time step (peak Courant number cfl)"
             ds.setncatts({f"config_{k}": (str(v) if isinstance(v, str) else v) for k, v in asdict(config).items()})
-            ds.setncatts({"dx": 1.0 / n, "dy": 1.0 / n, "reference_scheme": "vanleer (forward Euler)",
+            ds.setncatts({"dx": coarse.dx, "dy": coarse.dy, "reference_scheme": "vanleer (forward Euler)",
                           "hfc_version": __version__, "Conventions": "CF-1.8"})
     return path
 

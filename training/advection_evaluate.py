@@ -53,9 +53,9 @@ def config(row: Row, backend: str = "fortran") -> SimulationConfig:
 
 
 def deformational(rows: list[Row], out_dir: Path, backend: str = "fortran", command: str = "",
-                  name: str = "table") -> dict:
-    """Run every row; write deformational_<label>.nc, <name>.md (the table), <name>.json
-    (the metrics) and deformational.png into out_dir; return the metrics by label."""
+                  suffix: str = "") -> dict:
+    """Run every row; write deformational_<label>.nc, table<suffix>.md, metrics<suffix>.json
+    and deformational.png into out_dir; return the metrics by label."""
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics, files = {}, {}
     for row in rows:
@@ -84,9 +84,9 @@ def deformational(rows: list[Row], out_dir: Path, backend: str = "fortran", comm
                      f"{m['host_seconds']:.3f} |")
     note = ("L1 = mean |c - c0|, L2 = root mean square of c - c0 at t = T, where the exact solution is the initial "
             "blob c0 (the paper's metrics); entropy of Eq. 10, 1 at t = 0. Time in the host: one core.")
-    write_text(out_dir / f"{name}.md", (f"Regenerate: `{command}`\n\n" if command else "") + "\n".join(lines) +
+    write_text(out_dir / f"table{suffix}.md", (f"Regenerate: `{command}`\n\n" if command else "") + "\n".join(lines) +
                f"\n\n{note}\n")
-    write_text(out_dir / f"{name}.json", json.dumps(metrics, indent=2) + "\n")
+    write_text(out_dir / f"metrics{suffix}.json", json.dumps(metrics, indent=2) + "\n")
     plot(files, out_dir / "deformational.png")
     return metrics
 
@@ -120,5 +120,86 @@ def plot(files: dict[str, Path], path: Path, shown: int = 4) -> None:
     ax.set_ylabel("entropy (Eq. 10)")
     ax.legend(fontsize=9)
     fig.suptitle("Deformational flow (Zhuang et al. 2021, Eq. 8-9), T = 5: back to the initial blob at T")
+    save_figure(fig, path, dpi=100)
+    plt.close(fig)
+
+
+SQUARE_STEPS = 256          # four passes through the periodic domain at Courant 0.5 (64 steps each)
+
+
+def square(models: dict[str, Path], out_dir: Path, samples: int = 20, backend: str = "fortran",
+           command: str = "") -> dict:
+    """The paper's first test (Sec. III A, Fig. 2-3): square waves (unseen: seeds apart from
+    training's) carried by u = 1 across 32 cells at Courant 0.5, forward Euler; the error is
+    the MAE against Van Leer at 8x resolution averaged onto the coarse grid, per step over
+    the samples. Rows: each model, Van Leer, upwind (Euler) and WENO5 (SSP-RK3) at 32 cells."""
+    from coupler.host import Host
+    from coupler.learned import load_model
+    from coupler.problems.flows import ConstantFlow
+    from training.advection_data import AdvectionDataConfig, trajectory
+
+    data = AdvectionDataConfig(case="square", coarse=32, factor=8, trajectories=samples, steps=SQUARE_STEPS,
+                               seed=1000)
+    coarse = data.grids()[0]
+    host_config = HostConfig("advection2d", (coarse.nx, coarse.ny), (coarse.lx, coarse.ly))
+    rows = {name: (path, "euler") for name, path in models.items()}
+    rows.update({"vanleer": ("vanleer", "euler"), "upwind": ("upwind", "euler"), "weno5": ("weno5", "ssprk3")})
+    errors = {name: np.zeros(SQUARE_STEPS + 1) for name in rows}
+    example = {}
+    for k in range(samples):
+        reference = trajectory(data, k)
+        for name, (provider, method) in rows.items():
+            if isinstance(provider, Path):
+                provider = load_model(provider, RuntimeConfig(backend=backend)).provider()
+            host = Host(host_config, provider, None, TimeConfig(dt=reference["dt"], method=method),
+                        flow=ConstantFlow(1.0, 0.0))
+            host.set_state(reference["c"][0], 0.0)
+            states = [reference["c"][0]]
+            for step in range(1, SQUARE_STEPS + 1):
+                host.advance_to(step * reference["dt"])
+                states.append(host.get_state()[0])
+            host.close()
+            states = np.array(states)
+            errors[name] += np.abs(states - reference["c"]).mean((1, 2)) / samples
+            if k == 0:
+                example[name] = states[:, 0, :]
+        if k == 0:
+            example["reference (Van Leer, 8x)"] = reference["c"][:, 0, :]
+    metrics = {name: {"mae_mean": float(e[1:].mean()), "mae_final": float(e[-1])} for name, e in errors.items()}
+    lines = ["| scheme | cells | MAE over 256 steps | MAE at step 256 |", "|---|---|---|---|"]
+    lines += [f"| {name} | 32 | {m['mae_mean']:.2e} | {m['mae_final']:.2e} |" for name, m in metrics.items()]
+    note = (f"{samples} square waves (heights 0.1-0.9, widths 2-8 cells, seeds apart from training's) at u = 1, "
+            "Courant 0.5, against Van Leer at 256 cells averaged onto the 32; forward Euler (WENO5: SSP-RK3).")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "table.md", (f"Regenerate: `{command}`\n\n" if command else "") + "\n".join(lines) +
+               f"\n\n{note}\n")
+    write_text(out_dir / "metrics.json", json.dumps({"samples": samples, "rows": metrics,
+                                                     "mae_per_step": {n: e.tolist() for n, e in errors.items()}},
+                                                    indent=2) + "\n")
+    plot_square(example, errors, out_dir / "square.png")
+    return metrics
+
+
+def plot_square(example: dict[str, np.ndarray], errors: dict[str, np.ndarray], path: Path) -> None:
+    """Fig. 2 (one sample at steps 0, 64, 128, 256) and Fig. 3 (MAE over even steps)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 5, figsize=(20, 3.6), constrained_layout=True)
+    x = (np.arange(32) + 0.5) / 32
+    for ax, step in zip(axes[:4], (0, 64, 128, 256)):
+        for name, states in example.items():
+            ax.step(x, states[step], where="mid", label=name, lw=2 if name.startswith("reference") else 1)
+        ax.set_title(f"step {step}")
+        ax.set_xlabel("x")
+    axes[0].legend(fontsize=8)
+    steps = np.arange(2, len(next(iter(errors.values()))), 2)     # even steps: the error alternates (Courant 0.5)
+    for name, e in errors.items():
+        axes[4].plot(steps, e[steps], label=name)
+    axes[4].set_xlabel("time step (even steps)")
+    axes[4].set_ylabel("MAE against the 8x reference")
+    axes[4].legend(fontsize=8)
+    fig.suptitle("1D advection of square waves, 32 cells, Courant 0.5 (Zhuang et al. 2021, Fig. 2-3)")
     save_figure(fig, path, dpi=100)
     plt.close(fig)

@@ -155,7 +155,7 @@ class AdvectionTrainer:
                    "halo": self.model.halo,
                    "data": {"path": str(self.data_path), "sha256": _sha256(self.data_path),
                             "trajectories": int(self.c.shape[0]), "states": int(self.c.shape[1]),
-                            "factor": self.factor},
+                            "factor": self.factor, "cells": [int(self.c.shape[-1]), int(self.c.shape[-2])]},
                    "validation_loss_initial": initial, "validation_loss_final": final, "steps": self.step,
                    "torch_version": torch.__version__}
         write_text(self.out_dir / "model.json", json.dumps(summary, indent=2) + "\n")

@@ -308,6 +308,9 @@ def _add_data(sub) -> None:
     p.add_argument("--snapshots", type=_positive_int, default=None, help="per trajectory (default 10)")
     p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default: 1 Burgers, 0.5 KdV, 5 KS)")
     p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default: 50 Burgers, 10 KdV, 50 KS)")
+    p.add_argument("--case", choices=["random", "square"], default=None,
+                   help="advection2d: random flows with cosine bells (the deformational model's; default) or the "
+                        "square wave in a constant flow (the paper's first test)")
     p.add_argument("--grid", type=_positive_int, default=None, help="advection2d: coarse cells a side (64)")
     p.add_argument("--factor", type=_positive_int, default=None, help="advection2d: fine / coarse resolution (4)")
     p.add_argument("--steps", type=_positive_int, default=None, help="advection2d: coarse steps per trajectory (128)")
@@ -316,9 +319,9 @@ def _add_data(sub) -> None:
     p.set_defaults(func=_data)
 
 
-ONLY_2D = {"data": ("grid", "factor", "steps"),
+ONLY_2D = {"data": ("case", "grid", "factor", "steps"),
            "train": ("layers", "channels", "kernel", "stencil", "accuracy", "window", "learning_rate"),
-           "evaluate": ("backend",)}
+           "evaluate": ("backend", "case")}
 ONLY_1D = {"data": ("snapshots", "t_first", "t_last"),
            "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt"),
            "evaluate": ("runs", "factors", "domain", "t_max", "baselines")}
@@ -343,7 +346,7 @@ def _data(args: argparse.Namespace) -> int:
         from training.advection_data import AdvectionDataConfig, generate as generate_2d
 
         given = {k: v for k, v in (("coarse", args.grid), ("factor", args.factor), ("steps", args.steps),
-                                   ("trajectories", args.trajectories)) if v is not None}
+                                   ("trajectories", args.trajectories), ("case", args.case)) if v is not None}
         try:
             config = AdvectionDataConfig(seed=args.seed, **given)
         except ValueError as exc:
@@ -457,6 +460,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--baselines", action="store_true", help="also the standard polynomial stencil (torch)")
     p.add_argument("--backend", choices=["python", "fortran"], default=None,
                    help="advection2d: who runs the learned models (default fortran)")
+    p.add_argument("--case", choices=["deformational", "square"], default=None,
+                   help="advection2d: the deformational flow at 64^2 (default) or the square wave at 32 cells")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -494,29 +499,35 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_2d(args: argparse.Namespace) -> int:
-    """The deformational-flow test at 64^2: the baselines and every exported model in --models."""
+    """The deformational-flow test at 64^2 or the square wave at 32 cells: the baselines and
+    every trained model in --models (<name>/<cells>/model.json), exported to float32 ONNX
+    into the output folder on the way."""
     from coupler.io.atomic import check_path
     from export.onnx_export import export
-    from training.advection_evaluate import Row, baselines, deformational
+    from training.advection_evaluate import Row, baselines, deformational, square
 
+    case = args.case or "deformational"
+    cells = 64 if case == "deformational" else 32
     out = check_path(args.out)
     found = []
     if args.models:
         folder = Path(args.models)
         if not folder.is_dir():
-            raise HfcError(f"models folder '{folder}' does not exist (expected <name>/64/model.json in it)")
-        found = sorted(folder.glob("*/64/model.json"))
+            raise HfcError(f"models folder '{folder}' does not exist (expected <name>/{cells}/model.json in it)")
+        found = sorted(folder.glob(f"*/{cells}/model.json"))
         if not found:
-            raise HfcError(f"no trained 2D model in '{folder}' (expected <name>/64/model.json, as "
+            raise HfcError(f"no trained 2D model in '{folder}' (expected <name>/{cells}/model.json, as "
                            "`hfc train --equation advection2d --out` writes)")
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for path in found:            # each exported (float32) into the output folder, then run
-        name = path.parent.parent.name
-        rows.append(Row(f"{name} 64", "learned", 64, model=export(path.parent, out / f"{name}_64.onnx").path))
-    command = f"hfc evaluate --equation advection2d --out {args.out}" + (f" --models {args.models}" if args.models
-                                                                         else "")
-    deformational(rows + baselines(64), out, args.backend or "fortran", command)
+    models = {path.parent.parent.name: export(path.parent, out / f"{path.parent.parent.name}_{cells}.onnx").path
+              for path in found}
+    command = f"hfc evaluate --equation advection2d --out {args.out}" + \
+        (f" --models {args.models}" if args.models else "") + (f" --case {case}" if args.case else "")
+    if case == "square":
+        square(models, out, backend=args.backend or "fortran", command=command)
+    else:
+        rows = [Row(f"{name} 64", "learned", 64, model=path) for name, path in models.items()]
+        deformational(rows + baselines(64), out, args.backend or "fortran", command)
     print((Path(args.out) / "table.md").read_text())
     return 0
 

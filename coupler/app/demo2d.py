@@ -23,7 +23,7 @@ from coupler.app.demo import learned_model
 from coupler.errors import HfcError
 from training.advection_evaluate import PERIOD, SAVE_EVERY, Row, baselines, deformational
 
-MODEL_2D = "models/advection2d/deformational/64"
+MODEL_2D = "models/advection2d/deformational/L4C32/64"
 
 
 def main(output_dir: Path) -> bool:
@@ -34,7 +34,7 @@ def main(output_dir: Path) -> bool:
     model = learned_model(output_dir, relative=MODEL_2D)
     if model is not None:
         rows.insert(0, Row("learned 64", "learned", 64, model=model))
-    deformational(rows, output_dir, command=f"hfc demo --output-dir {output_dir}", name="table2d")
+    deformational(rows, output_dir, command=f"hfc demo --output-dir {output_dir}", suffix="2d")
     print((output_dir / "table2d.md").read_text().split("\n\n")[1])
     print(f"wrote {output_dir}/table2d.md, {output_dir}/deformational.png")
     return mpi_check(output_dir, output_dir / "deformational_vanleer_64.nc")
