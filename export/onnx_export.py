@@ -26,7 +26,7 @@ from coupler import __version__
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
-from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D
+from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig
 from training.advection_train import load_advection_model
 from training.train import PRESETS, TrainConfig, load_model, preset
 
@@ -208,6 +208,7 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
             "normalisation": "(c - c_range[0]) / (c_range[1] - c_range[0]) into the network (Zhuang et al. 2021)",
             "stencil": f"{m['normal']}x{m['tangent']} cells (across x along a face), accuracy {m['accuracy']}",
             "network": f"{m['layers']} convolutions, {m['channels']} channels, kernel {m['kernel']}",
+            "flops_per_cell": str(AdvectionModelConfig(**m).flops_per_cell()),
             "time_stepping": "euler",
             "model_kind": "network",
             "resample_factor": str(data.get("factor", "")),

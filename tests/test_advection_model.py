@@ -129,3 +129,14 @@ def test_float32_and_float64_agree(rng):
     b = periodic_tendency(m32, *(torch.tensor(x, dtype=torch.float32) for x in (c, u, v)))
     # float32 round-off (6e-8) through 3 layers of ~10 terms, relative to the rates' scale
     assert (a - b.double()).abs().max() / a.abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"L{c.layers}k{c.kernel}s{c.normal}x{c.tangent}m{c.accuracy}")
+def test_flop_count_matches_the_modules_weights(config):
+    """The model card's FLOP per cell-step: every convolution weight is one multiply-add per
+    output per cell (hidden layers on cells, one x-face and one y-face per cell), plus the
+    constraint's affine map and the stencil sum at two faces, plus the two fluxes."""
+    model = AdvectionFluxModel(config, torch.float64)
+    weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    n, free = config.normal * config.tangent, config.stencil().n_free
+    assert config.flops_per_cell() == 2 * (weights + 2 * (free * n + n)) + 2

@@ -123,7 +123,7 @@ def test_cli_evaluate_scores_a_learned_model_against_the_baselines(hfc, tmp_path
     l1 = {}
     for line in (tmp_path / "out" / "table.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[2].endswith("^2"):
+        if len(cells) == 9 and cells[2].endswith("^2"):
             l1[(cells[0], cells[2])] = cells[3]
     assert set(l1) == {("tiny", "64^2"), ("vanleer", "64^2"), ("weno5", "64^2"), ("upwind", "64^2"),
                        ("vanleer", "128^2"), ("vanleer", "256^2")}

@@ -67,6 +67,19 @@ class AdvectionModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def flops_per_cell(self) -> int:
+        """Floating-point operations of one evaluation per cell (a multiply-add counts 2): the
+        hidden convolutions, the two face layers, the constraint's affine map and the
+        stencil sums at one x-face and one y-face per cell, and the two fluxes."""
+        stencil = self.stencil()
+        n, free = self.normal * self.tangent, stencil.n_free
+        channels, macs = 3, 0
+        for _ in range(self.layers - 1):
+            macs += channels * self.channels * self.kernel ** 2
+            channels = self.channels
+        macs += 2 * (channels * free * 2 * self.kernel + free * n + n)
+        return 2 * macs + 2
+
 
 class AdvectionFluxModel(nn.Module):
     """(c, u, v, c_range) -> (flux_x, flux_y); see the module docstring."""
