@@ -190,6 +190,8 @@ def make_provider(config: HostConfig, provider: Provider) -> tuple[int, int]:
     elif isinstance(provider, PythonFlux):
         if provider.halo < 0:
             raise ConfigError("a Python flux provider needs a halo width >= 0")
+        if provider.global_range and config.ndim != 2:
+            raise ConfigError("global_range is for 2D Python flux providers (the host hands them c_range)")
         pid, stat, errmsg = _api.api_provider_python(*equation, provider.halo, int(provider.global_range))
         halo = provider.halo
     elif isinstance(provider, FortranModel):
@@ -413,7 +415,8 @@ class _Callback:
     """Adapter between the C hook's call (state view, time, step, flux view, auxiliary
     fields view; fortran/python/hfc_python_callback.c) and a PythonFlux: trims the block's
     halo `grid_halo` to the function's and shapes the arrays of a block of `cells` (x
-    first); keeps the exception for Host to re-raise."""
+    first; 2D with global_range: also c_range, the state's range over all ranks, from the
+    range view); keeps the exception for Host to re-raise."""
 
     def __init__(self, provider: PythonFlux, cells: tuple[int, ...], grid_halo: int):
         self.provider = provider

@@ -4,14 +4,15 @@ libhfc's Fortran binding over the ONNX Runtime C API (`FortranLearnedFlux`, no P
 the time loop). `load_model` picks one from `RuntimeConfig.backend`.
 
 The model file is checked before anything runs: a readable ONNX file of sane size, no
-external data outside its folder or through a link, one input `u` and one output `flux`
-of rank 3 and a float dtype, and the metadata of coupler.schema written by `hfc export`.
+external data outside its folder or through a link, the signature (1D: one input `u` and
+one output `flux` of rank 3; 2D advection: `c`, `u`, `v`, `c_range` -> `flux_x`, `flux_y`)
+and a float dtype, and the metadata of coupler.schema written by `hfc export`.
 `check_host` compares the metadata with the host's grid and equation before the first step.
 The file is parsed once on the way in (by ONNX Runtime); the onnx package parses it too
 only when it may hold external data, or when ONNX Runtime refuses it (to say why).
 
 Precision: the host is float64, models default to float32. The one cast happens in
-`__call__`: the halo-filled state is rounded to the model dtype on the way in and the
+`__call__` (2D: `fluxes_2d`): the halo-filled state is rounded to the model dtype on the way in and the
 fluxes are widened to float64 on the way out (exact). The effect of the rounding is
 measured in tests/test_learned.py.
 """

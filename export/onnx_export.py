@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from coupler import __version__
+from coupler.errors import ConfigError
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
@@ -193,9 +194,11 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
     m, t = summary["model"], summary["train"]
     data = summary["data"]
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in t.items()
-                     if k in ("layers", "channels", "kernel", "accuracy", "window", "steps", "batch_size", "seed"))
+                     if k in ("layers", "channels", "kernel", "accuracy", "window", "steps", "batch_size", "seed",
+                              "learning_rate", "dtype"))
     return ModelMetadata(
-        equation="advection2d", space_dimensions=2, halo=summary["halo"], dx=float(m["dx"]), length=1.0,
+        equation="advection2d", space_dimensions=2, halo=summary["halo"], dx=float(m["dx"]),
+        length=float(m["dx"]) * data["cells"][0] if "cells" in data else 1.0,
         viscosity=0.0, inputs=INPUTS_2D, outputs=OUTPUTS_2D, dtype=config.dtype,
         extra={
             "dy": repr(float(m["dy"])),
@@ -259,8 +262,12 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         check_writable(path)
         check_not_reading((label, path), {"the trained model's " + name: model_dir / name
                                           for name in ("model.json", "model.pt", "log.csv", "checkpoint.pt")})
-    summary = json.loads((model_dir / "model.json").read_text())
-    graph = (graph_2d if summary.get("equation") == "advection2d" else graph_1d)(model_dir, summary, config)
+    try:
+        summary = json.loads((model_dir / "model.json").read_text())
+        graph = (graph_2d if summary.get("equation") == "advection2d" else graph_1d)(model_dir, summary, config)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:   # damaged or foreign: one line
+        raise ConfigError(f"cannot export the trained model in '{model_dir}': {type(exc).__name__} "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}; train it again with `hfc train`") from None
     model = float64_friendly(graph.model) if config.dtype == "float64" else graph.model
     with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
         raw = Path(scratch) / "raw.onnx"

@@ -150,3 +150,24 @@ def test_square_wave_case_is_one_dimensional_and_conservative(tmp_path):
     assert np.abs(d.v).max() == 0 and np.all(d.u == 1)
     # one period: the wave is back, smeared by Van Leer at 64 cells by a few percent of its height
     assert np.abs(c[-1] - c[0]).mean() < 0.1 * np.abs(c[0]).max() < np.abs(c[32] - c[0]).mean()
+
+
+def test_foreign_data_and_damaged_models_are_refused_in_one_line(hfc, tmp_path, data):
+    """1D data (or any netCDF without the 2D variables) given to the 2D trainer, and a
+    damaged model.json given to `hfc export`: one line, no traceback, nothing written."""
+    import netCDF4
+
+    (tmp_path / "oned").mkdir()
+    with netCDF4.Dataset(tmp_path / "oned" / "train.nc", "w") as ds:
+        ds.createDimension("x", 4)
+        ds.createVariable("u", "f8", ("x",))[:] = 0.0
+    result = hfc("train", "--equation", "advection2d", "--data", str(tmp_path / "oned"), "--out",
+                 str(tmp_path / "m"), "--quiet")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "is not 2D advection data" in result.stderr and not (tmp_path / "m").exists()
+    AdvectionTrainer(CONFIG, data, tmp_path / "good").run(progress=False)
+    (tmp_path / "good" / "model.json").write_text('{"equation": "advection2d", "mod')
+    result = hfc("export", "--model", str(tmp_path / "good"), "--out", str(tmp_path / "x.onnx"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot export" in result.stderr
+    assert not (tmp_path / "x.onnx").exists()

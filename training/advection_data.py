@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from coupler import __version__
+from coupler.errors import ConfigError
 from coupler.host import Host, HostConfig, TimeConfig
 from coupler.io.atomic import AtomicFile
 from coupler.problems import tracers
@@ -40,7 +41,7 @@ class AdvectionDataConfig:
     case: str = "random"
     coarse: int = 64               # coarse cells a side (the paper's deformational grid)
     factor: int = 4                # fine / coarse resolution (paper: 4x for this case)
-    trajectories: int = 16
+    trajectories: int = 24
     steps: int = 128               # coarse steps per trajectory (paper: 128 coarse, 1024 fine at 8x)
     cfl: float = 0.5
     bells: int = 3                 # cosine bells per initial condition
@@ -149,6 +150,11 @@ class AdvectionData:
 
 
 def load(path: str | Path) -> AdvectionData:
-    with netCDF4.Dataset(path) as ds:
-        return AdvectionData(*(np.asarray(ds[k][:], dtype=np.float64) for k in ("c", "u", "v", "dt")),
-                             float(ds.dx), float(ds.dy), int(ds.config_factor))
+    """The data of `generate`; a file that is not (1D data, damaged) is refused in one line."""
+    try:
+        with netCDF4.Dataset(path) as ds:
+            return AdvectionData(*(np.asarray(ds[k][:], dtype=np.float64) for k in ("c", "u", "v", "dt")),
+                                 float(ds.dx), float(ds.dy), int(ds.config_factor))
+    except (OSError, IndexError, AttributeError, KeyError) as exc:
+        raise ConfigError(f"'{path}' is not 2D advection data ({type(exc).__name__}: {exc}); write it with "
+                          "`hfc data --equation advection2d`") from None

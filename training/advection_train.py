@@ -79,6 +79,9 @@ class AdvectionTrainer:
         torch.manual_seed(config.seed)
         self.model_config = config.model_config(data.dx, data.dy)
         self.model = AdvectionFluxModel(self.model_config, self.dtype)
+        if self.model.halo > min(self.c.shape[-2:]):
+            raise ConfigError(f"the model's halo ({self.model.halo} cells) exceeds the data's grid "
+                              f"({self.c.shape[-1]} x {self.c.shape[-2]}); use fewer layers or a larger grid")
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -96,8 +99,9 @@ class AdvectionTrainer:
         """The loss over every `window`-th window of the held-out trajectories."""
         starts = np.arange(0, self.c.shape[1] - self.config.window, self.config.window)
         ids, begin = (torch.as_tensor(a.ravel()) for a in np.meshgrid(self.val_ids, starts))
-        with torch.no_grad():
-            return float(np.mean([float(self.loss(ids[k:k + 8], begin[k:k + 8])) for k in range(0, len(ids), 8)]))
+        with torch.no_grad():      # each batch's mean weighted by its windows
+            return float(sum(float(self.loss(ids[k:k + 8], begin[k:k + 8])) * len(ids[k:k + 8])
+                             for k in range(0, len(ids), 8)) / len(ids))
 
     def save_checkpoint(self) -> None:
         _atomic_torch_save({"model": self.model.state_dict(), "step": self.step,
@@ -151,6 +155,7 @@ class AdvectionTrainer:
         final = self.validation_loss()
         _write_log(log_path, rows)
         _atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
+        initial = float(rows[0]["validation_loss"])            # step 0's, also after a resume
         summary = {"equation": "advection2d", "model": self.model_config.to_dict(), "train": asdict(cfg),
                    "halo": self.model.halo,
                    "data": {"path": str(self.data_path), "sha256": _sha256(self.data_path),

@@ -44,7 +44,8 @@ module hfc_learned
 contains
 
   !> Bind a loaded model to a host solving eq, after checking its metadata against the
-  !> graph (names, dtype, halo), its signature (one rank-3 input and output), and that it
+  !> graph (names, dtype, halo), its signature (1D: one rank-3 input and output; 2D: c, u, v,
+  !> c_range -> flux_x, flux_y, in that order), and that it
   !> was trained for this equation and viscosity. The grid (dimensions, dx) is checked when
   !> a host or coupler is created with the provider (check_grid).
   subroutine hfc_learned_init(p, model, eq, stat, errmsg)
@@ -62,7 +63,7 @@ contains
     call hfc_meta_read(model, p%meta, stat, errmsg)
     if (stat /= HFC_OK) return
     if (p%meta%space_dimensions == 2) then
-      call check_signature_2d(model, stat, errmsg)
+      call check_signature_2d(model, p%meta, stat, errmsg)
       if (stat /= HFC_OK) return
     else if (size(model%inputs) /= 1 .or. size(model%outputs) /= 1) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 1D model has one input and one output, ' &
@@ -82,15 +83,18 @@ contains
     p%serial = model%serial
   end subroutine hfc_learned_init
 
-  !> A 2D model: inputs c, u, v of rank 4 and c_range of rank 2; outputs flux_x, flux_y of rank 4.
-  subroutine check_signature_2d(model, stat, errmsg)
+  !> A 2D model: inputs c, u, v of rank 4 and c_range of rank 2, outputs flux_x, flux_y of
+  !> rank 4, named so and in that order (compute_2d passes them by position).
+  subroutine check_signature_2d(model, meta, stat, errmsg)
     type(hfc_onnx_model_t), intent(in) :: model
+    type(hfc_model_meta_t), intent(in) :: meta
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
     integer :: k
     logical :: ok
     call hfc_clear(stat, errmsg)
-    ok = size(model%inputs) == 4 .and. size(model%outputs) == 2
+    ok = size(model%inputs) == 4 .and. size(model%outputs) == 2 .and. meta%input_names == 'c,u,v,c_range' .and. &
+         meta%output_names == 'flux_x,flux_y'
     if (ok) ok = all([(model%inputs(k)%rank, k = 1, 4)] == [4, 4, 4, 2]) .and. &
                  all([(model%outputs(k)%rank, k = 1, 2)] == [4, 4])
     if (.not. ok) call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 2D model has inputs ' // &
@@ -185,6 +189,11 @@ contains
     if (ku == 0 .or. kv == 0 .or. kr == 0) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 2D model needs the host''s face ' // &
         'velocities u, v and the range c_range (a host with a flow: hfc_host_set_flow)')
+      return
+    end if
+    if (size(aux(ku)%values) /= size(u) .or. size(aux(kv)%values) /= size(u) .or. size(aux(kr)%values) < 2) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: the face velocities must have the ' // &
+        'layout of the state (lower faces with halo) and c_range two values')
       return
     end if
     range = aux(kr)%values(1:2)
