@@ -27,7 +27,7 @@ from coupler.errors import ConfigError
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
-from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig
+from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig, fold_constraint
 from training.advection_train import load_advection_model
 from training.train import PRESETS, TrainConfig, load_model, preset
 
@@ -211,7 +211,8 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
             "normalisation": "(c - c_range[0]) / (c_range[1] - c_range[0]) into the network (Zhuang et al. 2021)",
             "stencil": f"{m['normal']}x{m['tangent']} cells (across x along a face), accuracy {m['accuracy']}",
             "network": f"{m['layers']} convolutions, {m['channels']} channels, kernel {m['kernel']}",
-            "flops_per_cell": str(AdvectionModelConfig(**m).flops_per_cell()),
+            "flops_per_cell": str(AdvectionModelConfig(**m).flops_per_cell(folded=True)),
+            "constraint": "folded into the face layers (alpha = fixed + B theta as one convolution)",
             "time_stepping": "euler",
             "model_kind": "network",
             "resample_factor": str(data.get("factor", "")),
@@ -238,16 +239,26 @@ def verification_inputs_2d(halo: int, dtype: torch.dtype, seed: int) -> list[tup
 
 
 def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
+    """The 2D model with its constraint map folded into the face layers (checked against the
+    trained module on the verification inputs: the same tolerance as ONNX Runtime's)."""
     dtype = getattr(torch, config.dtype)
-    model = load_advection_model(model_dir, dtype)
+    trained = load_advection_model(model_dir, dtype)
+    model = fold_constraint(trained)
     g = model.halo
+    cases = verification_inputs_2d(g, dtype, config.seed)
+    with torch.no_grad():
+        for case in cases:
+            for a, b in zip(model(*case), trained(*case)):
+                if not float((a - b).abs().max() / b.abs().max()) <= TOLERANCE[config.dtype]:
+                    raise ExportError("folding the constraint into the face layers changed the fluxes beyond "
+                                      f"{TOLERANCE[config.dtype]:g}")
     batch, rows, cols = torch.export.Dim("batch"), torch.export.Dim("rows", min=2 * g + 1), \
         torch.export.Dim("cols", min=2 * g + 1)
     field = {0: batch, 2: rows, 3: cols}
     example = tuple(torch.rand(2, 1, 24 + 2 * g, 32 + 2 * g, dtype=dtype) for _ in range(3)) + \
         (torch.tensor([[0.0, 1.0], [0.0, 1.0]], dtype=dtype),)
     return Graph(model, INPUTS_2D, OUTPUTS_2D, example, {"c": field, "u": field, "v": field, "c_range": {0: batch}},
-                 metadata_2d(summary, model_dir, config), verification_inputs_2d(g, dtype, config.seed))
+                 metadata_2d(summary, model_dir, config), cases)
 
 
 def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = ExportConfig()) -> ExportReport:

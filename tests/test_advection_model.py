@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.advection_model import AdvectionFluxModel, AdvectionModelConfig, euler_unroll, pad_cells, periodic_tendency
+from training.advection_model import (AdvectionFluxModel, AdvectionModelConfig, euler_unroll, fold_constraint, pad_cells,
+                                      periodic_tendency)
 from training.constraints import FaceStencil2D
 
 STENCILS = [FaceStencil2D(2, 1, 1), FaceStencil2D(2, 3, 1), FaceStencil2D(4, 3, 2), FaceStencil2D(4, 5, 3),
@@ -140,3 +141,21 @@ def test_flop_count_matches_the_modules_weights(config):
     weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     n, free = config.normal * config.tangent, config.stencil().n_free
     assert config.flops_per_cell() == 2 * (weights + 2 * (free * n + n)) + 2
+    folded = sum(m.weight.numel() for m in fold_constraint(model).modules() if isinstance(m, torch.nn.Conv2d))
+    assert config.flops_per_cell(folded=True) == 2 * (folded + 2 * n) + 2
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"L{c.layers}k{c.kernel}s{c.normal}x{c.tangent}m{c.accuracy}")
+def test_folding_the_constraint_into_the_face_layers_keeps_the_fluxes(config, rng):
+    """The export's graph: alpha = fixed + B theta folded into the face convolutions gives
+    the trained model's fluxes to round-off (float64: ~10 terms of size ~1 reordered), and
+    the coefficients still satisfy the constraint (they are the same numbers)."""
+    model = make(config)
+    folded = fold_constraint(model)
+    g, ny, nx = model.halo, 7, 9
+    c = torch.tensor(rng.random(size=(2, 1, ny + 2 * g, nx + 2 * g)))
+    u, v = torch.tensor(rng.normal(size=(2, 2, 1, ny + 2 * g, nx + 2 * g)))
+    c_range = torch.stack([c.amin((1, 2, 3)), c.amax((1, 2, 3))], -1)
+    for a, b in zip(folded(c, u, v, c_range), model(c, u, v, c_range)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    assert model.coefficients is not None and folded.coefficients is None

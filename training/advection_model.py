@@ -67,17 +67,18 @@ class AdvectionModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def flops_per_cell(self) -> int:
+    def flops_per_cell(self, folded: bool = False) -> int:
         """Floating-point operations of one evaluation per cell (a multiply-add counts 2): the
-        hidden convolutions, the two face layers, the constraint's affine map and the
-        stencil sums at one x-face and one y-face per cell, and the two fluxes."""
-        stencil = self.stencil()
-        n, free = self.normal * self.tangent, stencil.n_free
+        hidden convolutions, the two face layers, the constraint's affine map (none when
+        folded into the face layers, which then give all N coefficients) and the stencil
+        sums at one x-face and one y-face per cell, and the two fluxes."""
+        n, free = self.normal * self.tangent, self.stencil().n_free
         channels, macs = 3, 0
         for _ in range(self.layers - 1):
             macs += channels * self.channels * self.kernel ** 2
             channels = self.channels
-        macs += 2 * (channels * free * 2 * self.kernel + free * n + n)
+        outputs = n if folded else free
+        macs += 2 * (channels * outputs * 2 * self.kernel + (0 if folded else free * n) + n)
         return 2 * macs + 2
 
 
@@ -132,12 +133,34 @@ class AdvectionFluxModel(nn.Module):
         # x-faces: r rows beyond the interior, 1 cell either side; y-faces the transpose
         hx = hidden[..., gh - r:hidden.shape[-2] - gh + r, gh - 1:hidden.shape[-1] - gh + 1]
         hy = hidden[..., gh - 1:hidden.shape[-2] - gh + 1, gh - r:hidden.shape[-1] - gh + r]
-        alpha_x = self.coefficients(self.face_x(hx).movedim(1, -1)).movedim(-1, 1)
-        alpha_y = self.coefficients(self.face_y(hy).movedim(1, -1)).movedim(-1, 1)
+        if self.coefficients is None:           # folded (fold_constraint): the face layers give alpha
+            alpha_x, alpha_y = self.face_x(hx), self.face_y(hy)
+        else:
+            alpha_x = self.coefficients(self.face_x(hx).movedim(1, -1)).movedim(-1, 1)
+            alpha_y = self.coefficients(self.face_y(hy).movedim(1, -1)).movedim(-1, 1)
         ny, nx = c.shape[-2] - 2 * g, c.shape[-1] - 2 * g
         flux_x = u[..., g:g + ny, g:g + nx + 1] * self.face_values(c, alpha_x, True)
         flux_y = v[..., g:g + ny + 1, g:g + nx] * self.face_values(c, alpha_y, False)
         return flux_x, flux_y
+
+
+def fold_constraint(model: AdvectionFluxModel) -> AdvectionFluxModel:
+    """The same model with the constraint's affine map alpha = fixed + B theta folded into
+    the face layers (exact up to round-off: W' = B W, b' = B b + fixed): one matrix product
+    per face fewer in the exported graph. Returns a new module; the argument is unchanged."""
+    import copy
+
+    folded = copy.deepcopy(model)
+    basis, fixed = model.coefficients.basis, model.coefficients.fixed          # (N, K), (N,)
+    for name in ("face_x", "face_y"):
+        conv = getattr(model, name)
+        merged = nn.Conv2d(conv.in_channels, basis.shape[0], conv.kernel_size).to(conv.weight.dtype)
+        with torch.no_grad():
+            merged.weight.copy_(torch.einsum("nk,kcij->ncij", basis, conv.weight))
+            merged.bias.copy_(basis @ conv.bias + fixed)
+        setattr(folded, name, merged)
+    folded.coefficients = None
+    return folded
 
 
 # ---- periodic domains (training and evaluation on whole periodic fields) ----
