@@ -118,5 +118,7 @@ def test_an_exception_escaping_the_callable_is_kept_not_lost():
     finally:
         host_module._set_python_flux(previous)
     assert status == 1
-    assert isinstance(host_module._take_python_flux_error(), Terminated)
+    escaped = host_module._take_python_flux_error()
+    assert isinstance(escaped, Terminated)
+    assert escaped.__traceback__ is not None and escaped.__traceback__.tb_frame.f_code.co_name == "interrupted"
     assert host_module._take_python_flux_error() is None          # taken once

@@ -62,6 +62,7 @@ HFC_EXPORT int hfc_python_flux_call(int nu, const double *u, double t, double dt
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     PyErr_NormalizeException(&type, &value, &traceback);
+    if (value && traceback) PyException_SetTraceback(value, traceback);   /* re-raised with its frames */
     Py_XDECREF(escaped);
     escaped = value;            /* the reference Fetch gave */
     Py_XDECREF(type);
