@@ -22,7 +22,8 @@ from coupler.errors import ConfigError
 from coupler.io.atomic import write_text
 from training.advection_data import load
 from training.advection_model import AdvectionFluxModel, AdvectionModelConfig, euler_unroll
-from training.train import _atomic_torch_save, _read_log, _sha256, _write_log
+from training.train import atomic_torch_save, load_checkpoint, load_trained, read_log, save_checkpoint, sha256_of, \
+    write_log
 
 
 @dataclass(frozen=True)
@@ -104,25 +105,17 @@ class AdvectionTrainer:
                              for k in range(0, len(ids), 8)) / len(ids))
 
     def save_checkpoint(self) -> None:
-        _atomic_torch_save({"model": self.model.state_dict(), "step": self.step,
-                            "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state()},
-                           self.out_dir / "checkpoint.pt")
+        save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.optimizer, self.generator, self.step)
 
     def load_checkpoint(self) -> bool:
-        path = self.out_dir / "checkpoint.pt"
-        if not path.exists():
-            return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.step = int(state["step"])
-        return True
+        step = load_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.optimizer, self.generator)
+        self.step = self.step if step is None else step
+        return step is not None
 
     def run(self, resume: bool = False, progress: bool = True) -> dict:
         cfg = self.config
         log_path = self.out_dir / "log.csv"
-        rows = [r for r in _read_log(log_path) if int(r["step"]) <= self.step] if resume and self.load_checkpoint() \
+        rows = [r for r in read_log(log_path) if int(r["step"]) <= self.step] if resume and self.load_checkpoint() \
             else []
         start_wall = time.perf_counter()
         initial = self.validation_loss()
@@ -149,16 +142,16 @@ class AdvectionTrainer:
                              "learning_rate": cfg.learning_rate, "seconds": time.perf_counter() - start_wall})
                 running = []
                 bar.set_postfix(train=f"{rows[-1]['train_loss']:.2e}", val=f"{val:.2e}")
-                _write_log(log_path, rows)
+                write_log(log_path, rows)
                 self.save_checkpoint()
         bar.close()
         final = self.validation_loss()
-        _write_log(log_path, rows)
-        _atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
+        write_log(log_path, rows)
+        atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
         initial = float(rows[0]["validation_loss"])            # step 0's, also after a resume
         summary = {"equation": "advection2d", "model": self.model_config.to_dict(), "train": asdict(cfg),
                    "halo": self.model.halo,
-                   "data": {"path": str(self.data_path), "sha256": _sha256(self.data_path),
+                   "data": {"path": str(self.data_path), "sha256": sha256_of(self.data_path),
                             "trajectories": int(self.c.shape[0]), "states": int(self.c.shape[1]),
                             "factor": self.factor, "cells": [int(self.c.shape[-1]), int(self.c.shape[-2])]},
                    "validation_loss_initial": initial, "validation_loss_final": final, "steps": self.step,
@@ -168,14 +161,5 @@ class AdvectionTrainer:
 
 
 def load_advection_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> AdvectionFluxModel:
-    """A trained 2D model from model.json + model.pt (state dict, weights_only)."""
-    directory = Path(directory)
-    try:
-        summary = json.loads((directory / "model.json").read_text())
-        model = AdvectionFluxModel(AdvectionModelConfig(**summary["model"]), dtype)
-        model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
-    except Exception as exc:   # missing, damaged or foreign files: one line naming the folder
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ConfigError(f"cannot load the trained 2D model in '{directory}' (model.json, model.pt): "
-                          f"{type(exc).__name__} {detail}") from None
-    return model.eval()
+    """A trained 2D model from model.json + model.pt."""
+    return load_trained(directory, lambda summary: AdvectionFluxModel(AdvectionModelConfig(**summary["model"]), dtype))

@@ -138,30 +138,19 @@ class Trainer:
     def learning_rate(self, step: int) -> float:
         return self.config.learning_rate * (0.1 if step >= self.config.decay_step else 1.0)
 
-    # checkpoints: state dicts only, read back with weights_only=True
     def save_checkpoint(self) -> None:
-        state = {"model": self.model.state_dict(), "step": self.step,
-                 "optimizer": self.optimizer.state_dict() if self.optimizer else {},
-                 "generator": self.generator.get_state()}
-        _atomic_torch_save(state, self.out_dir / "checkpoint.pt")
+        save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.optimizer, self.generator, self.step)
 
     def load_checkpoint(self) -> bool:
-        path = self.out_dir / "checkpoint.pt"
-        if not path.exists():
-            return False
-        state = torch.load(path, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["model"])
-        if self.optimizer and state["optimizer"]:
-            self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.step = int(state["step"])
-        return True
+        step = load_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.optimizer, self.generator, self.device)
+        self.step = self.step if step is None else step
+        return step is not None
 
     def run(self, resume: bool = False, progress: bool = True) -> dict:
         cfg = self.config
         log_path = self.out_dir / "log.csv"
         if resume and self.load_checkpoint():
-            rows = [r for r in _read_log(log_path) if int(r["step"]) <= self.step]
+            rows = [r for r in read_log(log_path) if int(r["step"]) <= self.step]
         else:
             rows = []
         start_wall = time.perf_counter()
@@ -191,17 +180,17 @@ class Trainer:
                              "seconds": time.perf_counter() - start_wall})
                 running = []
                 bar.set_postfix(train=f"{rows[-1]['train_loss']:.4f}", val=f"{val:.4f}")
-                _write_log(log_path, rows)
+                write_log(log_path, rows)
                 self.save_checkpoint()
         bar.close()
         final = self.validation_loss()
-        _write_log(log_path, rows)
-        _atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
+        write_log(log_path, rows)
+        atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
         summary = {
             "model": self.model_config.to_dict(), "train": asdict(cfg), "halo": self.model.halo,
             "data": {"dir": str(self.data_dir), "train_samples": int(self.train_set[0].shape[0]),
                      "validation_samples": int(self.val_set[0].shape[0]), "target_mean_square": self.scale,
-                     "train_sha256": _sha256(self.data_dir / "train.nc")},
+                     "train_sha256": sha256_of(self.data_dir / "train.nc")},
             "validation_loss_initial": initial, "validation_loss_final": final,
             "steps": self.step, "torch_version": torch.__version__, "device": str(self.device),
         }
@@ -210,11 +199,17 @@ class Trainer:
 
 
 def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> FluxModel:
-    """A trained model from model.json + model.pt (state dict, read with weights_only=True)."""
+    """A trained 1D model from model.json + model.pt."""
+    return load_trained(directory, lambda summary: FluxModel(ModelConfig(**summary["model"]), dtype))
+
+
+def load_trained(directory: str | Path, build) -> torch.nn.Module:
+    """A trained model from model.json (its configuration; `build(summary)` makes the module)
+    and model.pt (a state dict, read with weights_only=True), in eval mode."""
     directory = Path(directory)
     try:
         summary = json.loads((directory / "model.json").read_text())
-        model = FluxModel(ModelConfig(**summary["model"]), dtype)
+        model = build(summary)
         model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
     except Exception as exc:   # missing, damaged or foreign files: say which folder and what failed, in one line
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -223,26 +218,45 @@ def load_model(directory: str | Path, dtype: torch.dtype = torch.float32) -> Flu
     return model.eval()
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
+# checkpoints: state dicts only, read back with weights_only=True
+def save_checkpoint(path: Path, model, optimizer, generator: torch.Generator, step: int) -> None:
+    atomic_torch_save({"model": model.state_dict(), "step": step,
+                       "optimizer": optimizer.state_dict() if optimizer else {},
+                       "generator": generator.get_state()}, path)
+
+
+def load_checkpoint(path: Path, model, optimizer, generator: torch.Generator, device="cpu") -> int | None:
+    """Restore model, optimizer and batch generator from `path`; its step, or None without one."""
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    if optimizer and state["optimizer"]:
+        optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return int(state["step"])
+
+
+def atomic_torch_save(obj, path: Path) -> None:
     with AtomicFile(path) as tmp:
         torch.save(obj, tmp)
 
 
-def _write_log(path: Path, rows: list[dict]) -> None:
+def write_log(path: Path, rows: list[dict]) -> None:
     with AtomicFile(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["step", "train_loss", "validation_loss", "learning_rate", "seconds"])
         writer.writeheader()
         writer.writerows(rows)
 
 
-def _read_log(path: Path) -> list[dict]:
+def read_log(path: Path) -> list[dict]:
     if not path.exists():
         return []
     with open(path) as fh:
         return list(csv.DictReader(fh))
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     import hashlib
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
