@@ -27,7 +27,7 @@ from coupler.errors import ConfigError
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
-from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig, fold_constraint
+from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig, export_form
 from training.advection_train import load_advection_model
 from training.train import PRESETS, TrainConfig, load_model, preset
 
@@ -243,7 +243,7 @@ def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
     trained module on the verification inputs: the same tolerance as ONNX Runtime's)."""
     dtype = getattr(torch, config.dtype)
     trained = load_advection_model(model_dir, dtype)
-    model = fold_constraint(trained)
+    model = export_form(trained)
     g = model.halo
     cases = verification_inputs_2d(g, dtype, config.seed)
     with torch.no_grad():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.advection_model import (AdvectionFluxModel, AdvectionModelConfig, euler_unroll, fold_constraint, pad_cells,
+from training.advection_model import (AdvectionFluxModel, AdvectionModelConfig, euler_unroll, export_form, pad_cells,
                                       periodic_tendency)
 from training.constraints import FaceStencil2D
 
@@ -141,17 +141,19 @@ def test_flop_count_matches_the_modules_weights(config):
     weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     n, free = config.normal * config.tangent, config.stencil().n_free
     assert config.flops_per_cell() == 2 * (weights + 2 * (free * n + n)) + 2
-    folded = sum(m.weight.numel() for m in fold_constraint(model).modules() if isinstance(m, torch.nn.Conv2d))
+    folded = sum(m.weight.numel() for name, m in export_form(model).named_modules()
+                 if isinstance(m, torch.nn.Conv2d) and not name.startswith("gather"))     # gathers: copies, no FLOP
     assert config.flops_per_cell(folded=True) == 2 * (folded + 2 * n) + 2
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"L{c.layers}k{c.kernel}s{c.normal}x{c.tangent}m{c.accuracy}")
 def test_folding_the_constraint_into_the_face_layers_keeps_the_fluxes(config, rng):
-    """The export's graph: alpha = fixed + B theta folded into the face convolutions gives
-    the trained model's fluxes to round-off (float64: ~10 terms of size ~1 reordered), and
-    the coefficients still satisfy the constraint (they are the same numbers)."""
+    """The export's graph: alpha = fixed + B theta folded into the face convolutions and the
+    stencil's cells gathered by one-hot convolutions give the trained model's fluxes to
+    round-off (float64: ~10 terms of size ~1 reordered); the gathered cells are the cells
+    exactly."""
     model = make(config)
-    folded = fold_constraint(model)
+    folded = export_form(model)
     g, ny, nx = model.halo, 7, 9
     c = torch.tensor(rng.random(size=(2, 1, ny + 2 * g, nx + 2 * g)))
     u, v = torch.tensor(rng.normal(size=(2, 2, 1, ny + 2 * g, nx + 2 * g)))
@@ -159,3 +161,7 @@ def test_folding_the_constraint_into_the_face_layers_keeps_the_fluxes(config, rn
     for a, b in zip(folded(c, u, v, c_range), model(c, u, v, c_range)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     assert model.coefficients is not None and folded.coefficients is None
+    alpha = torch.tensor(rng.random(size=(2, len(model.offsets), ny, nx + 1)))
+    assert torch.equal(folded.face_values(c, alpha, True), model.face_values(c, alpha, True))
+    alpha = torch.tensor(rng.random(size=(2, len(model.offsets), ny + 1, nx)))
+    assert torch.equal(folded.face_values(c, alpha, False), model.face_values(c, alpha, False))

@@ -130,3 +130,16 @@ def test_square_wave_is_exact_and_wraps():
     assert c.sum() * 1.0 == pytest.approx(0.5 * 3.0, abs=1e-14)
     with pytest.raises(ConfigError):
         square(32, 32.0, 0.5, 0.0, 0.0)
+
+
+def test_a_cached_flow_is_the_flow_computed_once_per_grid_and_time():
+    from coupler.problems.flows import CachedFlow
+
+    flow, grid = RandomFlow(seed=4), Grid2D(12, 8)
+    cached = CachedFlow(flow)
+    first = cached.face_velocities(grid, 0.0)
+    for a, b in zip(first, flow.face_velocities(grid, 0.0)):
+        assert np.array_equal(a, b)
+    assert cached.face_velocities(Grid2D(12, 8), 0.0) is first          # equal grids share the entry
+    assert cached.face_velocities(Grid2D(6, 4), 0.0)[0].shape == (4, 7)
+    assert (cached.law(), cached.domain()) == (flow.law(), flow.domain())

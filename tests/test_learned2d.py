@@ -52,6 +52,20 @@ def test_export_verifies_and_carries_the_2d_metadata(models):
     assert '"max_relative_error_ort_vs_torch"' in card
 
 
+def test_the_float32_graph_is_lean(models):
+    """The exported graph of a 3-layer model: static slicing (no shape arithmetic: no Shape,
+    Gather or Reshape node), the constraint folded into the face convolutions, the stencil's
+    cells gathered by one convolution per face, its sums one product and one sum per face:
+    28 nodes (95 with a slice, product and sum per stencil cell and dynamic slice bounds)."""
+    import collections
+
+    import onnx
+
+    ops = collections.Counter(n.op_type for n in onnx.load(str(models[3, "float32"])).graph.node)
+    assert not {"Shape", "Gather", "Reshape", "MatMul"} & set(ops), ops
+    assert ops["Conv"] == 6 and ops["ReduceSum"] == 2 and ops["Slice"] <= 8 and sum(ops.values()) <= 30, ops
+
+
 def run(model_path, backend, steps=6, nx=N, ny=N, on_nonfinite="abort", seed=3):
     """A random flow's blob advanced `steps` Euler steps; the states after each."""
     flow = RandomFlow(seed=seed)

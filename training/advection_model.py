@@ -102,52 +102,63 @@ class AdvectionFluxModel(nn.Module):
         n_free = stencil.n_free
         self.face_x = nn.Conv2d(channels, n_free, (config.kernel, 2)).to(dtype)
         self.face_y = nn.Conv2d(channels, n_free, (2, config.kernel)).to(dtype)
+        self.gather_x = self.gather_y = None       # the export form's one-hot convolutions (export_form)
 
     def features(self, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor, c_range: torch.Tensor) -> torch.Tensor:
         """(batch, 3, ...) of the block's cells the CNN reads: normalised c, u, v."""
-        low, high = c_range[:, 0, None, None, None], c_range[:, 1, None, None, None]
+        bounds = c_range[:, :, None, None]
+        low, high = bounds[:, :1], bounds[:, 1:]
         span = torch.clamp(high - low, min=torch.finfo(c.dtype).tiny)
-        x = torch.cat([(c - low) / span, u, v], 1)
         crop = self.halo - self.config.net_halo
-        return x[..., crop:x.shape[-2] - crop, crop:x.shape[-1] - crop] if crop else x
+        return _crop(torch.cat([(c - low) / span, u, v], 1), crop, crop, crop, crop)
 
     def face_values(self, c: torch.Tensor, alpha: torch.Tensor, along_x: bool) -> torch.Tensor:
-        """sum_j alpha_j c_j at the interior faces normal to x (along_x) or to y."""
-        g = self.halo
-        ny, nx = c.shape[-2] - 2 * g, c.shape[-1] - 2 * g
-        value = None
-        for j, (across, along) in enumerate(self.offsets):
-            if along_x:
-                cells = c[:, 0, g + along:g + along + ny, g + across:g + across + nx + 1]
-            else:
-                cells = c[:, 0, g + across:g + across + ny + 1, g + along:g + along + nx]
-            term = alpha[:, j] * cells
-            value = term if value is None else value + term
-        return value.unsqueeze(1)
+        """sum_j alpha_j c_j at the interior faces normal to x (along_x) or to y: the stencil's
+        cells as one stacked tensor (slices, or in the export form one one-hot convolution),
+        one product, one sum."""
+        g, n, t = self.halo, self.config.normal // 2, self.config.tangent // 2
+        gather = self.gather_x if along_x else self.gather_y
+        if gather is not None:        # export form: the same cells, exactly (c * 1 + 0 * others)
+            cells = gather(_crop(c, g - t, g - t, g - n, g - n) if along_x else _crop(c, g - n, g - n, g - t, g - t))
+        elif along_x:     # face i of a row lies between cells i - 1 and i: nx + 1 faces
+            cells = torch.cat([_crop(c, g + along, g - along, g + across, g - across - 1)
+                               for across, along in self.offsets], 1)
+        else:
+            cells = torch.cat([_crop(c, g + across, g - across - 1, g + along, g - along)
+                               for across, along in self.offsets], 1)
+        return torch.sum(alpha * cells, 1, keepdim=True)
 
     def forward(self, c: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
                 c_range: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g, r = self.halo, self.config.kernel // 2
         hidden = self.hidden(self.features(c, u, v, c_range))
-        gh = (hidden.shape[-1] - (c.shape[-1] - 2 * g)) // 2      # halo left in the hidden map: max(1, r)
+        gh = self.config.net_halo - r * (self.config.layers - 1)   # halo left in the hidden map: max(1, r)
         # x-faces: r rows beyond the interior, 1 cell either side; y-faces the transpose
-        hx = hidden[..., gh - r:hidden.shape[-2] - gh + r, gh - 1:hidden.shape[-1] - gh + 1]
-        hy = hidden[..., gh - 1:hidden.shape[-2] - gh + 1, gh - r:hidden.shape[-1] - gh + r]
-        if self.coefficients is None:           # folded (fold_constraint): the face layers give alpha
+        hx = _crop(hidden, gh - r, gh - r, gh - 1, gh - 1)
+        hy = _crop(hidden, gh - 1, gh - 1, gh - r, gh - r)
+        if self.coefficients is None:           # export_form: the face layers give alpha
             alpha_x, alpha_y = self.face_x(hx), self.face_y(hy)
         else:
             alpha_x = self.coefficients(self.face_x(hx).movedim(1, -1)).movedim(-1, 1)
             alpha_y = self.coefficients(self.face_y(hy).movedim(1, -1)).movedim(-1, 1)
-        ny, nx = c.shape[-2] - 2 * g, c.shape[-1] - 2 * g
-        flux_x = u[..., g:g + ny, g:g + nx + 1] * self.face_values(c, alpha_x, True)
-        flux_y = v[..., g:g + ny + 1, g:g + nx] * self.face_values(c, alpha_y, False)
+        flux_x = _crop(u, g, g, g, g - 1) * self.face_values(c, alpha_x, True)
+        flux_y = _crop(v, g, g - 1, g, g) * self.face_values(c, alpha_y, False)
         return flux_x, flux_y
 
 
-def fold_constraint(model: AdvectionFluxModel) -> AdvectionFluxModel:
-    """The same model with the constraint's affine map alpha = fixed + B theta folded into
-    the face layers (exact up to round-off: W' = B W, b' = B b + fixed): one matrix product
-    per face fewer in the exported graph. Returns a new module; the argument is unchanged."""
+def _crop(x: torch.Tensor, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
+    """x without `top` / `bottom` rows and `left` / `right` columns of its last two axes
+    (static bounds: no shape arithmetic in an exported graph)."""
+    return x[..., top:-bottom or None, left:-right or None]
+
+
+def export_form(model: AdvectionFluxModel) -> AdvectionFluxModel:
+    """The same model as the shortest graph (a new module; the argument is unchanged):
+    - the constraint's affine map alpha = fixed + B theta folded into the face layers
+      (W' = B W, b' = B b + fixed; exact up to round-off): one matrix product per face fewer;
+    - the stencil's cells gathered by one convolution per face with one-hot kernels (the
+      same numbers exactly for finite c) instead of a slice per cell: ONNX Runtime's Slice
+      costs ~10 us per node on a 32^2 block, its Conv a fraction of that."""
     import copy
 
     folded = copy.deepcopy(model)
@@ -160,6 +171,16 @@ def fold_constraint(model: AdvectionFluxModel) -> AdvectionFluxModel:
             merged.bias.copy_(basis @ conv.bias + fixed)
         setattr(folded, name, merged)
     folded.coefficients = None
+    n, t = model.config.normal, model.config.tangent
+    for name, kernel in (("gather_x", (t, n)), ("gather_y", (n, t))):
+        gather = nn.Conv2d(1, len(model.offsets), kernel).to(model.face_x.weight.dtype)
+        with torch.no_grad():
+            gather.weight.zero_()
+            gather.bias.zero_()
+            for j, (across, along) in enumerate(model.offsets):
+                row, col = (along + t // 2, across + n // 2) if name == "gather_x" else (across + n // 2, along + t // 2)
+                gather.weight[j, 0, row, col] = 1.0
+        setattr(folded, name, gather)
     return folded
 
 

@@ -93,7 +93,12 @@ class AdvectionTrainer:
         c0 = self.c[trajectory, start]
         target = torch.stack([self.c[trajectory, start + k] for k in range(1, w + 1)], 1)
         dt = self.dt[trajectory][:, None, None]
-        predicted = euler_unroll(self.model, c0, self.u[trajectory], self.v[trajectory], dt, w)
+        if self.u.shape[1] == 1:                        # steady velocities
+            u, v = self.u[trajectory, 0], self.v[trajectory, 0]
+        else:                                           # those of each step of the window
+            steps = start[:, None] + torch.arange(w)
+            u, v = self.u[trajectory[:, None], steps], self.v[trajectory[:, None], steps]
+        predicted = euler_unroll(self.model, c0, u, v, dt, w)
         return torch.mean(torch.abs(predicted - target))
 
     def validation_loss(self) -> float:

@@ -304,15 +304,18 @@ def _add_data(sub) -> None:
     p = sub.add_parser("data", help="generate coarse-grained reference snapshots (netCDF)")
     p.add_argument("--equation", choices=["burgers", "kdv", "ks", "advection2d"], default="burgers")
     p.add_argument("--out", required=True, help="folder for train.nc, validation.nc, test.nc (advection2d: train.nc)")
-    p.add_argument("--trajectories", type=_positive_int, default=None, help="default 800 (advection2d: 24)")
+    p.add_argument("--trajectories", type=_positive_int, default=None, help="default 800 (advection2d: 24; turbulence 20)")
     p.add_argument("--snapshots", type=_positive_int, default=None, help="per trajectory (default 10)")
     p.add_argument("--t-first", type=_float(0.0), default=None, help="first snapshot time (default: 1 Burgers, 0.5 KdV, 5 KS)")
     p.add_argument("--t-last", type=_float(0.0), default=None, help="last snapshot time (default: 50 Burgers, 10 KdV, 50 KS)")
-    p.add_argument("--case", choices=["random", "square"], default=None,
-                   help="advection2d: random flows with cosine bells (the deformational model's; default) or the "
-                        "square wave in a constant flow (the paper's first test)")
-    p.add_argument("--grid", type=_positive_int, default=None, help="advection2d: coarse cells a side (64)")
-    p.add_argument("--factor", type=_positive_int, default=None, help="advection2d: fine / coarse resolution (4)")
+    p.add_argument("--case", choices=["random", "square", "turbulence"], default=None,
+                   help="advection2d: random flows with cosine bells (the deformational model's; default), the "
+                        "square wave in a constant flow (the paper's first test), or ten blobs in decaying "
+                        "turbulence (its Sec. III C: 20 trajectories, 32^2, 8x)")
+    p.add_argument("--grid", type=_positive_int, default=None, help="advection2d: coarse cells a side (64; "
+                   "turbulence 32)")
+    p.add_argument("--factor", type=_positive_int, default=None, help="advection2d: fine / coarse resolution (4; "
+                   "turbulence 8)")
     p.add_argument("--steps", type=_positive_int, default=None, help="advection2d: coarse steps per trajectory (128)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
@@ -346,9 +349,9 @@ def _data(args: argparse.Namespace) -> int:
         from training.advection_data import AdvectionDataConfig, generate as generate_2d
 
         given = {k: v for k, v in (("coarse", args.grid), ("factor", args.factor), ("steps", args.steps),
-                                   ("trajectories", args.trajectories), ("case", args.case)) if v is not None}
+                                   ("trajectories", args.trajectories)) if v is not None}
         try:
-            config = AdvectionDataConfig(seed=args.seed, **given)
+            config = AdvectionDataConfig.for_case(args.case or "random", seed=args.seed, **given)
         except ValueError as exc:
             raise HfcError(str(exc)) from None
         out = check_path(args.out)
@@ -460,8 +463,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--baselines", action="store_true", help="also the standard polynomial stencil (torch)")
     p.add_argument("--backend", choices=["python", "fortran"], default=None,
                    help="advection2d: who runs the learned models (default fortran)")
-    p.add_argument("--case", choices=["deformational", "square"], default=None,
-                   help="advection2d: the deformational flow at 64^2 (default) or the square wave at 32 cells")
+    p.add_argument("--case", choices=["deformational", "square", "turbulence"], default=None,
+                   help="advection2d: the deformational flow at 64^2 (default), the square wave at 32 cells, or "
+                        "blobs in decaying turbulence at 32^2 with the accuracy-for-cost front")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_evaluate)
 
@@ -499,12 +503,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_2d(args: argparse.Namespace) -> int:
-    """The deformational-flow test at 64^2 or the square wave at 32 cells: the baselines and
-    every trained model in --models (<name>/<cells>/model.json), exported to float32 ONNX
+    """The deformational-flow test at 64^2, the square wave at 32 cells or the turbulence test
+    at 32^2: the baselines and every trained model in --models (<name>/<cells>/model.json), exported to float32 ONNX
     into the output folder on the way."""
     from coupler.io.atomic import check_path
     from export.onnx_export import export
-    from training.advection_evaluate import Row, baselines, deformational, square
+    from training.advection_evaluate import Row, baselines, deformational, square, turbulence
 
     case = args.case or "deformational"
     cells = 64 if case == "deformational" else 32
@@ -525,6 +529,8 @@ def _evaluate_2d(args: argparse.Namespace) -> int:
         (f" --models {args.models}" if args.models else "") + (f" --case {case}" if args.case else "")
     if case == "square":
         square(models, out, backend=args.backend or "fortran", command=command)
+    elif case == "turbulence":
+        turbulence(models, out, backend=args.backend or "fortran", command=command, progress=not args.quiet)
     else:
         rows = [Row(f"{name} 64", "learned", 64, model=path) for name, path in models.items()]
         deformational(rows + baselines(64), out, args.backend or "fortran", command)

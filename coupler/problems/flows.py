@@ -188,3 +188,30 @@ class RandomFlow(Flow):
 def divergence(grid: Grid2D, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """The discrete divergence of face velocities, per cell (ny, nx)."""
     return (u[:, 1:] - u[:, :-1]) / grid.dx + (v[1:, :] - v[:-1, :]) / grid.dy
+
+
+class CachedFlow(Flow):
+    """Another flow whose face velocities are computed once per grid and time: the frames
+    of a turbulence run, which every run on the same grid reuses (an evaluation's samples)."""
+
+    def __init__(self, flow: Flow):
+        self.flow = flow
+        self._faces: dict[tuple[Grid2D, float], tuple[np.ndarray, np.ndarray]] = {}
+
+    def domain(self):
+        return self.flow.domain()
+
+    def law(self):
+        return self.flow.law()
+
+    def frame_times(self) -> np.ndarray:
+        return self.flow.frame_times()
+
+    def psi(self, x, y, t):
+        return self.flow.psi(x, y, t)
+
+    def face_velocities(self, grid: Grid2D, t: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        key = (grid, float(t))
+        if key not in self._faces:
+            self._faces[key] = self.flow.face_velocities(grid, t)
+        return self._faces[key]
