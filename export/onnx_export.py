@@ -212,7 +212,8 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
             "stencil": f"{m['normal']}x{m['tangent']} cells (across x along a face), accuracy {m['accuracy']}",
             "network": f"{m['layers']} convolutions, {m['channels']} channels, kernel {m['kernel']}",
             "flops_per_cell": str(AdvectionModelConfig(**m).flops_per_cell(folded=True)),
-            "constraint": "folded into the face layers (alpha = fixed + B theta as one convolution)",
+            "constraint": "folded into the face layers (alpha = fixed + B theta as one convolution); the stencil's "
+                          "cells gathered by one-hot convolutions",
             "time_stepping": "euler",
             "model_kind": "network",
             "resample_factor": str(data.get("factor", "")),
@@ -239,8 +240,9 @@ def verification_inputs_2d(halo: int, dtype: torch.dtype, seed: int) -> list[tup
 
 
 def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
-    """The 2D model with its constraint map folded into the face layers (checked against the
-    trained module on the verification inputs: the same tolerance as ONNX Runtime's)."""
+    """The 2D model in its export form (training.advection_model.export_form: the constraint
+    folded into the face layers, the stencil's cells gathered by convolutions), checked
+    against the trained module on the verification inputs (the tolerance of ONNX Runtime's)."""
     dtype = getattr(torch, config.dtype)
     trained = load_advection_model(model_dir, dtype)
     model = export_form(trained)
@@ -250,7 +252,7 @@ def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
         for case in cases:
             for a, b in zip(model(*case), trained(*case)):
                 if not float((a - b).abs().max() / b.abs().max()) <= TOLERANCE[config.dtype]:
-                    raise ExportError("folding the constraint into the face layers changed the fluxes beyond "
+                    raise ExportError("the export form (folded constraint, gathered cells) changed the fluxes beyond "
                                       f"{TOLERANCE[config.dtype]:g}")
     batch, rows, cols = torch.export.Dim("batch"), torch.export.Dim("rows", min=2 * g + 1), \
         torch.export.Dim("cols", min=2 * g + 1)

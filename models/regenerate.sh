@@ -39,3 +39,16 @@ hfc train --equation advection2d --data data/advection2d-square --out models/adv
     --layers 4 --channels 32 --steps 2000 $T
 hfc evaluate --equation advection2d --case square --models models/advection2d/square --out results/advection2d/square \
     --quiet
+hfc data --equation advection2d --case turbulence --out data/advection2d-turbulence --quiet
+for m in L2C4 L3C4 L2C8 L3C8 L3C16 L4C32; do
+  hfc train --equation advection2d --data data/advection2d-turbulence --out models/advection2d/turbulence/$m/32 \
+      --layers ${m:1:1} --channels ${m:3} --steps 4000 $T
+done
+for m in L2C8 L3C8 L3C16 L4C32; do
+  hfc train --equation advection2d --data data/advection2d-turbulence --out models/advection2d/turbulence/$m-4x3/32 \
+      --layers ${m:1:1} --channels ${m:3} --stencil 4x3 --steps 4000 $T
+done
+hfc train --equation advection2d --data data/advection2d-turbulence --out models/advection2d/turbulence/L6C48-4x3/32 \
+    --layers 6 --channels 48 --stencil 4x3 --steps 2000 $T
+hfc evaluate --equation advection2d --case turbulence --models models/advection2d/turbulence \
+    --out results/advection2d/turbulence --quiet

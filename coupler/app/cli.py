@@ -454,7 +454,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--equation", choices=["burgers", "kdv", "ks", "advection2d"], default="burgers")
     p.add_argument("--models", default=None,
                    help="folder of trained models laid out as <name>/<factor>x/model.json (advection2d: "
-                        "<name>/64/model.json, trained for the 64^2 grid)")
+                        "<name>/<cells>/model.json, trained for that grid: 64 deformational, 32 square and "
+                        "turbulence)")
     p.add_argument("--out", required=True, help="folder for table.md, metrics.json and plots")
     p.add_argument("--runs", type=_positive_int, default=None, help="default 100")
     p.add_argument("--factors", type=_factors, default=None, help="default 2,4,8,16,32")
