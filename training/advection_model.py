@@ -178,8 +178,8 @@ def export_form(model: AdvectionFluxModel) -> AdvectionFluxModel:
             gather.weight.zero_()
             gather.bias.zero_()
             for j, (across, along) in enumerate(model.offsets):
-                row, col = (along + t // 2, across + n // 2) if name == "gather_x" else (across + n // 2, along + t // 2)
-                gather.weight[j, 0, row, col] = 1.0
+                at = (along + t // 2, across + n // 2)          # (row, column) of the x-face kernel
+                gather.weight[(j, 0) + (at if name == "gather_x" else at[::-1])] = 1.0
         setattr(folded, name, gather)
     return folded
 

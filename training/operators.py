@@ -1,0 +1,82 @@
+"""The matrix-free linear systems of appendix D of the PRDP paper, as
+`matvec(u, *params)` (linear in u, batched over the first axis) and their diagonals, for
+training.linear_solvers.
+
+- Poisson 1D (D.1): A = L~1, the three-point second difference on N interior points of
+  (0, 1) with u = 0 on the boundary, dx = 1 / (N + 1).
+- Heat BTCS (D.2-D.4): A = I - nu dt L_d, the periodic Laplacian on N^d points of the unit
+  cube (dx = 1 / N), for a state (batch, N, ..., N) of d axes.
+- Burgers 1D (D.5, Eq. 42): A(w) = I + dt Gamma(w) - dt nu L1, the upwind convection
+  matrix linearised around the previous state w (an Oseen problem): winds at the left face
+  (w_{i-1} + w_i) / 2 where positive with the backward difference, at the right face
+  (w_i + w_{i+1}) / 2 where negative with the forward difference (the paper's Eq. 39 prints
+  max(., 0) for both; the negative winds need min(., 0)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def _laplacian(u: torch.Tensor, dims: range) -> torch.Tensor:
+    """Sum over the periodic axes `dims` of u_{i-1} - 2 u_i + u_{i+1} (not divided by dx^2)."""
+    return sum(torch.roll(u, 1, d) - 2 * u + torch.roll(u, -1, d) for d in dims)
+
+
+@dataclass(frozen=True)
+class Poisson1D:
+    n: int
+
+    @property
+    def dx(self) -> float:
+        return 1.0 / (self.n + 1)
+
+    def matvec(self, u: torch.Tensor) -> torch.Tensor:
+        padded = torch.nn.functional.pad(u, (1, 1))
+        return (padded[..., :-2] - 2 * u + padded[..., 2:]) / self.dx ** 2
+
+    def diagonal(self) -> float:
+        return -2.0 / self.dx ** 2
+
+
+@dataclass(frozen=True)
+class HeatBTCS:
+    n: int
+    dims: int = 1
+    nu: float = 0.001
+    dt: float = 1.0
+
+    @property
+    def r(self) -> float:
+        return self.nu * self.dt * self.n ** 2
+
+    def matvec(self, u: torch.Tensor) -> torch.Tensor:
+        return u - self.r * _laplacian(u, range(-self.dims, 0))
+
+    def diagonal(self) -> float:
+        return 1.0 + 2 * self.dims * self.r
+
+
+@dataclass(frozen=True)
+class BurgersOseen1D:
+    n: int
+    nu: float = 0.001
+    dt: float = 0.01
+
+    @property
+    def dx(self) -> float:
+        return 1.0 / self.n
+
+    def winds(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The positive winds at the left faces and the negative ones at the right faces."""
+        return torch.clamp((torch.roll(w, 1, -1) + w) / 2, min=0), torch.clamp((w + torch.roll(w, -1, -1)) / 2, max=0)
+
+    def matvec(self, u: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        positive, negative = self.winds(w)
+        convection = (positive * (u - torch.roll(u, 1, -1)) + negative * (torch.roll(u, -1, -1) - u)) / self.dx
+        return u + self.dt * convection - self.dt * self.nu / self.dx ** 2 * _laplacian(u, range(-1, 0))
+
+    def diagonal(self, w: torch.Tensor) -> torch.Tensor:
+        positive, negative = self.winds(w)
+        return 1 + self.dt * (positive - negative) / self.dx + 2 * self.dt * self.nu / self.dx ** 2
