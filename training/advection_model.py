@@ -158,7 +158,7 @@ def export_form(model: AdvectionFluxModel) -> AdvectionFluxModel:
       (W' = B W, b' = B b + fixed; exact up to round-off): one matrix product per face fewer;
     - the stencil's cells gathered by one convolution per face with one-hot kernels (the
       same numbers exactly for finite c) instead of a slice per cell: ONNX Runtime's Slice
-      costs ~10 us per node on a 32^2 block, its Conv a fraction of that."""
+      costs several microseconds per node on a 32^2 block, more than a small model's FLOPs."""
     import copy
 
     folded = copy.deepcopy(model)

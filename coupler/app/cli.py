@@ -505,8 +505,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_2d(args: argparse.Namespace) -> int:
     """The deformational-flow test at 64^2, the square wave at 32 cells or the turbulence test
-    at 32^2: the baselines and every trained model in --models (<name>/<cells>/model.json), exported to float32 ONNX
-    into the output folder on the way."""
+    at 32^2: the baselines and every trained model in --models (<name>/<cells>/model.json),
+    exported to float32 ONNX into the output folder on the way."""
     from coupler.io.atomic import check_path
     from export.onnx_export import export
     from training.advection_evaluate import Row, baselines, deformational, square, turbulence
