@@ -38,7 +38,7 @@ from coupler.host import Host, HostConfig, TimeConfig
 from coupler.io.atomic import AtomicFile
 from coupler.problems import tracers
 from coupler.problems.advection2d import FlowConfig, tracer
-from coupler.problems.flows import ConstantFlow, Flow, Grid2D, RandomFlow
+from coupler.problems.flows import CachedFlow, ConstantFlow, Flow, Grid2D, RandomFlow
 from coupler.problems.turbulence import LENGTH as TURBULENCE_LENGTH
 from coupler.problems.turbulence import decaying_turbulence
 
@@ -167,7 +167,10 @@ def generate(config: AdvectionDataConfig, path: str | Path, progress: bool = Tru
     """All trajectories into one netCDF file (written under a temporary name, renamed when
     complete)."""
     path = Path(path)
-    shared = turbulence(config, progress) if config.case == "turbulence" else None
+    shared = None
+    if config.case == "turbulence":                # one run, its fine-grid frames computed once for all
+        flow, dt = turbulence(config, progress)
+        shared = (CachedFlow(flow), dt)
     runs = [trajectory(config, k, shared) for k in tqdm(range(config.trajectories), desc="reference runs",
                                                          disable=not progress, unit="run")]
     with AtomicFile(path) as tmp:

@@ -22,7 +22,7 @@ from coupler.errors import ConfigError
 from coupler.io.atomic import write_text
 from training.advection_data import load
 from training.advection_model import AdvectionFluxModel, AdvectionModelConfig, euler_unroll
-from training.train import atomic_torch_save, load_checkpoint, load_trained, read_log, save_checkpoint, sha256_of, \
+from training.train import atomic_torch_save, descend, load_checkpoint, load_trained, read_log, save_checkpoint, sha256_of, \
     write_log
 
 
@@ -134,12 +134,8 @@ class AdvectionTrainer:
             trajectory = torch.as_tensor(self.train_ids)[
                 torch.randint(len(self.train_ids), (cfg.batch_size,), generator=self.generator)]
             start = torch.randint(last_start, (cfg.batch_size,), generator=self.generator)
-            loss = self.loss(trajectory, start)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            running.append(descend(self.optimizer, self.loss(trajectory, start)))
             self.step += 1
-            running.append(float(loss.detach()))
             bar.update()
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                 val = self.validation_loss()

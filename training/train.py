@@ -166,12 +166,8 @@ class Trainer:
                 group["lr"] = self.learning_rate(self.step)
             samples = self.train_set[0].shape[0]
             index = torch.randint(samples, (min(cfg.batch_size, samples),), generator=self.generator).to(self.device)
-            loss = self.loss(*(tensor[index] for tensor in self.train_set))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            running.append(descend(self.optimizer, self.loss(*(tensor[index] for tensor in self.train_set))))
             self.step += 1
-            running.append(float(loss.detach()))
             bar.update()
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                 val = self.validation_loss()
@@ -216,6 +212,14 @@ def load_trained(directory: str | Path, build) -> torch.nn.Module:
         raise ConfigError(f"cannot load the trained model in '{directory}' (model.json, model.pt): "
                           f"{type(exc).__name__} {detail}; train it again with `hfc train`") from None
     return model.eval()
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One optimizer step on `loss` (gradients cleared first); the loss's value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
 
 
 # checkpoints: state dicts only, read back with weights_only=True
