@@ -253,6 +253,22 @@ def face_fluxes_2d(config: HostConfig, scheme: str, c: np.ndarray, u: np.ndarray
 FLOW_LAWS = ("steady", "cosine", "frames")   # codes 1, 2, 3 of hfc_flow
 
 
+SOLVERS = ("jacobi", "sd", "cg", "gmres")     # the Fortran method codes 1..4, in order
+
+
+def linear_solve(system: str, b: np.ndarray, dx: float, dt: float, nu: float, method: str, iterations: int,
+                 restart: int = 10, w: np.ndarray | None = None) -> np.ndarray:
+    """The Fortran solvers (hfc_linear_solver): K iterations of `method` from 0 on the
+    periodic implicit-step system 'heat' (I - nu dt L) or 'burgers' (Oseen around w)."""
+    if method not in SOLVERS:
+        raise ConfigError(f"unknown linear solver '{method}' (expected one of {', '.join(SOLVERS)})")
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    w = b if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    x = np.zeros_like(b)
+    _check(*_api.api_linear_solve(system, w, b, dx, dt, nu, SOLVERS.index(method) + 1, iterations, restart, x))
+    return x
+
+
 def _host_flow(config: HostConfig, flow) -> tuple[np.ndarray, np.ndarray, int, float, np.ndarray]:
     """A flow (coupler.problems.flows.Flow) as hfc_flow takes it: the face velocities of the
     whole grid at its frame times (one frame, t = 0, for a steady or cosine law), u(nx, ny, m)

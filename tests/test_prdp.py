@@ -21,8 +21,8 @@ def test_steady_progress_keeps_the_coarse_physics():
 
 
 def test_a_plateau_below_the_last_checkpoint_refines_and_a_flat_one_stops():
-    """Start at 1.0 (the checkpoint), fall to a plateau at 0.5: two intervals later (delta
-    = 3) r = 1 > 0.95 and r_c = 0.5 < 0.9, refine to K = 2 and checkpoint 0.5. A second
+    """Start at 1.0, fall to a plateau at 0.5: two intervals later (delta = 3) r = 1 > 0.95,
+    the first plateau (no checkpoint yet) refines to K = 2 and checkpoints 0.5. A second
     plateau at 0.48 (r_c = 0.96 > tau_stop, < 1): K_max reached, no more refinement; a later
     plateau at 0.4 (r_c = 0.8) refines again."""
     c = PRDPController(NO_SMOOTHING)
@@ -32,12 +32,19 @@ def test_a_plateau_below_the_last_checkpoint_refines_and_a_flat_one_stops():
     assert run(c, [0.4, 0.4, 0.4])[-1] and c.iterations == 3
 
 
-def test_a_divergent_start_refines():
-    """Coarse physics that makes the metric worse than at initialisation (r_c > 1 while
-    r > tau_step) refines by Delta K (the paper's K < K_min regime), once: the checkpoint
-    moves to the worse value."""
+def test_a_divergent_level_refines():
+    """A metric that rises above the last plateau (r_c > 1 while r > tau_step: the paper's
+    K < K_min regime) refines by Delta K at once; the checkpoint moves to the worse value."""
     c = PRDPController(PRDPConfig(smoothing=1, k0=4, delta_k=2))
-    assert run(c, [1.0, 1.3, 1.3, 1.3]) == [False, False, True, False] and c.iterations == 6
+    assert run(c, [1.0, 0.5, 0.5, 0.5, 0.8, 0.8]) == [False, False, False, True, True, False]
+    assert c.iterations == 8 and c.checkpoint == 0.8
+
+
+def test_the_first_plateau_refines_even_when_it_barely_moved():
+    """Coarse physics that hardly changes the metric (0.999 of the start): the first plateau
+    has no checkpoint to be adequate against, so it refines."""
+    c = PRDPController(NO_SMOOTHING)
+    assert run(c, [1.0, 0.9995, 0.999]) == [False, False, True] and c.iterations == 2
 
 
 def test_the_iteration_cap_and_the_config_checks():

@@ -11,6 +11,10 @@ or a fixed number of steps):
   checkpoint c (the last plateau; at first the initial metric): r_c < tau_stop (the level
   improved on the last plateau by more than 1 - tau_stop) or r_c > 1 (the initially
   divergent regime) refines and moves the checkpoint; otherwise the level is adequate.
+  Algorithm 4 leaves c's first value open: here the first plateau always refines (there is
+  no earlier plateau to compare with). Comparing it with the initial metric instead stalls
+  problems whose coarse physics barely moves the metric (the 1-parameter Poisson problem
+  at K0 = 25: r_c = 0.99 > tau_stop at every interval, K never leaves K0 for 75 steps).
 The controller is a plain object: its whole state is `state_dict()`, saved in training
 checkpoints and restored by `from_state_dict`, so that a resumed run decides the same.
 """
@@ -59,14 +63,13 @@ class PRDPController:
         self.history.append(float(validation))
         self.smoothed.append(float(validation) if not self.smoothed else
                              weight * float(validation) + (1 - weight) * self.smoothed[-1])
-        if self.checkpoint is None:
-            self.checkpoint = self.smoothed[0]
         latest = self.smoothed[-1]
         ratio = latest / self.smoothed[-cfg.grace] if len(self.smoothed) >= cfg.grace else None
         to_checkpoint = latest / self.checkpoint if self.checkpoint else None
         refine = False
-        if ratio is not None and ratio > cfg.tau_step and to_checkpoint is not None:
-            if (to_checkpoint < cfg.tau_stop or to_checkpoint > 1.0) and self.iterations < cfg.k_limit:
+        if ratio is not None and ratio > cfg.tau_step:
+            if (to_checkpoint is None or to_checkpoint < cfg.tau_stop or to_checkpoint > 1.0) \
+                    and self.iterations < cfg.k_limit:
                 self.checkpoint = latest
                 self.iterations = min(self.iterations + cfg.delta_k, cfg.k_limit)
                 refine = True

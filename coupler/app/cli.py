@@ -568,6 +568,30 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_prdp(sub) -> None:
+    p = sub.add_parser("prdp", help="the PRDP paper's experiments: converged vs progressively refined physics")
+    p.add_argument("--case", required=True, choices=["poisson", "heat1d", "heat2d", "burgers1d"],
+                   help="poisson: the inverse problem (5 rows); heat1d, heat2d, burgers1d: the neural emulators")
+    p.add_argument("--out", required=True, help="folder for results.json, table.md and figure.png")
+    p.add_argument("--seeds", type=_positive_int, default=5, help="training seeds per emulator set-up (default 5)")
+    p.add_argument("--no-sweep", action="store_true", help="skip the exhaustive fixed-K sweep of an emulator")
+    p.add_argument("--smoothing", type=_positive_int, help="override the controller's smoothing span")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_prdp)
+
+
+def _prdp(args: argparse.Namespace) -> int:
+    from coupler.io.atomic import check_path
+    from training.prdp_results import run
+
+    command = f"hfc prdp --case {args.case} --out {args.out}" + ("" if args.case == "poisson" else (
+        f" --seeds {args.seeds}" + (" --no-sweep" if args.no_sweep else "") +
+        (f" --smoothing {args.smoothing}" if args.smoothing else "")))
+    print(run(args.case, check_path(args.out), command, args.seeds, not args.no_sweep, args.smoothing,
+              progress=not args.quiet))
+    return 0
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="where the Fortran libraries, modules, pkg-config and CMake files are")
     p.add_argument("--pkg-config-path", action="store_true", help="print only the folder of hfc.pc")
@@ -610,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_export(sub)
+    _add_prdp(sub)
     _add_info(sub)
     return parser
 

@@ -25,6 +25,8 @@ module hfc_api
                       hfc_host_get_state, hfc_host_grid, hfc_host_advance, hfc_host_step, hfc_host_diagnostics, &
                       hfc_host_free, hfc_host_stable_dt, hfc_time_config_t, hfc_diagnostics_t, hfc_guard_config_t, &
                       HFC_ON_NONFINITE_FALLBACK
+  use hfc_linear_solver, only: hfc_solver_config_t, hfc_linear_solve
+  use hfc_implicit_operators, only: hfc_heat_btcs_t, hfc_burgers_oseen_t, hfc_burgers_oseen_init
   use hfc_registry, only: models, model_halo, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
                           provider_check, host_check
   implicit none
@@ -32,6 +34,43 @@ module hfc_api
   integer, parameter :: NO_COMM = -1   !< the comm argument of a serial run
 
 contains
+
+  ! ----------------------------------------------------------------------------------------
+  ! Implicit steps
+
+  !> x = K iterations of a linear solver (method 1 Jacobi, 2 steepest descent, 3 CG, 4
+  !> GMRES(restart)) from 0 on an implicit step's system on a periodic grid of size(b) cells
+  !> of width dx: system 'heat' (I - nu dt L) or 'burgers' (the Oseen system around w).
+  subroutine api_linear_solve(system, w, b, dx, dt, nu, method, iterations, restart, x, stat, errmsg)
+    character(len=*), intent(in) :: system
+    real(wp), intent(in) :: w(:), b(:)
+    real(wp), intent(in) :: dx, dt, nu
+    integer, intent(in) :: method, iterations, restart
+    real(wp), intent(inout) :: x(:)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_heat_btcs_t) :: heat
+    type(hfc_burgers_oseen_t) :: burgers
+    type(hfc_solver_config_t) :: config
+
+    call hfc_clear(stat, errmsg)
+    if (size(w) /= size(b) .or. size(x) /= size(b)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'linear_solve: w, b and x must have one length')
+      return
+    end if
+    config = hfc_solver_config_t(method, iterations, restart)
+    select case (trim(system))
+    case ('heat')
+      heat%r = nu * dt / dx**2
+      call hfc_linear_solve(heat, config, b, x, stat, errmsg)
+    case ('burgers')
+      call hfc_burgers_oseen_init(burgers, w, dx, dt, nu)
+      call hfc_linear_solve(burgers, config, b, x, stat, errmsg)
+    case default
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, "linear_solve: unknown system '" // trim(system) // &
+                         "' (heat, burgers)")
+    end select
+  end subroutine api_linear_solve
 
   ! ----------------------------------------------------------------------------------------
   ! Equations
