@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -24,7 +24,8 @@ from coupler.problems.equations import EQUATIONS, SCHEMES, Equation, make_equati
 from coupler.problems.forcing import Forcing
 
 ON_NONFINITE = ("abort", "fallback")   # codes 1, 2 of hfc_fv_rhs's guard
-METHODS = ("ssprk3", "euler")          # codes 1, 2 of hfc_stepper
+METHODS = ("ssprk3", "euler", "imex")  # codes 1, 2, 3 of hfc_stepper
+SOLVERS = ("jacobi", "sd", "cg", "gmres")  # codes 1..4 of hfc_linear_solver
 
 # Status codes of fortran/src/core/hfc_kinds.f90.
 _STATUS_ERRORS = {1: ConfigError, 2: NonFiniteStateError, 3: ProviderError, 5: InterruptedRun}
@@ -131,14 +132,49 @@ class HostConfig:
 
 
 @dataclass(frozen=True)
+class ImplicitConfig:
+    """The linear solver of an implicit step: K iterations of `solver` (jacobi, sd, cg, gmres
+    with restart length m) from zero, as hfc_linear_solver and training.linear_solvers run it.
+    iterations None: the K a learned model declares (coupler.simulate), else 25."""
+
+    solver: str = "jacobi"
+    iterations: int | None = None
+    restart: int = 10
+
+    DEFAULT_ITERATIONS = 25
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            raise ConfigError(f"unknown linear solver '{self.solver}' (expected one of {', '.join(SOLVERS)})")
+        if self.iterations is not None:
+            check_range("the implicit solver's iterations", self.iterations, 0, 2**31 - 1, "a non-negative count")
+        check_range("the GMRES restart length", self.restart, 1, 2**31 - 1, "a positive count")
+
+    @property
+    def k(self) -> int:
+        return self.DEFAULT_ITERATIONS if self.iterations is None else self.iterations
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.asarray([SOLVERS.index(self.solver) + 1, self.k, self.restart], np.int32)
+
+    def describe(self) -> str:
+        return f"{self.solver}{f'({self.restart})' if self.solver == 'gmres' else ''}, K = {self.k}"
+
+
+@dataclass(frozen=True)
 class TimeConfig:
     """Time-step control: a fixed step `dt`, or else the equation's stable step at Courant
-    number `cfl` (coupler.problems.equations.Equation.stable_dt); the method."""
+    number `cfl` (coupler.problems.equations.Equation.stable_dt); the method. "imex" (1D,
+    equations with a viscosity) takes forward Euler steps of the law without its viscosity
+    and solves the diffusion implicitly with `implicit`; the CFL step is then the inviscid
+    law's."""
 
     cfl: float = 0.5
     dt: float | None = None
     max_steps: int = 0        # per advance call; 0 means no limit
-    method: str = "ssprk3"    # or "euler" (forward Euler)
+    method: str = "ssprk3"    # or "euler" (forward Euler), "imex" (IMEX Euler)
+    implicit: ImplicitConfig = ImplicitConfig()
 
     def __post_init__(self) -> None:
         if self.dt is not None and not (math.isfinite(self.dt) and self.dt > 0):
@@ -146,7 +182,16 @@ class TimeConfig:
         if self.dt is None and not (0 < self.cfl <= 10):
             raise ConfigError(f"the CFL number must lie in (0, 10], got {self.cfl}")
         if self.method not in METHODS:
-            raise ConfigError(f"unknown time-stepping method '{self.method}' (expected {' or '.join(METHODS)})")
+            raise ConfigError(f"unknown time-stepping method '{self.method}' (expected {', '.join(METHODS)})")
+
+    @property
+    def stages(self) -> int:
+        """Right-hand-side evaluations per step."""
+        return 3 if self.method == "ssprk3" else 1
+
+    def describe(self) -> str:
+        return {"ssprk3": "SSP-RK3 (Shu-Osher)", "euler": "forward Euler",
+                "imex": f"IMEX Euler (diffusion implicit: {self.implicit.describe()})"}[self.method]
 
 
 @dataclass(frozen=True)
@@ -251,9 +296,6 @@ def face_fluxes_2d(config: HostConfig, scheme: str, c: np.ndarray, u: np.ndarray
 
 
 FLOW_LAWS = ("steady", "cosine", "frames")   # codes 1, 2, 3 of hfc_flow
-
-
-SOLVERS = ("jacobi", "sd", "cg", "gmres")     # the Fortran method codes 1..4, in order
 
 
 def linear_solve(system: str, b: np.ndarray, dx: float, dt: float, nu: float, method: str, iterations: int,
@@ -505,6 +547,17 @@ def _check_procs(config: HostConfig, procs: tuple[int, int], ranks: int) -> None
                                 f"rank{'s' if ranks > 1 else ''} of this run")
 
 
+def imex_split(config: HostConfig, time: TimeConfig) -> tuple[HostConfig, float]:
+    """The law the provider gets and the diffusion the host solves implicitly: under "imex"
+    the law without its viscosity and that viscosity; otherwise the law and 0."""
+    if time.method != "imex":
+        return config, 0.0
+    if config.ndim != 1 or not config.viscosity:
+        raise ConfigError(f"IMEX time stepping treats a 1D law's viscosity implicitly; {config.equation} "
+                          f"{'is 2D' if config.ndim != 1 else 'has no viscosity here'}")
+    return replace(config, viscosity=0.0), float(config.viscosity)
+
+
 class Host:
     """A Fortran host (a handle to an hfc_host_t): problem, flux provider, forcing (1D) or
     flow (2D advection: a coupler.problems.flows.Flow, required), time-step control, and the
@@ -537,11 +590,13 @@ class Host:
         self.flow = flow
         self.time = time
         self.on_nonfinite = on_nonfinite
-        pid, self.provider_halo = make_provider(config, provider)
+        explicit, diffusivity = imex_split(config, time)
+        pid, self.provider_halo = make_provider(explicit, provider)
         try:
             hid, stat, errmsg = _api.api_host_create(
                 pid, np.asarray(config.cells, np.int32), np.asarray(config.lengths, np.float64), time.cfl,
-                time.dt or 0.0, METHODS.index(time.method) + 1, time.max_steps, ON_NONFINITE.index(on_nonfinite) + 1,
+                time.dt or 0.0, METHODS.index(time.method) + 1, time.max_steps, diffusivity, time.implicit.codes,
+                ON_NONFINITE.index(on_nonfinite) + 1,
                 EQUATIONS[config.equation].fallback, _comm_handle(self.comm), np.asarray(procs, np.int32))
         finally:
             free_provider(pid)

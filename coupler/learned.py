@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from coupler.errors import ConfigError, HfcError
-from coupler.host import FortranModel, HostConfig, PythonFlux, onnx_face_fluxes, onnx_free, onnx_load
+from coupler.host import (FortranModel, HostConfig, PythonFlux, TimeConfig, imex_split, onnx_face_fluxes, onnx_free,
+                          onnx_load)
 from coupler.limits import check_range
 from coupler.schema import ModelError, ModelMetadata
 
@@ -203,8 +204,8 @@ class LearnedFlux:
             raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
         self.input_name, self.output_name = expected
 
-    def check_host(self, host: HostConfig) -> None:
-        check_host(self.path, self.meta, host)
+    def check_host(self, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+        check_host(self.path, self.meta, host, time)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes (n + 1,) or (batch, n + 1), float64, from halo-filled float64 states
@@ -235,11 +236,21 @@ class LearnedFlux:
         return PythonFlux(lambda u, t: self(u), self.halo)
 
 
-def check_host(path: Path, meta: ModelMetadata, host: HostConfig) -> None:
-    """Refuse a host whose equation, dimensions, grid spacing or viscosity the model was not
-    trained for."""
-    meta.check_host(path, host.equation, host.dx, host.n, host.lengths[0], host.viscosity, host.ndim,
-                    host.spacing[1] if host.ndim == 2 else None)
+def check_host(path: Path, meta: ModelMetadata, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+    """Refuse a host whose equation, dimensions, grid spacing, viscosity or time stepping the
+    model was not trained for (under IMEX the provider's law is the one without viscosity)."""
+    explicit, diffusivity = imex_split(host, time)
+    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity)
+    meta.check_host(path, explicit.equation, explicit.dx, explicit.n, explicit.lengths[0], explicit.viscosity,
+                    explicit.ndim, explicit.spacing[1] if explicit.ndim == 2 else None)
+
+
+def implicit_iterations(meta: ModelMetadata, time: TimeConfig) -> TimeConfig:
+    """The time control with the model's K filled in where the user left it open."""
+    k = meta.extra.get("implicit_iterations")
+    if time.method != "imex" or time.implicit.iterations is not None or k is None:
+        return time
+    return replace(time, implicit=replace(time.implicit, iterations=int(k)))
 
 
 class FortranLearnedFlux:
@@ -265,8 +276,8 @@ class FortranLearnedFlux:
             self.close()
             raise
 
-    def check_host(self, host: HostConfig) -> None:
-        check_host(self.path, self.meta, host)
+    def check_host(self, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+        check_host(self.path, self.meta, host, time)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes, as LearnedFlux.__call__, computed by the Fortran binding."""

@@ -22,7 +22,7 @@ from coupler.host import (ON_NONFINITE, SCHEMES, FortranModel, Host, HostConfig,
 from coupler.io.atomic import check_not_reading, check_path, check_writable
 from coupler.io.netcdf import StateWriter
 from coupler.io.restart import Restart, RestartError, check_identity, read_restart, write_restart
-from coupler.learned import RuntimeConfig, load_model
+from coupler.learned import RuntimeConfig, implicit_iterations, load_model
 from coupler.limits import DEFAULT_MAX_STEPS, check_range, check_size, check_steps
 from coupler.parallel import allsum, check_same_on_all_ranks, gather, made_on_root
 from coupler.problems.advection2d import TRACERS, FlowConfig, entropy, errors, exact_solution, tracer
@@ -198,7 +198,8 @@ class SimulationConfig:
         return {"equation": h.equation, "n": h.n, "length": repr(h.length), "viscosity": repr(h.viscosity),
                 "velocity": repr(h.velocity), "scheme": n.scheme, "seed": self.problem.seed,
                 "forcing": self.problem.forcing, "initial_condition": self.problem.initial_condition,
-                "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}", "method": n.time.method,
+                "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}",
+                "method": n.time.method if n.time.method != "imex" else f"imex: {n.time.implicit.describe()}",
                 "save_every": repr(o.save_interval), "model_sha256": model_sha256, **flow}
 
 
@@ -217,14 +218,16 @@ class SimulationResult:
         return 1e9 * self.wall_seconds / max(1, self.stages * self.nsteps * self.states[0].size)
 
 
-def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux | FortranModel, dict]:
-    """The host's provider and the output attributes describing it. A learned model is
-    loaded (read once under MPI) and checked against the host here, before the first step."""
+def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux | FortranModel, dict, TimeConfig]:
+    """The host's provider, the output attributes describing it and the time control (a
+    learned IMEX model's K where the user left it open). A learned model is loaded (read
+    once under MPI) and checked against the host here, before the first step."""
     numerics = config.numerics
     if numerics.scheme != "learned":
-        return numerics.scheme, {}
+        return numerics.scheme, {}, numerics.time
     learned = load_model(numerics.model, config.runtime, comm)
-    learned.check_host(config.host)
+    time = implicit_iterations(learned.meta, numerics.time)
+    learned.check_host(config.host, time)
     if config.runtime.backend == "fortran":
         library, version = onnx_runtime()
         backend = f"fortran (libhfc hfc_onnx, ONNX Runtime C API from {library})"
@@ -236,7 +239,7 @@ def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux
         "model_path": str(Path(numerics.model).resolve()), "model_sha256": learned.sha256,
         "model_dtype": learned.meta.dtype, "model_training_command": learned.metadata.get("training_command", ""),
         "backend": backend, "onnxruntime_version": version,
-        "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}
+        "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}, time
 
 
 def problem_attributes(config: SimulationConfig) -> dict:
@@ -253,7 +256,7 @@ def problem_attributes(config: SimulationConfig) -> dict:
     return {**grid, "equation": h.equation, "scheme": n.scheme, "seed": np.int32(config.problem.seed),
             "initial_condition": config.problem.initial_condition,
             "forcing": "Bar-Sinai et al. (2019) Eq. S-6, cell averages" if forcing.n_modes else "none",
-            "time_stepping": "SSP-RK3 (Shu-Osher)" if n.time.method == "ssprk3" else "forward Euler",
+            "time_stepping": n.time.describe(),
             "time_step": f"fixed dt={n.time.dt!r}" if n.time.dt else f"CFL {n.time.cfl!r}",
             "on_nonfinite": n.on_nonfinite}
 
@@ -275,10 +278,10 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     start = read_restart(restart.start_from) if restart.start_from else None
     check_size(config.host.size, config.output.t_end, config.output.save_interval, output)
     times, u, nsteps, fallbacks, restart_attributes = starting_point(config, start)
-    time = config.numerics.time
     flow = made_on_root(comm, lambda: config.problem.make_flow(config.output.t_end, progress))  # turbulence: once
     forcing = config.problem.make_forcing()
-    provider, model_attributes = flux_provider(config, comm)
+    provider, model_attributes, time = flux_provider(config, comm)
+    config = dataclasses.replace(config, numerics=dataclasses.replace(config.numerics, time=time))
     identity = config.identity(model_attributes.get("model_sha256", ""))
     if start is not None:
         check_identity(restart.start_from, start, identity)
@@ -332,8 +335,7 @@ def run(config: SimulationConfig, output: str | Path | None = None, progress: bo
     finally:
         halo_seconds = host.halo_seconds
         host.close()
-    return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds,
-                            3 if config.numerics.time.method == "ssprk3" else 1)
+    return SimulationResult(times, states, nsteps, wall, fallbacks, halo_seconds, config.numerics.time.stages)
 
 
 class Diagnostics2D:

@@ -124,6 +124,8 @@ def training_command(train: dict, data_dir: str, out_dir: str) -> str:
 def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
     """ONNX metadata_props (the schema of coupler.schema): everything a host checks before
     its first step, and provenance."""
+    if "imex" in summary:
+        return metadata_imex(summary, config)
     m, t = summary["model"], summary["train"]
     length = EQUATIONS[m["equation"]].length
     return ModelMetadata(
@@ -140,6 +142,37 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
             "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
             "dataset_sha256": summary["data"]["train_sha256"],
             "validation_loss": repr(float(summary["validation_loss_final"])),
+            "code_version": __version__,
+            "torch_version": torch.__version__,
+        }).to_props()
+
+
+def metadata_imex(summary: dict, config: ExportConfig) -> dict[str, str]:
+    """A flux trained through the host's IMEX step (training.prdp_hybrid): the explicit law
+    (no viscosity) and the implicit step it must run in: the diffusivity, the time step, the
+    solver and its K (K_max of the PRDP training), K_epsilon and the training's savings."""
+    m, imex = summary["model"], summary["imex"]
+    length = EQUATIONS[m["equation"]].length
+    return ModelMetadata(
+        equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
+        viscosity=0.0, inputs=(INPUT,), outputs=(OUTPUT,), dtype=config.dtype,
+        extra={
+            "cells": str(int(round(length / m["dx"]))),
+            "input_meaning": "cell averages with halo cells on both sides, shape (batch, 1, n + 2 halo)",
+            "output_meaning": "the explicit (advective) flux at the n + 1 interior faces of an IMEX Euler step, "
+                              "shape (batch, 1, n + 1)",
+            "model_kind": m["kind"] + "-imex",
+            "training_command": summary["command"],
+            "validation_loss": repr(float(summary["validation_loss_final"])),
+            "time_stepping": "imex",
+            "diffusivity": repr(float(imex["diffusivity"])),
+            "velocity": repr(float(imex["velocity"])),
+            "time_step": repr(float(imex["time_step"])),
+            "implicit_solver": imex["solver"],
+            "implicit_iterations": str(int(imex["iterations"])),
+            "k_epsilon": str(int(imex["k_epsilon"])),
+            "prdp_savings": f"total {imex['savings_total']:.3f}, incomplete convergence {imex['savings_ic']:.3f}, "
+                            f"progressive refinement {imex['savings_pr']:.3f} (mean over the training seeds)",
             "code_version": __version__,
             "torch_version": torch.__version__,
         }).to_props()
@@ -296,7 +329,8 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         del proto.metadata_props[:]
         for key, value in meta.items():
             proto.metadata_props.add(key=key, value=value)
-        proto.doc_string = f"hfc learned flux model ({meta['equation']}, {meta['model_kind']}, {meta['resample_factor']}x)"
+        proto.doc_string = (f"hfc learned flux model ({meta['equation']}, {meta['model_kind']}"
+                            + (f", {meta['resample_factor']}x)" if "resample_factor" in meta else ")"))
         try:
             onnx.checker.check_model(proto, full_check=True)
         except onnx.checker.ValidationError as exc:
@@ -346,11 +380,14 @@ def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_
             "verification": {"max_relative_error_ort_vs_torch": report.max_relative_error,
                              "tolerance": TOLERANCE[config.dtype]},
             "export": asdict(config), "training": summary,
-            "regenerate": f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
+            "regenerate": meta["training_command"] if "imex" in summary else
+                          f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
                           + (f" --dtype {config.dtype}" if config.dtype != "float32" else "")}
+    trained = (f"trained through the host's IMEX step ({meta['implicit_solver']}, K = {meta['implicit_iterations']})"
+               if "imex" in summary else f"trained at resample factor {meta['resample_factor']}")
     lines = [f"# Model card: {report.path.name}", "",
-             f"Learned face fluxes for **{meta['equation']}** ({meta['model_kind']}), trained at resample factor "
-             f"{meta['resample_factor']} (dx = {float(meta['dx']):.6g}, {meta['cells']} cells on length "
+             f"Learned face fluxes for **{meta['equation']}** ({meta['model_kind']}), {trained} "
+             f"(dx = {float(meta['dx']):.6g}, {meta['cells']} cells on length "
              f"{float(meta['length']):.6g}), exported as {meta['dtype']}.", "",
              "| field | value |", "|---|---|"]
     lines += [f"| {k} | `{v}` |" for k, v in meta.items()]
@@ -358,6 +395,8 @@ def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_
                   f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
               (f"Validation loss (MAE of {summary['train']['window']} forward-Euler steps, Zhuang et al. Eq. 6): "
                if meta["equation"] == "advection2d" else
+               "Validation loss (the PRDP paper's Eq. 56 over a rollout with converged physics): "
+               if "imex" in summary else
                "Validation loss (normalized MSE of du/dt, 1 = predicting zero): ") +
               f"{float(meta['validation_loss']):.4g}.",
               "", "Regenerate:", "", "```", card["regenerate"], "```", ""]

@@ -47,6 +47,15 @@ def test_the_first_plateau_refines_even_when_it_barely_moved():
     assert run(c, [1.0, 0.9995, 0.999]) == [False, False, True] and c.iterations == 2
 
 
+def test_a_blown_up_rollout_refines_at_once_and_smoothing_restarts():
+    """A NaN or infinite metric refines by Delta K; the EMA starts again at the next finite
+    value (no NaN carried forward), which then plateaus and refines as usual."""
+    c = PRDPController(PRDPConfig(smoothing=3))
+    assert run(c, [1.0, float("nan"), float("inf")]) == [False, True, True] and c.iterations == 3
+    assert run(c, [0.5])[0] is False and c.smoothed[-1] == 0.5
+    assert run(c, [0.5, 0.5]) == [False, True] and c.iterations == 4
+
+
 def test_the_iteration_cap_and_the_config_checks():
     c = PRDPController(PRDPConfig(smoothing=1, k_limit=2))
     run(c, [1.0, 0.5, 0.5, 0.2, 0.2, 0.2, 0.05, 0.05, 0.05])

@@ -84,8 +84,24 @@ def test_emulator_training_learns_through_the_solver_and_prdp_keeps_its_books():
 
 def test_savings_split_as_the_paper():
     """Total = 1 - cumulative / (K_eps x steps), IC = 1 - K_max / K_eps, PR = total - IC."""
-    case = replace(emu.CASES["heat1d"], epochs=2, samples=50, batch=25)          # 4 steps
     run = emu.Run(seed=0, fixed_k=None, iterations=[5, 10], cumulative=[10, 30])
-    s = emu.savings(case, 25, [run])
+    s = emu.savings(25, 100, [run])                                           # K_eps 25 x 4 steps
     assert s["total"][0] == pytest.approx(1 - 30 / 100) and s["ic"][0] == pytest.approx(0.6)
     assert s["pr"][0] == pytest.approx(0.1) and s["k_max"] == [10]
+
+
+def test_resume_takes_finished_runs_of_the_same_set_up_only(tmp_path):
+    """Runs are written as they finish; --resume takes them (same histories, no training:
+    a planted marker survives) and ignores runs of another set-up."""
+    torch.set_num_threads(1)
+    case = replace(emu.quick(emu.CASES["heat1d"]), epochs=2)
+    first = emu.experiment(case, 1, sweep=False, progress=False, runs_dir=tmp_path)
+    path = tmp_path / "seed0_prdp.json"
+    saved = __import__("json").loads(path.read_text())
+    saved["run"]["seconds"] = -1.0
+    path.write_text(__import__("json").dumps(saved))
+    again = emu.experiment(case, 1, sweep=False, progress=False, runs_dir=tmp_path, resume=True)
+    assert [r for r in again["runs"] if r["fixed_k"] is None][0]["seconds"] == -1.0
+    assert again["prdp_error"] == first["prdp_error"]
+    other = emu.experiment(replace(case, epochs=3), 1, sweep=False, progress=False, runs_dir=tmp_path, resume=True)
+    assert all(r["seconds"] > 0 and len(r["validation"]) == 4 for r in other["runs"])

@@ -15,7 +15,7 @@ import torch
 
 from coupler.problems import equations as registry
 
-EQUATIONS = ("burgers", "kdv", "ks")      # the registry's equations with a quadratic flux
+EQUATIONS = ("burgers", "kdv", "ks", "advection")   # the registry's 1D laws
 
 
 def godunov_convex_square(left: torch.Tensor, right: torch.Tensor, c: float) -> torch.Tensor:
@@ -27,12 +27,14 @@ def godunov_convex_square(left: torch.Tensor, right: torch.Tensor, c: float) -> 
 
 @dataclass(frozen=True)
 class Equation:
-    """J = c v^2 + sum_l a_l d^l v / dx^l over the derivative orders l >= 1 it needs."""
+    """J = c v^2 + a v + sum_l a_l d^l v / dx^l over the derivative orders l >= 1 it needs
+    (terms whose coefficient is 0 need no face quantity and are left out)."""
 
     name: str
     convective: float                 # c in c v^2
     linear: tuple[tuple[int, float], ...]   # (derivative order l, coefficient a_l)
     length: float                     # training domain
+    velocity: float = 0.0             # a in a v (advection)
 
     @property
     def derivatives(self) -> tuple[int, ...]:
@@ -45,6 +47,8 @@ class Equation:
 
     def linear_flux(self, face: dict[int, torch.Tensor]) -> torch.Tensor:
         out = torch.zeros_like(face[0])
+        if self.velocity:
+            out = out + torch.tensor(self.velocity, dtype=out.dtype, device=out.device) * face[0]
         for order, coefficient in self.linear:
             # a typed tensor, not a bare float: keeps float64 ONNX exports exact (see models._constant)
             out = out + torch.tensor(coefficient, dtype=out.dtype, device=out.device) * face[order]
@@ -52,12 +56,16 @@ class Equation:
 
     def godunov_flux(self, left: torch.Tensor, right: torch.Tensor, face: dict[int, torch.Tensor]) -> torch.Tensor:
         """Convective part by the Godunov flux of (left, right) values, the rest as in flux()."""
+        if self.velocity:
+            raise ValueError("the Godunov variant is for the quadratic laws, not advection")
         return godunov_convex_square(left, right, self.convective) + self.linear_flux(face)
 
 
 def make_equation(name: str, viscosity: float = 0.01) -> Equation:
-    """The registry equation `name` (viscosity for Burgers only) as a torch flux law."""
+    """The registry equation `name` (viscosity for Burgers only; advection: the registry's
+    velocity 1 without viscosity, the explicit part of an IMEX step) as a torch flux law."""
     if name not in EQUATIONS:
         raise ValueError(f"unknown equation '{name}' (expected one of {', '.join(EQUATIONS)})")
     bound = registry.make_equation(name, viscosity if name == "burgers" else None)
-    return Equation(name, bound.quadratic, bound.terms, bound.spec.length)
+    terms = tuple((order, b) for order, b in bound.terms if b != 0)
+    return Equation(name, bound.quadratic, terms, bound.spec.length, bound.velocity)

@@ -4,13 +4,18 @@ training.linear_solvers.
 
 - Poisson 1D (D.1): A = L~1, the three-point second difference on N interior points of
   (0, 1) with u = 0 on the boundary, dx = 1 / (N + 1).
-- Heat BTCS (D.2-D.4): A = I - nu dt L_d, the periodic Laplacian on N^d points of the unit
-  cube (dx = 1 / N), for a state (batch, N, ..., N) of d axes.
+- Heat BTCS (D.2-D.4): A = I - nu dt L_d, the periodic Laplacian on N^d points of the cube
+  of side `length` (the paper's unit cube by default; dx = length / N), for a state
+  (batch, N, ..., N) of d axes.
 - Burgers 1D (D.5, Eq. 42): A(w) = I + dt Gamma(w) - dt nu L1, the upwind convection
   matrix linearised around the previous state w (an Oseen problem): winds at the left face
   (w_{i-1} + w_i) / 2 where positive with the backward difference, at the right face
   (w_i + w_{i+1}) / 2 where negative with the forward difference (the paper's Eq. 39 prints
   max(., 0) for both; the negative winds need min(., 0)).
+- Burgers 2D (D.6, Eq. 49): the same for a velocity field (batch, 2, N, N), unit square,
+  dx = 1 / N: each component convected by the upwind Gamma_2 = Gamma_{2,1} + Gamma_{2,2}
+  (direction 1 along axis -2 with the winds of component 0, direction 2 along axis -1 with
+  component 1) and diffused by nu L_2 (Eq. 48 prints L_2 u_2 in the first row; u_1 is meant).
 """
 from __future__ import annotations
 
@@ -46,10 +51,11 @@ class HeatBTCS:
     dims: int = 1
     nu: float = 0.001
     dt: float = 1.0
+    length: float = 1.0
 
     @property
     def r(self) -> float:
-        return self.nu * self.dt * self.n ** 2
+        return self.nu * self.dt * (self.n / self.length) ** 2
 
     def matvec(self, u: torch.Tensor) -> torch.Tensor:
         return u - self.r * _laplacian(u, range(-self.dims, 0))
@@ -80,3 +86,34 @@ class BurgersOseen1D:
     def diagonal(self, w: torch.Tensor) -> torch.Tensor:
         positive, negative = self.winds(w)
         return 1 + self.dt * (positive - negative) / self.dx + 2 * self.dt * self.nu / self.dx ** 2
+
+
+def _upwind(u: torch.Tensor, w: torch.Tensor, axis: int, dx: float) -> torch.Tensor:
+    """Upwind convection of u along `axis` by the winds w (Eq. 39 with the sign fix)."""
+    positive = torch.clamp((torch.roll(w, 1, axis) + w) / 2, min=0)
+    negative = torch.clamp((w + torch.roll(w, -1, axis)) / 2, max=0)
+    return (positive * (u - torch.roll(u, 1, axis)) + negative * (torch.roll(u, -1, axis) - u)) / dx
+
+
+@dataclass(frozen=True)
+class BurgersOseen2D:
+    n: int
+    nu: float = 0.001
+    dt: float = 0.01
+
+    @property
+    def dx(self) -> float:
+        return 1.0 / self.n
+
+    def matvec(self, u: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """u, w: (batch, 2, N, N); both components of u through the same A(w)."""
+        convection = _upwind(u, w[:, :1], -2, self.dx) + _upwind(u, w[:, 1:], -1, self.dx)
+        return u + self.dt * convection - self.dt * self.nu / self.dx ** 2 * _laplacian(u, range(-2, 0))
+
+    def diagonal(self, w: torch.Tensor) -> torch.Tensor:
+        d = 1 + 4 * self.dt * self.nu / self.dx ** 2
+        for axis, component in ((-2, w[:, :1]), (-1, w[:, 1:])):
+            positive = torch.clamp((torch.roll(component, 1, axis) + component) / 2, min=0)
+            negative = torch.clamp((component + torch.roll(component, -1, axis)) / 2, max=0)
+            d = d + self.dt * (positive - negative) / self.dx
+        return d.expand(-1, 2, -1, -1)

@@ -15,11 +15,15 @@ or a fixed number of steps):
   no earlier plateau to compare with). Comparing it with the initial metric instead stalls
   problems whose coarse physics barely moves the metric (the 1-parameter Poisson problem
   at K0 = 25: r_c = 0.99 > tau_stop at every interval, K never leaves K0 for 75 steps).
+- A non-finite metric (a rollout that blew up: the physics is too coarse for the model
+  trained through it) is the divergent regime at its worst: refine at once; the smoothing
+  starts afresh from the next finite value.
 The controller is a plain object: its whole state is `state_dict()`, saved in training
 checkpoints and restored by `from_state_dict`, so that a resumed run decides the same.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 
@@ -60,9 +64,17 @@ class PRDPController:
         """Record the metric after one interval; True when K was refined (by Delta K)."""
         cfg = self.config
         weight = 2.0 / (cfg.smoothing + 1)
-        self.history.append(float(validation))
-        self.smoothed.append(float(validation) if not self.smoothed else
-                             weight * float(validation) + (1 - weight) * self.smoothed[-1])
+        value = float(validation)
+        self.history.append(value)
+        if not math.isfinite(value):
+            self.smoothed.append(math.inf)
+            refine = self.iterations < cfg.k_limit
+            self.iterations = min(self.iterations + cfg.delta_k, cfg.k_limit)
+            self.decisions.append({"interval": len(self.history), "validation": value, "smoothed": math.inf,
+                                   "r": None, "r_c": None, "refined": refine, "iterations": self.iterations})
+            return refine
+        fresh = not self.smoothed or not math.isfinite(self.smoothed[-1])
+        self.smoothed.append(value if fresh else weight * value + (1 - weight) * self.smoothed[-1])
         latest = self.smoothed[-1]
         ratio = latest / self.smoothed[-cfg.grace] if len(self.smoothed) >= cfg.grace else None
         to_checkpoint = latest / self.checkpoint if self.checkpoint else None

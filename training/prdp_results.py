@@ -32,7 +32,8 @@ def poisson(out: Path, command: str, progress: bool = True) -> dict:
                                                      disable=not progress)]
     paper = {"1P jacobi unrolled": "33%", "3P jacobi unrolled": "48%", "3P jacobi implicit": "48%",
              "3P sd unrolled": "43%", "3P sd implicit": "43%"}
-    lines = ["| problem | K_eps | converged: steps, iterations | PRDP: steps, iterations, final K | PR saving | paper |",
+    lines = ["| problem | K_eps | converged: steps, iterations | PRDP: steps, iterations, final K | PR saving "
+             "| paper |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         c, p = r["converged"], r["prdp"]
@@ -67,24 +68,28 @@ def _plot_poisson(rows: list[dict], path: Path) -> None:
 
 
 def emulator(name: str, out: Path, command: str, seeds: int, sweep: bool = True, smoothing: int | None = None,
-             progress: bool = True) -> dict:
-    """The converged baseline, PRDP and (if `sweep`) the fixed-K sweep of one emulator case."""
+             progress: bool = True, resume: bool = False) -> dict:
+    """The converged baseline, PRDP and (if `sweep`) the fixed-K sweep of one emulator case
+    (each finished training kept in out/runs/, taken up again with `resume`)."""
     case = prdp_emulator.CASES[name]
     if smoothing:
         case = replace(case, prdp=replace(case.prdp, smoothing=smoothing))
-    summary = prdp_emulator.experiment(case, seeds, sweep=sweep, progress=progress)
+    summary = prdp_emulator.experiment(case, seeds, sweep=sweep, progress=progress, runs_dir=out / "runs",
+                                       resume=resume)
     summary["provenance"] = _provenance(command)
     s, k_eps = summary["savings"], summary["k_epsilon"]
     sweep_rows = "\n".join(f"| {k} | {m:.4f} ± {sd:.4f} |" for k, (m, sd) in summary["sweep"].items())
     text = (f"{name}: {seeds} seeds; K_epsilon = {k_eps}; PRDP {case.prdp}.\n\n"
-            "| training | final validation error (Eq. 56, mean ± std) | K at the end | mean seconds per run |\n|---|---|---|---|\n"
+            "| training | final validation error (Eq. 56, mean ± std) | K at the end | mean seconds per run |\n"
+            "|---|---|---|---|\n"
             f"| converged (K = {k_eps}) | {summary['converged_error'][0]:.4f} ± {summary['converged_error'][1]:.4f} | "
             f"{k_eps} | {summary['seconds']['converged']:.1f} |\n"
             f"| PRDP | {summary['prdp_error'][0]:.4f} ± {summary['prdp_error'][1]:.4f} | "
             f"{', '.join(map(str, s['k_max']))} | {summary['seconds']['prdp']:.1f} |\n\n"
             f"Savings in cumulative solver iterations (mean ± std over seeds): total {_percent(s['total'][0])} ± "
             f"{_percent(s['total'][1])}, IC {_percent(s['ic'][0])}, PR {_percent(s['pr'][0])}.\n\n"
-            + (f"Fixed-K sweep (Fig. 4):\n\n| K | final validation error |\n|---|---|\n{sweep_rows}\n\n" if sweep else "")
+            + (f"Fixed-K sweep (Fig. 4):\n\n| K | final validation error |\n|---|---|\n{sweep_rows}\n\n"
+               if sweep else "")
             + f"Regenerate: `{command}`\n")
     write_text(out / "table.md", text)
     write_text(out / "results.json", json.dumps(summary))
@@ -125,11 +130,11 @@ def _plot_emulator(summary: dict, path: Path) -> None:
 
 
 def run(case: str, out: Path, command: str, seeds: int = 5, sweep: bool = True, smoothing: int | None = None,
-        progress: bool = True) -> str:
+        progress: bool = True, resume: bool = False) -> str:
     """One experiment into `out`; its table's text."""
     out.mkdir(parents=True, exist_ok=True)
     if case == "poisson":
         poisson(out, command, progress)
     else:
-        emulator(case, out, command, seeds, sweep, smoothing, progress)
+        emulator(case, out, command, seeds, sweep, smoothing, progress, resume)
     return (out / "table.md").read_text()

@@ -34,6 +34,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(text)
+
+
 def _float(low: float | None = None, strict: bool = True):
     def parse(text: str) -> float:
         try:
@@ -118,9 +122,14 @@ def _add_simulate(sub) -> None:
     step.add_argument("--dt", type=_float(0.0), default=None, help="fixed time step")
     p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
                    help=f"refuse a run estimated to need more time steps (default {DEFAULT_MAX_STEPS:.0e})")
-    p.add_argument("--time-stepping", "--method", dest="method", choices=["ssprk3", "euler"], default=None,
-                   help="SSP-RK3 or forward Euler (default ssprk3; advection2d: euler, the paper's, except "
-                        "ssprk3 for weno5)")
+    p.add_argument("--time-stepping", "--method", dest="method", choices=["ssprk3", "euler", "imex"], default=None,
+                   help="SSP-RK3, forward Euler, or IMEX Euler (1D: the viscosity solved implicitly) (default "
+                        "ssprk3; advection2d: euler, the paper's, except ssprk3 for weno5)")
+    p.add_argument("--implicit-solver", choices=["jacobi", "sd", "cg", "gmres"], default="jacobi",
+                   help="the linear solver of the IMEX step (default jacobi)")
+    p.add_argument("--implicit-iterations", type=_nonnegative_int, default=None,
+                   help="its iteration count K (GMRES: restarts; default: a learned model's, else 25)")
+    p.add_argument("--implicit-restart", type=_positive_int, default=10, help="GMRES's restart length (default 10)")
     p.add_argument("--viscosity", type=_float(0.0, strict=False), default=None,
                    help="eta (Burgers default 0.01, advection 0)")
     p.add_argument("--velocity", default=None,
@@ -213,12 +222,15 @@ def _flow_options(args: argparse.Namespace, kind: str) -> dict:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from coupler.host import TimeConfig
+    from coupler.host import ImplicitConfig, TimeConfig
     from coupler.learned import RuntimeConfig
     from coupler.problems.equations import EQUATIONS
     from coupler.simulate import NumericsConfig, OutputConfig, RestartConfig, SimulationConfig, run
 
     problem, method = _problem(args)
+    implicit = (args.implicit_solver != "jacobi", args.implicit_iterations is not None, args.implicit_restart != 10)
+    if any(implicit) and args.method != "imex":
+        raise HfcError("--implicit-solver, --implicit-iterations and --implicit-restart belong to --time-stepping imex")
     schemes = EQUATIONS[args.equation].schemes
     scheme = args.scheme or ("vanleer" if "vanleer" in schemes else "weno5" if "weno5" in schemes else "polynomial")
     t_end = args.t_end
@@ -230,7 +242,9 @@ def _simulate(args: argparse.Namespace) -> int:
         problem=problem,
         numerics=NumericsConfig(scheme, args.model,
                                 TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt,
-                                           method=args.method or method),
+                                           method=args.method or method,
+                                           implicit=ImplicitConfig(args.implicit_solver, args.implicit_iterations,
+                                                                   args.implicit_restart)),
                                 args.on_nonfinite, args.max_steps),
         runtime=RuntimeConfig(args.device, args.threads, args.backend, args.procs),
         output=OutputConfig(t_end, args.save_every,
@@ -570,12 +584,16 @@ def _export(args: argparse.Namespace) -> int:
 
 def _add_prdp(sub) -> None:
     p = sub.add_parser("prdp", help="the PRDP paper's experiments: converged vs progressively refined physics")
-    p.add_argument("--case", required=True, choices=["poisson", "heat1d", "heat2d", "burgers1d"],
-                   help="poisson: the inverse problem (5 rows); heat1d, heat2d, burgers1d: the neural emulators")
+    p.add_argument("--case", required=True, choices=["poisson", "heat1d", "heat2d", "burgers1d", "hybrid"],
+                   help="poisson: the inverse problem (5 rows); heat1d, heat2d, burgers1d: the neural emulators; "
+                        "hybrid: a learned flux trained through the host's IMEX step, exported and run by the host")
     p.add_argument("--out", required=True, help="folder for results.json, table.md and figure.png")
     p.add_argument("--seeds", type=_positive_int, default=5, help="training seeds per emulator set-up (default 5)")
     p.add_argument("--no-sweep", action="store_true", help="skip the exhaustive fixed-K sweep of an emulator")
     p.add_argument("--smoothing", type=_positive_int, help="override the controller's smoothing span")
+    p.add_argument("--resume", action="store_true",
+                   help="emulators: take the trainings already finished in OUT/runs/ (same set-up) instead of "
+                        "training them again")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_prdp)
 
@@ -585,10 +603,16 @@ def _prdp(args: argparse.Namespace) -> int:
     from training.prdp_results import run
 
     command = f"hfc prdp --case {args.case} --out {args.out}" + ("" if args.case == "poisson" else (
-        f" --seeds {args.seeds}" + (" --no-sweep" if args.no_sweep else "") +
+        f" --seeds {args.seeds}" + (" --no-sweep" if args.no_sweep and args.case != "hybrid" else "") +
         (f" --smoothing {args.smoothing}" if args.smoothing else "")))
-    print(run(args.case, check_path(args.out), command, args.seeds, not args.no_sweep, args.smoothing,
-              progress=not args.quiet))
+    out = check_path(args.out)
+    if args.case == "hybrid":
+        from coupler.app import prdp_hybrid
+        out.mkdir(parents=True, exist_ok=True)
+        print(prdp_hybrid.run(out, command, args.seeds, progress=not args.quiet))
+        return 0
+    print(run(args.case, out, command, args.seeds, not args.no_sweep, args.smoothing, progress=not args.quiet,
+              resume=args.resume))
     return 0
 
 

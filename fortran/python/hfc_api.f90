@@ -310,18 +310,22 @@ contains
 
   !> Create a host on n(d) cells of [0, length(d)) per dimension d with provider `provider` (copied; the
   !> provider's equation is the host's). Time: fixed dt > 0, else CFL number cfl; method
-  !> 1 SSP-RK3, 2 forward Euler; max_steps per advance (0: no limit). on_nonfinite: 1 abort,
+  !> 1 SSP-RK3, 2 forward Euler, 3 IMEX Euler (diffusivity solved implicitly by solver =
+  !> (method 1..4 as api_linear_solve, iterations, restart)); max_steps per advance (0: no
+  !> limit). on_nonfinite: 1 abort,
   !> 2 fallback to the classical scheme `fallback` (the registry's choice, from Python).
   !> comm: an MPI communicator handle (collective then), or -1; procs: the ranks along x
   !> and y of a 2D grid (0: MPI_Dims_create's choice).
-  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, on_nonfinite, fallback, comm, procs, &
-                             id, stat, errmsg)
+  subroutine api_host_create(provider, n, length, cfl, dt, method, max_steps, diffusivity, solver, on_nonfinite, &
+                             fallback, comm, procs, id, stat, errmsg)
     integer, intent(in) :: provider
     integer, intent(in) :: n(:)
     real(wp), intent(in) :: length(:)
     real(wp), intent(in) :: cfl, dt
     integer, intent(in) :: method
     integer(int64), intent(in) :: max_steps
+    real(wp), intent(in) :: diffusivity
+    integer, intent(in) :: solver(3)
     integer, intent(in) :: on_nonfinite
     character(len=*), intent(in) :: fallback
     integer, intent(in) :: comm
@@ -351,6 +355,8 @@ contains
     time%dt = dt
     time%method = method
     if (max_steps > 0) time%max_steps = max_steps
+    time%diffusivity = diffusivity
+    time%solver = hfc_solver_config_t(solver(1), solver(2), solver(3))
     guard%on_nonfinite = on_nonfinite
     call decomposition(comm, size(n), procs, decomp)
     associate (eq => providers(provider)%eq)

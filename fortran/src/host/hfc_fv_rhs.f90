@@ -4,7 +4,9 @@
 !> divergence and add the sources:
 !>   1D: du_i/dt = -(F_{i+1/2} - F_{i-1/2}) / dx + S_i(t);
 !>   2D: du_ij/dt = -(F_{i+1/2,j} - F_{i-1/2,j}) / dx - (G_{i,j+1/2} - G_{i,j-1/2}) / dy.
-!> Conservation holds by construction: the provider only ever supplies fluxes.
+!> Conservation holds by construction: the provider only ever supplies fluxes. Under IMEX
+!> Euler the diffusion the host solves implicitly (hfc_implicit_diffusion) is the implicit
+!> part; the provider then supplies the fluxes of the rest of the law.
 module hfc_fv_rhs
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_all_finite
@@ -15,6 +17,7 @@ module hfc_fv_rhs
   use hfc_source, only: hfc_source_t
   use hfc_flow, only: hfc_flow_t, HFC_FLOW_STEADY
   use hfc_rhs, only: hfc_rhs_t
+  use hfc_implicit_diffusion, only: hfc_implicit_diffusion_t
   implicit none
   private
 
@@ -45,8 +48,10 @@ module hfc_fv_rhs
     real(wp), allocatable :: flux(:), flux_fallback(:)
     integer(int64) :: fallback_faces = 0                    !< faces whose flux came from the fallback
     real(wp) :: halo_seconds = 0.0_wp                       !< wall time in halo fills (the MPI exchange)
+    type(hfc_implicit_diffusion_t), allocatable :: implicit !< the implicit part under IMEX Euler
   contains
     procedure :: eval => fv_eval
+    procedure :: solve_implicit => fv_solve_implicit
   end type hfc_fv_rhs_t
 
   public :: hfc_fv_rhs_add_source, hfc_fv_rhs_set_flow
@@ -165,6 +170,20 @@ contains
       end do
     end if
   end subroutine fv_eval
+
+  !> (I - dt nu d2/dx2) u_new = u by the host's implicit diffusion. Collective.
+  subroutine fv_solve_implicit(self, u, dt, stat, errmsg)
+    class(hfc_fv_rhs_t), intent(inout) :: self
+    real(wp), intent(inout), contiguous :: u(:)
+    real(wp), intent(in) :: dt
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    if (.not. allocated(self%implicit)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: the host has no implicit part (IMEX needs one)')
+      return
+    end if
+    call self%implicit%solve(u, dt, stat, errmsg)
+  end subroutine fv_solve_implicit
 
   !> The 2D flux divergence on the interior of dudt(1-g:nx+g, 1-g:ny+g), from the x-fluxes
   !> fx(nx + 1, ny) and the y-fluxes fy(nx, ny + 1). (-a) - b = (-b) - a exactly, so swapping

@@ -25,13 +25,15 @@ module hfc_host
   use hfc_flow, only: hfc_flow_t
   use hfc_provider, only: hfc_flux_provider
   use hfc_source, only: hfc_source_t
-  use hfc_stepper, only: hfc_stepper_t, hfc_stepper_create, HFC_SSPRK3, HFC_FORWARD_EULER
+  use hfc_stepper, only: hfc_stepper_t, hfc_stepper_create, HFC_SSPRK3, HFC_FORWARD_EULER, HFC_IMEX_EULER
+  use hfc_linear_solver, only: hfc_solver_config_t
+  use hfc_implicit_diffusion, only: hfc_implicit_diffusion_init
   use hfc_fv_rhs, only: hfc_fv_rhs_t, hfc_guard_config_t, hfc_fv_rhs_add_source, hfc_fv_rhs_set_flow, HFC_ON_NONFINITE_ABORT, &
                         HFC_ON_NONFINITE_FALLBACK
   implicit none
   private
 
-  public :: HFC_SSPRK3, HFC_FORWARD_EULER, HFC_ON_NONFINITE_ABORT, HFC_ON_NONFINITE_FALLBACK, hfc_guard_config_t
+  public :: HFC_SSPRK3, HFC_FORWARD_EULER, HFC_IMEX_EULER, HFC_ON_NONFINITE_ABORT, HFC_ON_NONFINITE_FALLBACK, hfc_guard_config_t
 
   !> Time-step control: a fixed step dt > 0, or else the equation's stable step at Courant
   !> number cfl (hfc_equation's rule; 2D advection: the flow's, hfc_flow); the method; and
@@ -42,11 +44,17 @@ module hfc_host
   !> every face) ends as soon as its CFL step, dx / max wave speed, falls below
   !> (time left) / (steps left): the wave speed may grow to cfl dx max_steps / (time left)
   !> and no further, instead of the run crawling on with ever shorter steps.
+  !> With method HFC_IMEX_EULER (1D) the host solves a diffusion `diffusivity` implicitly by
+  !> `solver` (K iterations of Jacobi, steepest descent, CG or GMRES(m); hfc_linear_solver)
+  !> after each explicit Euler step of the provider's fluxes: give the provider the law
+  !> without that diffusion. The CFL step is then the explicit law's.
   type, public :: hfc_time_config_t
     real(wp) :: cfl = 0.5_wp
     real(wp) :: dt = 0.0_wp
     integer :: method = HFC_SSPRK3
     integer(int64) :: max_steps = huge(1_int64)
+    real(wp) :: diffusivity = 0.0_wp
+    type(hfc_solver_config_t) :: solver
   end type hfc_time_config_t
 
   !> What a host reports about its run so far.
@@ -138,6 +146,11 @@ contains
     if (stat == HFC_OK) call provider%check_grid(h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK .and. present(fallback)) call fallback%check_grid(h%rhs%grid, stat, errmsg)
     if (stat == HFC_OK) call hfc_stepper_create(h%stepper, time%method, h%rhs%grid%cells(), stat, errmsg)
+    if (stat == HFC_OK .and. time%method == HFC_IMEX_EULER) then
+      allocate(h%rhs%implicit)
+      call hfc_implicit_diffusion_init(h%rhs%implicit, time%diffusivity, time%solver, h%rhs%grid, h%rhs%decomp, &
+                                       stat, errmsg)
+    end if
     call h%rhs%decomp%agree(stat, errmsg)
     if (stat == HFC_OK) call h%rhs%decomp%same(configuration(), stat, errmsg)
     if (stat /= HFC_OK) return
@@ -159,7 +172,7 @@ contains
       write(buffer, '(*(g0, 1x))') global%ndim, global%n_global(1:global%ndim), global%length(1:global%ndim), &
         trim(eq%name), eq%kind, eq%quadratic, eq%velocity, eq%viscosity, eq%terms, eq%order, eq%coefficient, &
         provider%name(), provider%halo_width(), h%rhs%guard%on_nonfinite, time%cfl, time%dt, time%method, &
-        time%max_steps
+        time%max_steps, time%diffusivity, time%solver%method, time%solver%iterations, time%solver%restart
       text = trim(buffer)
       if (present(fallback)) text = text // ' ' // fallback%name()
     end function configuration

@@ -11,12 +11,13 @@
 !> and hfc_mpi_cart accept both.
 module hfc_mpi
   use mpi_f08, only: MPI_Comm, MPI_Comm_rank, MPI_Comm_size, MPI_Sendrecv, MPI_Allreduce, MPI_Bcast, MPI_Allgather, &
+                     MPI_Allgatherv, &
                      MPI_DOUBLE_PRECISION, MPI_INTEGER, MPI_INTEGER8, MPI_CHARACTER, MPI_MAX, MPI_MIN, &
                      MPI_STATUS_IGNORE
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t, hfc_grid_block
-  use hfc_decomposition, only: hfc_decomposition_t, hfc_fingerprint
+  use hfc_decomposition, only: hfc_decomposition_t, hfc_fingerprint, hfc_ordered_sum
   implicit none
   private
 
@@ -28,6 +29,7 @@ module hfc_mpi
     integer :: size = 1      !< ranks in comm
   contains
     procedure :: global_max => comm_global_max
+    procedure :: global_sum => comm_global_sum
     procedure :: agree => comm_agree
     procedure :: same => comm_same
     procedure :: rank => comm_rank
@@ -171,6 +173,27 @@ contains
     y = x
     if (self%size > 1) call MPI_Allreduce(x, y, 1, MPI_DOUBLE_PRECISION, MPI_MAX, self%comm)
   end function comm_global_max
+
+  !> The values of every rank gathered in rank order and added one by one (not a reduction of
+  !> partial sums, whose grouping would depend on the split): see hfc_decomposition.
+  real(wp) function comm_global_sum(self, x) result(y)
+    class(hfc_mpi_comm_t), intent(in) :: self
+    real(wp), intent(in) :: x(:)
+    integer :: counts(self%size), displs(self%size), r
+    real(wp), allocatable :: all(:)
+    if (self%size == 1) then
+      y = hfc_ordered_sum(x)
+      return
+    end if
+    call MPI_Allgather(size(x), 1, MPI_INTEGER, counts, 1, MPI_INTEGER, self%comm)
+    displs(1) = 0
+    do r = 2, self%size
+      displs(r) = displs(r - 1) + counts(r - 1)
+    end do
+    allocate(all(sum(counts)))
+    call MPI_Allgatherv(x, size(x), MPI_DOUBLE_PRECISION, all, counts, displs, MPI_DOUBLE_PRECISION, self%comm)
+    y = hfc_ordered_sum(all)
+  end function comm_global_sum
 
   !> Collective: if any rank has a non-zero stat, every rank returns the stat and message
   !> of the lowest such rank, prefixed with 'rank k: ' (once: a message that starts with

@@ -1,6 +1,7 @@
 !> The one interface between the host and a domain decomposition: how the global grid is
 !> split into blocks, how a block's halo is filled, and the collectives that keep every
-!> block in step (a global maximum for the CFL step, agreement on failure).
+!> block in step (a global maximum for the CFL step, a reproducible global sum for the
+!> inner products of an implicit solve, agreement on failure).
 !>
 !> This base type is the serial decomposition: one block, the whole domain, halos filled by
 !> the periodic wrap, collectives that return their input. libhfc has no MPI in it; the MPI
@@ -20,13 +21,14 @@ module hfc_decomposition
     procedure :: check_block => serial_check_block
     procedure :: fill_halo => serial_fill_halo
     procedure :: global_max => serial_global_max
+    procedure :: global_sum => serial_global_sum
     procedure :: agree => serial_agree
     procedure :: same => serial_same
     procedure :: rank => serial_rank
     procedure :: ranks => serial_ranks
   end type hfc_decomposition_t
 
-  public :: hfc_fingerprint
+  public :: hfc_fingerprint, hfc_ordered_sum
 
 contains
 
@@ -76,6 +78,25 @@ contains
     real(wp), intent(in) :: x
     y = x
   end function serial_global_max
+
+  !> The sum of the values of every rank, added one by one in rank order and, within a rank,
+  !> in array order: the same bits on every rank, and for a decomposition whose ranks hold
+  !> consecutive blocks (the 1D ring) the same bits as serially, whatever the split.
+  real(wp) function serial_global_sum(self, x) result(y)
+    class(hfc_decomposition_t), intent(in) :: self
+    real(wp), intent(in) :: x(:)
+    y = hfc_ordered_sum(x)
+  end function serial_global_sum
+
+  !> x(1) + x(2) + ... in this order (the intrinsic sum may reorder).
+  pure real(wp) function hfc_ordered_sum(x) result(y)
+    real(wp), intent(in) :: x(:)
+    integer :: i
+    y = 0.0_wp
+    do i = 1, size(x)
+      y = y + x(i)
+    end do
+  end function hfc_ordered_sum
 
   !> Collective: if any rank has a non-zero stat, every rank returns the stat and message of
   !> the lowest such rank, labelled with its number. Serially there is nothing to agree.

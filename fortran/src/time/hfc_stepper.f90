@@ -2,7 +2,10 @@
 !>
 !> - SSP-RK3, the three-stage strong-stability-preserving Runge-Kutta method of Shu & Osher
 !>   (1988), stages at t, t + dt, t + dt/2 (the host's default);
-!> - forward Euler (first order; the scheme Zhuang et al. 2021 integrate with).
+!> - forward Euler (first order; the scheme Zhuang et al. 2021 integrate with);
+!> - IMEX Euler: forward Euler on the explicit part, then the implicit part by backward
+!>   Euler: (I - dt D) u_new = u + dt f(u) (hfc_rhs's solve_implicit; the host: diffusion
+!>   solved by K iterations of a linear solver, the PRDP paper's implicit steps).
 !>
 !> Steppers work on whole cell fields with halo (flat arrays): the update is the same on
 !> every cell, interior or halo, and the right-hand side refills the halo at each stage, so
@@ -16,6 +19,7 @@ module hfc_stepper
 
   integer, parameter, public :: HFC_SSPRK3 = 1
   integer, parameter, public :: HFC_FORWARD_EULER = 2
+  integer, parameter, public :: HFC_IMEX_EULER = 3
 
   !> A one-step method over an hfc_rhs_t; hfc_stepper_create makes the library's ones.
   type, abstract, public :: hfc_stepper_t
@@ -60,6 +64,12 @@ module hfc_stepper
     procedure :: stages => euler_stages
   end type hfc_euler_t
 
+  !> IMEX Euler: forward Euler on eval, then solve_implicit.
+  type, extends(hfc_euler_t), public :: hfc_imex_euler_t
+  contains
+    procedure :: step => imex_step
+  end type hfc_imex_euler_t
+
   public :: hfc_stepper_create
 
 contains
@@ -77,14 +87,17 @@ contains
       allocate(hfc_ssprk3_t :: stepper)
     case (HFC_FORWARD_EULER)
       allocate(hfc_euler_t :: stepper)
+    case (HFC_IMEX_EULER)
+      allocate(hfc_imex_euler_t :: stepper)
     case default
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: unknown method (1 SSP-RK3, 2 forward Euler)')
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: unknown method (1 SSP-RK3, 2 forward Euler, ' // &
+                         '3 IMEX Euler)')
       return
     end select
     select type (stepper)
     type is (hfc_ssprk3_t)
       allocate(stepper%u1(cells), stepper%u2(cells), stepper%dudt(cells), source=0.0_wp)
-    type is (hfc_euler_t)
+    class is (hfc_euler_t)
       allocate(stepper%dudt(cells), source=0.0_wp)
     end select
   end subroutine hfc_stepper_create
@@ -128,6 +141,19 @@ contains
     if (stat /= HFC_OK) return
     u = u + dt * self%dudt
   end subroutine euler_step
+
+  !> IMEX Euler: u = u + dt f(u), then (I - dt D) u_new = u.
+  subroutine imex_step(self, rhs, u, t, dt, stat, errmsg)
+    class(hfc_imex_euler_t), intent(inout) :: self
+    class(hfc_rhs_t), intent(inout) :: rhs
+    real(wp), intent(inout), contiguous, target :: u(:)
+    real(wp), intent(in) :: t, dt
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+
+    call euler_step(self, rhs, u, t, dt, stat, errmsg)
+    if (stat == HFC_OK) call rhs%solve_implicit(u, dt, stat, errmsg)
+  end subroutine imex_step
 
   pure integer function euler_stages(self)
     class(hfc_euler_t), intent(in) :: self
