@@ -146,8 +146,8 @@ class ImplicitConfig:
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS:
             raise ConfigError(f"unknown linear solver '{self.solver}' (expected one of {', '.join(SOLVERS)})")
-        if self.iterations is not None:
-            check_range("the implicit solver's iterations", self.iterations, 0, 2**31 - 1, "a non-negative count")
+        if self.iterations is not None:   # K = 0 would return the zero start: the state wiped
+            check_range("the implicit solver's iterations", self.iterations, 1, 2**31 - 1, "at least one iteration")
         check_range("the GMRES restart length", self.restart, 1, 2**31 - 1, "a positive count")
 
     @property

@@ -240,7 +240,7 @@ def check_host(path: Path, meta: ModelMetadata, host: HostConfig, time: TimeConf
     """Refuse a host whose equation, dimensions, grid spacing, viscosity or time stepping the
     model was not trained for (under IMEX the provider's law is the one without viscosity)."""
     explicit, diffusivity = imex_split(host, time)
-    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity)
+    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity, host.velocity)
     meta.check_host(path, explicit.equation, explicit.dx, explicit.n, explicit.lengths[0], explicit.viscosity,
                     explicit.ndim, explicit.spacing[1] if explicit.ndim == 2 else None)
 

@@ -84,23 +84,25 @@ class ModelMetadata:
                 "input_name": ",".join(self.inputs), "output_name": ",".join(self.outputs), "dtype": self.dtype,
                 **{k: str(v) for k, v in self.extra.items()}}
 
-    def check_time(self, path, method: str, solver: str, dt: float | None, diffusivity: float) -> None:
+    def check_time(self, path, method: str, solver: str, dt: float | None, diffusivity: float,
+                   velocity: float = 0.0) -> None:
         """Refuse time stepping the model was not trained for: a model trained through the
         host's IMEX step (metadata time_stepping = imex) runs only in that step, with its
-        solver, time step and diffusivity (the iteration count may differ: K_max is the
-        model's default, other K are the user's experiment); an explicit model does not run
-        under IMEX, whose provider law lacks the viscosity its flux includes."""
+        solver, time step, diffusivity and velocity (the iteration count may differ: K_max
+        is the model's default, other K are the user's experiment); an explicit model does
+        not run under IMEX, whose provider law lacks the viscosity its flux includes."""
         if self.extra.get("time_stepping") != "imex":
             if method == "imex":
                 raise ConfigError(f"model '{path}' was trained for explicit time stepping; IMEX needs a flux trained "
                                   "through the implicit step (hfc prdp --case hybrid)")
             return
         step, nu, name = float(self.extra["time_step"]), float(self.extra["diffusivity"]), self.extra["implicit_solver"]
+        a = float(self.extra.get("velocity", velocity))
         if method != "imex" or solver != name or dt is None or not math.isclose(dt, step, rel_tol=1e-9) \
-                or not math.isclose(diffusivity, nu, rel_tol=1e-12):
-            raise ConfigError(f"model '{path}' was trained in an IMEX Euler step with diffusivity {nu!r} and a "
-                              f"{name} solve at dt = {step!r}: run it with --time-stepping imex --implicit-solver "
-                              f"{name} --dt {step!r} --viscosity {nu!r}")
+                or not math.isclose(diffusivity, nu, rel_tol=1e-12) or not math.isclose(velocity, a, rel_tol=1e-12):
+            raise ConfigError(f"model '{path}' was trained in an IMEX Euler step with diffusivity {nu!r}, velocity "
+                              f"{a!r} and a {name} solve at dt = {step!r}: run it with --time-stepping imex "
+                              f"--implicit-solver {name} --dt {step!r} --viscosity {nu!r} --velocity {a!r}")
 
     def check_host(self, path, equation: str, dx: float, n: int, length: float, viscosity: float,
                    space_dimensions: int = 1, dy: float | None = None) -> None:

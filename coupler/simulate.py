@@ -228,6 +228,7 @@ def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux
     learned = load_model(numerics.model, config.runtime, comm)
     time = implicit_iterations(learned.meta, numerics.time)
     learned.check_host(config.host, time)
+    check_whole_steps(learned, config.output)
     if config.runtime.backend == "fortran":
         library, version = onnx_runtime()
         backend = f"fortran (libhfc hfc_onnx, ONNX Runtime C API from {library})"
@@ -240,6 +241,20 @@ def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux
         "model_dtype": learned.meta.dtype, "model_training_command": learned.metadata.get("training_command", ""),
         "backend": backend, "onnxruntime_version": version,
         "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}, time
+
+
+def check_whole_steps(learned, output: OutputConfig) -> None:
+    """A model trained for one time step (metadata time_step) runs only at it: the host
+    shortens a step to land on an output time, so the end time and the output interval must
+    be whole numbers of steps."""
+    step = learned.meta.extra.get("time_step")
+    if step is None:
+        return
+    dt = float(step)
+    for name, value in (("--t-end", output.t_end), ("--save-every", output.save_interval)):
+        if abs(value / dt - round(value / dt)) > 1e-9 * max(1.0, value / dt):
+            raise ConfigError(f"model '{learned.path}' runs at its time step {dt!r} only: {name} {value!r} is not a "
+                              f"whole number of steps (use a multiple of {dt!r})")
 
 
 def problem_attributes(config: SimulationConfig) -> dict:

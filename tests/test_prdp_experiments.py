@@ -105,3 +105,10 @@ def test_resume_takes_finished_runs_of_the_same_set_up_only(tmp_path):
     assert again["prdp_error"] == first["prdp_error"]
     other = emu.experiment(replace(case, epochs=3), 1, sweep=False, progress=False, runs_dir=tmp_path, resume=True)
     assert all(r["seconds"] > 0 and len(r["validation"]) == 4 for r in other["runs"])
+
+
+def test_hfc_prdp_refuses_options_a_case_does_not_use(hfc, tmp_path):
+    for case, option in (("poisson", ["--smoothing", 3]), ("poisson", ["--seeds", 2]), ("hybrid", ["--resume"])):
+        result = hfc("prdp", "--case", case, "--out", tmp_path / "x", *option)
+        assert result.returncode != 0 and "does not apply to --case" in result.stderr, result.stderr
+        assert not (tmp_path / "x").exists()

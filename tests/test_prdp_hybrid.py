@@ -49,7 +49,6 @@ def test_the_torch_imex_step_is_the_hosts(trained):
     k = 7
     expected = ph.imex_step(CONFIG, model, u0, SolverConfig("jacobi", k)).detach().numpy()
     from coupler.host import PythonFlux
-    from training.models import pad_periodic  # noqa: F401  (the host fills the halo itself)
 
     def flux(u, t):
         with torch.no_grad():
@@ -80,7 +79,7 @@ def test_hfc_simulate_runs_the_model_at_its_k_through_both_backends_bit_identica
     k = json.loads((out / "advection_imex.json").read_text())["metadata"]["implicit_iterations"]
     args = ["simulate", "--equation", "advection", "--n", CONFIG.n, "--viscosity", CONFIG.diffusivity,
             "--scheme", "learned", "--model", model, "--time-stepping", "imex", "--dt", repr(CONFIG.dt),
-            "--t-end", 2.0, "--quiet"]
+            "--t-end", repr(20 * CONFIG.dt), "--save-every", repr(2 * CONFIG.dt), "--quiet"]
     states = {}
     for backend in ("python", "fortran"):
         result = hfc(*args, "--backend", backend, "--output", tmp_path / f"{backend}.nc")
@@ -93,3 +92,9 @@ def test_hfc_simulate_runs_the_model_at_its_k_through_both_backends_bit_identica
     refused = hfc(*explicit, "--output", tmp_path / "x.nc")
     assert refused.returncode != 0 and "--time-stepping imex --implicit-solver jacobi" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "x.nc").exists()
+    off_grid = [a if a != repr(20 * CONFIG.dt) else "2.0" for a in args]
+    refused = hfc(*off_grid, "--output", tmp_path / "y.nc")
+    assert refused.returncode != 0 and "not a whole number of steps" in refused.stderr
+    other = [a if a != CONFIG.diffusivity else 0.3 for a in args]
+    refused = hfc(*other, "--output", tmp_path / "z.nc")
+    assert refused.returncode != 0 and "diffusivity 0.4" in refused.stderr

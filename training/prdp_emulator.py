@@ -35,8 +35,7 @@ iterations / K_epsilon's, IC = 1 - K_max / K_epsilon, PR = total - IC.
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,8 @@ from coupler.io.atomic import write_text
 
 from training.linear_solvers import SolverConfig, iterations_to, solve
 from training.operators import BurgersOseen1D, HeatBTCS
-from training.prdp import PRDPConfig, PRDPController
+from training.prdp import PRDPConfig
+from training.prdp_training import Run, Schedule, nmse, savings, train_through_physics
 
 
 @dataclass(frozen=True)
@@ -185,12 +185,6 @@ def make_data(case: EmulatorCase, seed: int = 0) -> Dataset:
     return Dataset(trajectories[:case.samples], trajectories[case.samples:])
 
 
-def nmse(prediction: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Eq. 56: the mean over samples of (||u - u_r|| / ||u_r||)^2."""
-    error, size = (prediction - reference).flatten(1).norm(dim=1), reference.flatten(1).norm(dim=1)
-    return ((error / size) ** 2).mean()
-
-
 def k_epsilon(case: EmulatorCase, data: Dataset) -> int:
     """The iterations that bring every training sample's u1 -> u2 system below epsilon."""
     op, b = case.operator(), data.train[:, 1].double()
@@ -208,61 +202,18 @@ def validate(case: EmulatorCase, model: nn.Module, data: Dataset) -> float:
         return float(nmse(u, data.validation[:, case.validation_time]))
 
 
-@dataclass
-class Run:
-    """One training: per epoch the validation error, the K used and the iterations so far."""
-
-    seed: int
-    fixed_k: int | None
-    validation: list[float] = field(default_factory=list)
-    iterations: list[int] = field(default_factory=list)
-    cumulative: list[int] = field(default_factory=list)
-    seconds: float = 0.0
-    controller: dict | None = None
-
-    def end_epoch(self, validation: float, k: int, total: int, controller: PRDPController | None) -> None:
-        """Record an epoch's validation metric, its K and the cost so far; the controller decides."""
-        self.validation.append(validation)
-        self.iterations.append(k)
-        self.cumulative.append(total)
-        if controller is not None:
-            controller.update(validation)
-
-
 def train(case: EmulatorCase, data: Dataset, seed: int, fixed_k: int | None = None) -> tuple[Run, nn.Module]:
-    """Adam through P_K(f(u0)) with K fixed or from PRDP (one controller update per epoch)."""
+    """Adam through P_K(f(u0)) against the reference u2, K fixed or from PRDP."""
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     model = case.network()
-    optimizer = torch.optim.Adam(model.parameters(), lr=case.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: case.decay ** (s / case.transition))
-    controller = PRDPController(case.prdp) if fixed_k is None else None
-    run, total, start = Run(seed, fixed_k), 0, time.perf_counter()
-    run.validation.append(validate(case, model, data))
-    for _ in range(case.epochs):
-        k = fixed_k if controller is None else controller.iterations
-        for batch in torch.randperm(case.samples, generator=generator).split(case.batch):
-            u0, u2 = data.train[batch, 0], data.train[batch, 2]
-            loss = nmse(physics(case, model(u0), k), u2)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += k
-        run.end_epoch(validate(case, model, data), k, total, controller)
-    run.seconds = time.perf_counter() - start
-    run.controller = controller.state_dict() if controller else None
+    schedule = Schedule(case.learning_rate, case.decay, case.transition, case.epochs, case.samples, case.batch)
+
+    def loss(batch: torch.Tensor, k: int) -> torch.Tensor:
+        return nmse(physics(case, model(data.train[batch, 0]), k), data.train[batch, 2])
+
+    run = train_through_physics(model, schedule, loss, lambda: validate(case, model, data), 1, seed, fixed_k,
+                                case.prdp)
     return run, model
-
-
-def savings(k_eps: int, baseline: int, prdp: list[Run]) -> dict:
-    """The paper's split: total = 1 - cumulative(PRDP) / baseline (the K_eps training's
-    cumulative iterations), IC = 1 - K_max / K_eps (K_max the last K of each PRDP run),
-    PR = total - IC; means and spreads over seeds."""
-    total = np.array([1 - r.cumulative[-1] / baseline for r in prdp])
-    ic = np.array([1 - r.iterations[-1] / k_eps for r in prdp])
-    return {"k_max": [r.iterations[-1] for r in prdp], "total": [float(total.mean()), float(total.std())],
-            "ic": [float(ic.mean()), float(ic.std())], "pr": [float((total - ic).mean()), float((total - ic).std())]}
 
 
 def experiment(case: EmulatorCase, seeds: int, sweep: bool = True, progress: bool = True,

@@ -27,8 +27,8 @@ import torch
 from training.linear_solvers import SolverConfig, iterations_to, solve
 from training.models import FluxModel, ModelConfig, pad_periodic
 from training.operators import HeatBTCS
-from training.prdp import PRDPConfig, PRDPController
-from training.prdp_emulator import Run, nmse, savings
+from training.prdp import PRDPConfig
+from training.prdp_training import Run, Schedule, nmse, savings, train_through_physics
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class HybridConfig:
     # K0 = 4 as the paper's Burgers emulator: below ~K = 8 a rollout through the model trained
     # there blows up with converged physics (the divergent regime), and K0 = 1 never recovers
     prdp: PRDPConfig = PRDPConfig(k0=4, delta_k=2, tau_step=0.98, tau_stop=0.9, grace=3, smoothing=3)
+
+    def __post_init__(self) -> None:
+        if self.velocity != 1.0 or self.length != 2 * math.pi:
+            raise ValueError("the learned flux's law is the registry's advection: velocity 1 on [0, 2 pi)")
 
     @property
     def dx(self) -> float:
@@ -134,33 +138,20 @@ def validate(config: HybridConfig, model: FluxModel, data: Dataset, k_eps: int) 
 def train(config: HybridConfig, data: Dataset, k_eps: int, seed: int, fixed_k: int | None = None,
           ) -> tuple[Run, FluxModel]:
     """Adam on the unrolled loss through K Jacobi iterations per step (unrolled gradients);
-    K fixed or from PRDP, one controller update per epoch. Cost: K x window per step."""
+    K fixed or from PRDP. Cost: K x window per step."""
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     model = FluxModel(config.model_config())
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    total_steps = config.epochs * -(-config.samples // config.batch)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: config.decay ** (s / total_steps))
-    controller = PRDPController(config.prdp) if fixed_k is None else None
-    run, total, start = Run(seed, fixed_k), 0, time.perf_counter()
-    run.validation.append(validate(config, model, data, k_eps))
-    for _ in range(config.epochs):
-        k = fixed_k if controller is None else controller.iterations
-        solver = SolverConfig(config.solver, k)
-        for batch in torch.randperm(config.samples, generator=generator).split(config.batch):
-            target = data.train[batch]
-            states = rollout(config, model, target[:, 0], config.window, solver)
-            loss = nmse(states.flatten(0, 1), target[:, 1:].flatten(0, 1))
-            optimizer.zero_grad(set_to_none=True)
-            if torch.isfinite(loss):           # too coarse physics can make a rollout blow up: skip that batch
-                loss.backward()
-                if torch.isfinite(torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)):
-                    optimizer.step()
-            schedule.step()
-            total += k * config.window
-        run.end_epoch(validate(config, model, data, k_eps), k, total, controller)
-    run.seconds = time.perf_counter() - start
-    run.controller = controller.state_dict() if controller else None
+    steps = config.epochs * -(-config.samples // config.batch)
+    schedule = Schedule(config.learning_rate, config.decay, steps, config.epochs, config.samples, config.batch,
+                        config.clip)
+
+    def loss(batch: torch.Tensor, k: int) -> torch.Tensor:
+        target = data.train[batch]
+        states = rollout(config, model, target[:, 0], config.window, SolverConfig(config.solver, k))
+        return nmse(states.flatten(0, 1), target[:, 1:].flatten(0, 1))
+
+    run = train_through_physics(model, schedule, loss, lambda: validate(config, model, data, k_eps), config.window,
+                                seed, fixed_k, config.prdp)
     return run, model.eval()
 
 

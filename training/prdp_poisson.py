@@ -7,9 +7,9 @@ paper's loss (optax's l2_loss): with it the paper's step counts follow (the 1P r
 1e-5 in 125 steps at rate 275; the 3P rate 3500 is stable), without it rate 3500 diverges.
 
 Once with K fixed at K_epsilon (relative residual 1e-5), once with K from the PRDP
-controller watching the validation metric (Eq. 56) of the current theta with converged
-physics: the training loss through u_K cannot serve, it vanishes at the theta that
-compensates the unconverged solve, so it never shows the plateau PRDP waits for. The PR
+controller watching the relative parameter error (the inverse problem's validation metric:
+theta_r is known): the training loss through u_K cannot serve, it vanishes at the theta
+that compensates the unconverged solve, so it never shows the plateau PRDP waits for. The PR
 saving is 1 - (PRDP's cumulative solver iterations) / (K_epsilon's) until each run first
 brings the relative parameter error below `target`: 2e-5, not the paper's 1e-5, because our
 K_epsilon (the first K with relative residual below 1e-5, in float64) leaves the converged

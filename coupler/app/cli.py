@@ -34,10 +34,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _nonnegative_int(text: str) -> int:
-    return 0 if text.strip() == "0" else _positive_int(text)
-
-
 def _float(low: float | None = None, strict: bool = True):
     def parse(text: str) -> float:
         try:
@@ -125,11 +121,12 @@ def _add_simulate(sub) -> None:
     p.add_argument("--time-stepping", "--method", dest="method", choices=["ssprk3", "euler", "imex"], default=None,
                    help="SSP-RK3, forward Euler, or IMEX Euler (1D: the viscosity solved implicitly) (default "
                         "ssprk3; advection2d: euler, the paper's, except ssprk3 for weno5)")
-    p.add_argument("--implicit-solver", choices=["jacobi", "sd", "cg", "gmres"], default="jacobi",
+    p.add_argument("--implicit-solver", choices=["jacobi", "sd", "cg", "gmres"], default=None,
                    help="the linear solver of the IMEX step (default jacobi)")
-    p.add_argument("--implicit-iterations", type=_nonnegative_int, default=None,
+    p.add_argument("--implicit-iterations", type=_positive_int, default=None,
                    help="its iteration count K (GMRES: restarts; default: a learned model's, else 25)")
-    p.add_argument("--implicit-restart", type=_positive_int, default=10, help="GMRES's restart length (default 10)")
+    p.add_argument("--implicit-restart", type=_positive_int, default=None,
+                   help="GMRES's restart length (default 10)")
     p.add_argument("--viscosity", type=_float(0.0, strict=False), default=None,
                    help="eta (Burgers default 0.01, advection 0)")
     p.add_argument("--velocity", default=None,
@@ -228,9 +225,11 @@ def _simulate(args: argparse.Namespace) -> int:
     from coupler.simulate import NumericsConfig, OutputConfig, RestartConfig, SimulationConfig, run
 
     problem, method = _problem(args)
-    implicit = (args.implicit_solver != "jacobi", args.implicit_iterations is not None, args.implicit_restart != 10)
-    if any(implicit) and args.method != "imex":
+    given = [a is not None for a in (args.implicit_solver, args.implicit_iterations, args.implicit_restart)]
+    if any(given) and args.method != "imex":
         raise HfcError("--implicit-solver, --implicit-iterations and --implicit-restart belong to --time-stepping imex")
+    if args.implicit_restart is not None and args.implicit_solver != "gmres":
+        raise HfcError("--implicit-restart is the restart length of --implicit-solver gmres")
     schemes = EQUATIONS[args.equation].schemes
     scheme = args.scheme or ("vanleer" if "vanleer" in schemes else "weno5" if "weno5" in schemes else "polynomial")
     t_end = args.t_end
@@ -243,8 +242,9 @@ def _simulate(args: argparse.Namespace) -> int:
         numerics=NumericsConfig(scheme, args.model,
                                 TimeConfig(cfl=args.cfl if args.cfl is not None else 0.5, dt=args.dt,
                                            method=args.method or method,
-                                           implicit=ImplicitConfig(args.implicit_solver, args.implicit_iterations,
-                                                                   args.implicit_restart)),
+                                           implicit=ImplicitConfig(args.implicit_solver or "jacobi",
+                                                                   args.implicit_iterations,
+                                                                   args.implicit_restart or 10)),
                                 args.on_nonfinite, args.max_steps),
         runtime=RuntimeConfig(args.device, args.threads, args.backend, args.procs),
         output=OutputConfig(t_end, args.save_every,
@@ -601,6 +601,12 @@ def _add_prdp(sub) -> None:
 def _prdp(args: argparse.Namespace) -> int:
     from coupler.io.atomic import check_path
     from training.prdp_results import run
+
+    unused = {"poisson": ("seeds", "no_sweep", "smoothing", "resume"), "hybrid": ("no_sweep", "smoothing", "resume")}
+    default = {"seeds": 5, "no_sweep": False, "smoothing": None, "resume": False}
+    for name in unused.get(args.case, ()):
+        if getattr(args, name) != default[name]:
+            raise HfcError(f"--{name.replace('_', '-')} does not apply to --case {args.case}")
 
     command = f"hfc prdp --case {args.case} --out {args.out}" + ("" if args.case == "poisson" else (
         f" --seeds {args.seeds}" + (" --no-sweep" if args.no_sweep and args.case != "hybrid" else "") +

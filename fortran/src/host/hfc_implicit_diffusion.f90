@@ -48,6 +48,9 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: the implicit (IMEX) step is for 1D grids')
     else if (.not. (nu >= 0.0_wp .and. nu <= huge(nu))) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: the implicit diffusion must be >= 0 and finite')
+    else if (solver%iterations < 1) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: the implicit solve needs at least one iteration ' // &
+                         '(every solver starts from zero)')
     else if (grid%g < 1) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'time: the implicit step needs a halo of at least one cell')
     end if
