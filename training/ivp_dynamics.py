@@ -18,7 +18,7 @@ which flattens the l largest eigenvalues of M + mu I onto lam_l + mu.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -103,6 +103,7 @@ class CGResult:
     iterations: int
     residual: float               # ||b - A x|| / ||b|| at the end
     converged: bool
+    top_eigenvalue: float | None = None   # Nystrom's estimate of M's largest eigenvalue (preconditioned solves)
 
 
 def conjugate_gradients(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, tolerance: float = 1e-8,
@@ -139,10 +140,10 @@ def solve_dynamics(system: LinearSystem, f: torch.Tensor, mu: float = 1e-6, rank
                    generator: torch.Generator | None = None) -> CGResult:
     """dtheta/dt from (M + mu I) dtheta = F by Nystrom-preconditioned CG (rank 0: plain CG)."""
     shifted = lambda v: system.matvec(v) + mu * v                                # noqa: E731
-    preconditioner = None
-    if rank:
-        p = system.theta.numel()
-        generator = generator or torch.Generator().manual_seed(0)
-        preconditioner = NystromPreconditioner.build(system.matvec, p, min(rank, p), mu, generator,
-                                                     system.theta.dtype).apply
-    return conjugate_gradients(shifted, system.rhs(f), tolerance, max_iterations, preconditioner)
+    if not rank:
+        return conjugate_gradients(shifted, system.rhs(f), tolerance, max_iterations)
+    p = system.theta.numel()
+    generator = generator or torch.Generator().manual_seed(0)
+    nystrom = NystromPreconditioner.build(system.matvec, p, min(rank, p), mu, generator, system.theta.dtype)
+    result = conjugate_gradients(shifted, system.rhs(f), tolerance, max_iterations, nystrom.apply)
+    return replace(result, top_eigenvalue=float(nystrom.eigenvalues[0]))

@@ -25,7 +25,7 @@ import torch
 from torch.func import functional_call
 
 from training.ivp_ansatz import Ansatz, flatten, unflatten
-from training.ivp_dynamics import Field, LinearSystem, field as as_field, solve_dynamics
+from training.ivp_dynamics import Field, LinearSystem, field as as_field, jacobian_vector, solve_dynamics
 
 Rhs = Callable[[Field, torch.Tensor, torch.Tensor, float], torch.Tensor]
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -104,8 +104,9 @@ def rk_step(f: Callable[[torch.Tensor, float], torch.Tensor], y: torch.Tensor, t
 
 @dataclass
 class Trajectory:
-    """theta at the requested times, and per accepted step its time, size, CG iterations and
-    the largest eigenvalue estimate of M (Nystrom's)."""
+    """theta at the requested times, and per accepted step its end time, size, CG iterations,
+    the relative PDE residual ||J dtheta - f|| / ||f|| of its first solve on the step's
+    samples, and the largest eigenvalue of M (Nystrom's estimate; None for plain CG)."""
 
     times: list[float] = field(default_factory=list)
     thetas: list[torch.Tensor] = field(default_factory=list)
@@ -154,9 +155,14 @@ def evolve(module: Ansatz, rhs: Rhs, theta0: torch.Tensor, sampler: Sampler, t_e
         scale = config.atol + config.rtol * torch.maximum(theta.abs(), new.abs())
         norm = float(torch.sqrt(torch.mean((error / scale) ** 2)))
         if norm <= 1.0:
+            first = solves[0]        # the solve at the step's start: its PDE residual, M's top eigenvalue
+            f0 = rhs(u, theta, x, t).detach()
+            residual = jacobian_vector(u, theta, x, first.solution) - f0
+            record.steps.append({"t": t + h, "dt": h, "cg_iterations": [s.iterations for s in solves],
+                                 "cg_converged": all(s.converged for s in solves),
+                                 "pde_residual": float(torch.linalg.norm(residual) / torch.linalg.norm(f0)),
+                                 "top_eigenvalue": first.top_eigenvalue})
             t, theta = t + h, new
-            record.steps.append({"t": t, "dt": h, "cg_iterations": [s.iterations for s in solves],
-                                 "cg_converged": all(s.converged for s in solves)})
             if abs(t - stops[0]) <= 1e-12 * max(1.0, t_end):
                 t = stops.pop(0)
                 record.times.append(t)
