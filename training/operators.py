@@ -74,24 +74,24 @@ class BurgersOseen1D:
     def dx(self) -> float:
         return 1.0 / self.n
 
-    def winds(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The positive winds at the left faces and the negative ones at the right faces."""
-        return torch.clamp((torch.roll(w, 1, -1) + w) / 2, min=0), torch.clamp((w + torch.roll(w, -1, -1)) / 2, max=0)
-
     def matvec(self, u: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        positive, negative = self.winds(w)
-        convection = (positive * (u - torch.roll(u, 1, -1)) + negative * (torch.roll(u, -1, -1) - u)) / self.dx
-        return u + self.dt * convection - self.dt * self.nu / self.dx ** 2 * _laplacian(u, range(-1, 0))
+        return u + self.dt * _upwind(u, w, -1, self.dx) - self.dt * self.nu / self.dx ** 2 * _laplacian(u, range(-1, 0))
 
     def diagonal(self, w: torch.Tensor) -> torch.Tensor:
-        positive, negative = self.winds(w)
+        positive, negative = _winds(w, -1)
         return 1 + self.dt * (positive - negative) / self.dx + 2 * self.dt * self.nu / self.dx ** 2
 
 
+def _winds(w: torch.Tensor, axis: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positive winds at the lower faces and the negative ones at the upper faces along
+    `axis` (face averages of w; Eq. 39 with the sign fix)."""
+    return (torch.clamp((torch.roll(w, 1, axis) + w) / 2, min=0),
+            torch.clamp((w + torch.roll(w, -1, axis)) / 2, max=0))
+
+
 def _upwind(u: torch.Tensor, w: torch.Tensor, axis: int, dx: float) -> torch.Tensor:
-    """Upwind convection of u along `axis` by the winds w (Eq. 39 with the sign fix)."""
-    positive = torch.clamp((torch.roll(w, 1, axis) + w) / 2, min=0)
-    negative = torch.clamp((w + torch.roll(w, -1, axis)) / 2, max=0)
+    """Upwind convection of u along `axis` by the winds of w."""
+    positive, negative = _winds(w, axis)
     return (positive * (u - torch.roll(u, 1, axis)) + negative * (torch.roll(u, -1, axis) - u)) / dx
 
 
@@ -113,7 +113,6 @@ class BurgersOseen2D:
     def diagonal(self, w: torch.Tensor) -> torch.Tensor:
         d = 1 + 4 * self.dt * self.nu / self.dx ** 2
         for axis, component in ((-2, w[:, :1]), (-1, w[:, 1:])):
-            positive = torch.clamp((torch.roll(component, 1, axis) + component) / 2, min=0)
-            negative = torch.clamp((component + torch.roll(component, -1, axis)) / 2, max=0)
+            positive, negative = _winds(component, axis)
             d = d + self.dt * (positive - negative) / self.dx
         return d.expand(-1, 2, -1, -1)
