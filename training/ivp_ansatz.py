@@ -36,19 +36,20 @@ class AnsatzConfig:
     scale: float = 1.5
     embedding: bool = True
     box: tuple[float, float] | None = None  # Dirichlet box [low, high]^dim, None: no boundary factor
+    outputs: int = 1                       # components of u (2 for a first-order system such as the wave equation)
 
     def __post_init__(self) -> None:
-        if self.dim < 1 or self.hidden < 1 or self.layers < 1 or self.frequencies < 0:
-            raise ValueError("dim, hidden width and layers must be >= 1 and the frequencies >= 0")
+        if min(self.dim, self.hidden, self.layers, self.outputs) < 1 or self.frequencies < 0:
+            raise ValueError("dim, hidden width, layers and outputs must be >= 1 and the frequencies >= 0")
         if self.activation not in ("swish", "tanh"):
             raise ValueError(f"activation is swish or tanh, got '{self.activation}'")
         if self.box is not None and not self.box[0] < self.box[1]:
             raise ValueError(f"the box needs low < high, got {self.box}")
 
 
-def ednn(dim: int, box: tuple[float, float] | None = None) -> AnsatzConfig:
+def ednn(dim: int, box: tuple[float, float] | None = None, outputs: int = 1) -> AnsatzConfig:
     """Du & Zaki (2021)'s network: 4 hidden layers x 30 tanh units, no embedding."""
-    return AnsatzConfig(dim, hidden=30, layers=4, activation="tanh", embedding=False, box=box)
+    return AnsatzConfig(dim, hidden=30, layers=4, activation="tanh", embedding=False, box=box, outputs=outputs)
 
 
 class SinusoidalEmbedding(nn.Module):
@@ -67,7 +68,7 @@ class SinusoidalEmbedding(nn.Module):
 
 
 class Ansatz(nn.Module):
-    """u(x) for points x (..., dim); returns (...)."""
+    """u(x) for points x (..., dim); returns (...), or (..., outputs) for several components."""
 
     def __init__(self, config: AnsatzConfig):
         super().__init__()
@@ -84,7 +85,7 @@ class Ansatz(nn.Module):
             layers += [nn.Linear(width, config.hidden), activation]
             width = config.hidden
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(width, 1)
+        self.head = nn.Linear(width, config.outputs)
 
     def boundary_factor(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.box is None:
@@ -94,7 +95,8 @@ class Ansatz(nn.Module):
         return torch.prod((x - low) * (high - x) / half ** 2, dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(self.embed(x)))[..., 0] * self.boundary_factor(x)
+        u = self.head(self.features(self.embed(x))) * self.boundary_factor(x)[..., None]
+        return u[..., 0] if self.config.outputs == 1 else u
 
 
 def flatten(module: nn.Module) -> torch.Tensor:

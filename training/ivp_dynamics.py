@@ -26,13 +26,14 @@ from torch.func import functional_call, jvp, vjp, vmap
 
 from training.ivp_ansatz import unflatten
 
-Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]     # (theta, x (n, dim)) -> u (n,)
+Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]     # (theta, x (n, dim)) -> u (n k,)
 
 
 def field(module: torch.nn.Module) -> Field:
-    """u(theta, x): the module evaluated with the flat parameter vector theta."""
+    """u(theta, x): the module evaluated with the flat parameter vector theta, flattened
+    sample-major (n k values for k components: the rows of J are (sample, component))."""
     def u(theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(module, unflatten(module, theta), (x,))
+        return functional_call(module, unflatten(module, theta), (x,)).reshape(-1)
     return u
 
 

@@ -5,7 +5,8 @@ Monte Carlo samples once per step (the same samples for all its stages, as the p
 refitting theta to the network's own current solution every T / restarts ("projection to
 SGD-like regions": the refit starts the linear systems from a better-conditioned point).
 
-A PDE is `rhs(u, theta, x, t) -> f` (n,): L[u] at the samples, with spatial derivatives of
+A PDE is `rhs(u, theta, x, t) -> f` (n,), or (n k,) for k components (sample-major, as
+training.ivp_dynamics.field flattens u): L[u] at the samples, with spatial derivatives of
 the network taken by autograd (training.ivp_pdes has the paper's).
 
 The regularisation mu defaults to 1e-8, not the paper's 1e-6: measured on 1D advection with
@@ -13,6 +14,12 @@ the paper's network (3 x 24 swish, embedding L = 5), mu = 1e-6 leaves a relative
 residual ||J dtheta - f|| / ||f|| of 7e-3 and the error grows from 0.6% to 3% by t = 0.2;
 mu = 1e-8 leaves 7e-4 and the error stays at the fit's 0.6%. The Nystrom preconditioner
 keeps CG at 3-8 iterations at either (plain CG: 500-5000).
+
+The preconditioner is rebuilt at every stage (`rank` products with M each): reusing a
+step's first one for its later stages (same samples, theta moved by h) stalled CG, measured
+on 1D advection (7 s -> over 5 minutes): with mu this small, P^-1 amplifies the flattened
+directions by up to lam_1 / (lam_l + mu), and a slightly rotated M leaks its large
+eigenvalues into them.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from typing import Callable
 
 import torch
 from torch.func import functional_call
+from tqdm import tqdm
 
 from training.ivp_ansatz import Ansatz, flatten, unflatten
 from training.ivp_dynamics import Field, LinearSystem, field as as_field, jacobian_vector, solve_dynamics
@@ -70,9 +78,10 @@ def fit(module: Ansatz, target: Callable[[torch.Tensor], torch.Tensor], sampler:
             features = module.features(module.embed(x))
             design = torch.cat([features, torch.ones_like(features[:, :1])], 1) * module.boundary_factor(x)[:, None]
             normal = design.T @ design + config.head_ridge * torch.eye(design.shape[1], dtype=design.dtype)
-            solution = torch.linalg.solve(normal, design.T @ target(x))
-            module.head.weight.copy_(solution[:-1][None])
-            module.head.bias.copy_(solution[-1:])
+            values = target(x).reshape(x.shape[0], -1)                          # (n, outputs)
+            solution = torch.linalg.solve(normal, design.T @ values)
+            module.head.weight.copy_(solution[:-1].T)
+            module.head.bias.copy_(solution[-1])
     return flatten(module)
 
 
@@ -116,10 +125,13 @@ class Trajectory:
 
 
 def evolve(module: Ansatz, rhs: Rhs, theta0: torch.Tensor, sampler: Sampler, t_end: float, config: IVPConfig,
-           outputs: tuple[float, ...] = (), generator: torch.Generator | None = None) -> Trajectory:
+           outputs: tuple[float, ...] = (), generator: torch.Generator | None = None,
+           progress: bool = False) -> Trajectory:
     """Integrate theta from t = 0 to t_end (Algorithm 1), recording theta at `outputs` (and
     t_end). The first step is 20 T rtol, as the paper's."""
     generator = generator or torch.Generator().manual_seed(0)
+    bar = tqdm(total=t_end, desc="evolve", unit="t", disable=not progress, leave=False,
+               bar_format="{l_bar}{bar}| t = {n:.4g} of {total:.4g} [{elapsed}<{remaining}{postfix}]")
     u = as_field(module)
     record = Trajectory()
     start = time.perf_counter()
@@ -163,11 +175,14 @@ def evolve(module: Ansatz, rhs: Rhs, theta0: torch.Tensor, sampler: Sampler, t_e
                                  "pde_residual": float(torch.linalg.norm(residual) / torch.linalg.norm(f0)),
                                  "top_eigenvalue": first.top_eigenvalue})
             t, theta = t + h, new
+            bar.update(h)
+            bar.set_postfix_str(f"CG {max(record.steps[-1]['cg_iterations'])}", refresh=False)
             if abs(t - stops[0]) <= 1e-12 * max(1.0, t_end):
                 t = stops.pop(0)
                 record.times.append(t)
                 record.thetas.append(theta.clone())
         h = h * min(5.0, max(0.2, 0.9 * (norm if norm > 0 else 1e-10) ** (-1.0 / order)))
+    bar.close()
     record.seconds = time.perf_counter() - start
     return record
 

@@ -622,6 +622,28 @@ def _prdp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_neural_ivp(sub) -> None:
+    p = sub.add_parser("neural-ivp", help="the Neural-IVP paper's experiments: Neural-IVP against EDNN, the solution "
+                                          "exported for hosts")
+    p.add_argument("--pde", required=True, choices=["advection", "heat", "wave", "fokker-planck"],
+                   help="advection, heat: 2D with exact solutions (advection also runs the solution in the Fortran "
+                        "FV host); wave: 3D outgoing spherical wave, with finite differences; fokker-planck: d = 8")
+    p.add_argument("--out", required=True, help="folder for table.md, results.json, figure.png, evaluator.onnx and "
+                                                "trajectory.nc")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_neural_ivp)
+
+
+def _neural_ivp(args: argparse.Namespace) -> int:
+    from coupler.app import neural_ivp
+    from coupler.io.atomic import check_path
+
+    out = check_path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(neural_ivp.run(args.pde, out, f"hfc neural-ivp --pde {args.pde} --out {args.out}", progress=not args.quiet))
+    return 0
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="where the Fortran libraries, modules, pkg-config and CMake files are")
     p.add_argument("--pkg-config-path", action="store_true", help="print only the folder of hfc.pc")
@@ -665,6 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_export(sub)
     _add_prdp(sub)
+    _add_neural_ivp(sub)
     _add_info(sub)
     return parser
 

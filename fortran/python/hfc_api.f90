@@ -27,8 +27,9 @@ module hfc_api
                       HFC_ON_NONFINITE_FALLBACK
   use hfc_linear_solver, only: hfc_solver_config_t, hfc_linear_solve
   use hfc_implicit_operators, only: hfc_heat_btcs_t, hfc_burgers_oseen_t, hfc_burgers_oseen_init
-  use hfc_registry, only: models, model_halo, providers, hosts, free_model_id, free_provider_id, free_host_id, model_check, &
-                          provider_check, host_check
+  use hfc_ivp_evaluator, only: hfc_ivp_evaluator_t, hfc_ivp_read, hfc_ivp_cell_averages
+  use hfc_registry, only: models, model_halo, evaluators, providers, hosts, free_model_id, free_provider_id, &
+                          free_host_id, model_check, provider_check, host_check
   implicit none
 
   integer, parameter :: NO_COMM = -1   !< the comm argument of a serial run
@@ -592,9 +593,60 @@ contains
     entries = size(models(id)%metadata)
   end subroutine api_onnx_load
 
+  !> Load a Neural-IVP evaluator (an ONNX model u(x, theta), hfc_ivp_evaluator) from its
+  !> bytes; returns its id (> 0, freed by api_onnx_free), space dimensions, the length of
+  !> theta and the components of u.
+  subroutine api_ivp_load(bytes, library, threads, id, dims, parameters, components, stat, errmsg)
+    integer(int8), intent(in) :: bytes(:)
+    character(len=*), intent(in) :: library
+    integer, intent(in) :: threads
+    integer, intent(out) :: id, dims, parameters, components
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_onnx_config_t) :: config
+
+    call hfc_clear(stat, errmsg)
+    dims = 0
+    parameters = 0
+    components = 0
+    id = free_model_id()
+    if (id == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
+      return
+    end if
+    config%threads = threads
+    config%library = library
+    call hfc_onnx_load_bytes(models(id), bytes, config, stat, errmsg)
+    if (stat == HFC_OK) call hfc_ivp_read(models(id), evaluators(id), stat, errmsg)
+    if (stat /= HFC_OK) then
+      call hfc_onnx_free(models(id))
+      id = 0
+      return
+    end if
+    model_halo(id) = -1
+    dims = evaluators(id)%dims
+    parameters = evaluators(id)%parameters
+    components = evaluators(id)%components
+  end subroutine api_ivp_load
+
+  !> averages(c, i, j): component c of the evaluator `id` at parameters theta averaged over
+  !> cell (i, j) of the grid with first-cell lower corner `lower` and cell widths `width`,
+  !> by order x order Gauss-Legendre points per cell (1D: j = 1).
+  subroutine api_ivp_cell_averages(id, theta, lower, width, order, averages, stat, errmsg)
+    integer, intent(in) :: id, order
+    real(wp), intent(in) :: theta(:), lower(:), width(:)
+    real(wp), intent(inout) :: averages(:, :, :)
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    if (.not. model_check(id, stat, errmsg)) return
+    call hfc_ivp_cell_averages(models(id), evaluators(id), theta, lower, width, order, averages, stat, errmsg)
+  end subroutine api_ivp_cell_averages
+
   subroutine api_onnx_free(id)
     integer, intent(in) :: id
-    if (id >= 1 .and. id <= size(models)) call hfc_onnx_free(models(id))
+    if (id < 1 .or. id > size(models)) return
+    call hfc_onnx_free(models(id))
+    evaluators(id) = hfc_ivp_evaluator_t()
   end subroutine api_onnx_free
 
   !> Metadata entry i (1-based) of a loaded model, read at load.

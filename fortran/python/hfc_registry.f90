@@ -7,6 +7,7 @@ module hfc_registry
   use hfc_provider, only: hfc_flux_provider
   use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_loaded
   use hfc_host, only: hfc_host_t
+  use hfc_ivp_evaluator, only: hfc_ivp_evaluator_t
   implicit none
   private
 
@@ -20,6 +21,7 @@ module hfc_registry
 
   type(hfc_onnx_model_t), target, public :: models(MAX_MODELS)
   integer, public :: model_halo(MAX_MODELS) = -1    !< the halo of each loaded model
+  type(hfc_ivp_evaluator_t), public :: evaluators(MAX_MODELS)   !< a loaded Neural-IVP evaluator's description
   type(provider_slot_t), target, public :: providers(MAX_PROVIDERS)
   type(hfc_host_t), target, public :: hosts(MAX_HOSTS)
 
