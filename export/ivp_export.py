@@ -7,9 +7,6 @@ operations; measured ~1e-15) at every theta of the trajectory."""
 from __future__ import annotations
 
 import json
-import logging
-import tempfile
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from coupler import __version__
 from coupler.io.atomic import write_bytes
 from coupler.io.trajectory import write_trajectory
 from coupler.ivp import INPUTS, KIND, OUTPUTS
-from export.onnx_export import ExportError
+from export.onnx_export import ExportError, checked_bytes, torch_to_onnx
 from training.ivp_ansatz import Ansatz, unflatten
 
 TOLERANCE = 1e-12          # ORT vs torch, max |difference| / max |torch|, float64
@@ -54,32 +51,14 @@ def metadata(module: Ansatz, box: tuple[float, float], pde: str, extra: dict[str
 def export_evaluator(module: Ansatz, thetas: list[torch.Tensor], meta: dict[str, str], path: str | Path) -> float:
     """Write the evaluator to `path`, verified at every theta of `thetas`; returns the worst
     relative difference between ONNX Runtime and torch."""
-    import onnx
     import onnxruntime as ort
 
     module = module.double()
     evaluator = Evaluator(module).eval()
     dim = module.config.dim
-    x_example = torch.rand(16, dim, dtype=torch.float64)
-    with tempfile.TemporaryDirectory(prefix="hfc-ivp-export-") as scratch:
-        raw = Path(scratch) / "raw.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-            torch.onnx.export(evaluator, (x_example, thetas[0].double()), raw, dynamo=True, input_names=list(INPUTS),
-                              output_names=list(OUTPUTS), dynamic_shapes={"x": {0: torch.export.Dim("points")},
-                                                                          "theta": None},
-                              optimize=True, external_data=False, verbose=False)
-        proto = onnx.load(raw)
-    del proto.metadata_props[:]
-    for key, value in meta.items():
-        proto.metadata_props.add(key=key, value=value)
-    proto.doc_string = f"hfc Neural-IVP evaluator u(x, theta) ({meta['pde']})"
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-    except onnx.checker.ValidationError as exc:
-        raise ExportError(f"the evaluator fails the ONNX checker: {exc}") from None
-    data = proto.SerializeToString()
+    proto = torch_to_onnx(evaluator, (torch.rand(16, dim, dtype=torch.float64), thetas[0].double()), INPUTS, OUTPUTS,
+                          {"x": {0: torch.export.Dim("points")}, "theta": None})
+    data = checked_bytes(proto, meta, f"hfc Neural-IVP evaluator u(x, theta) ({meta['pde']})")
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     low, high = float(meta["domain_low"]), float(meta["domain_high"])
     x = low + (high - low) * torch.rand(1000, dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)

@@ -296,9 +296,41 @@ def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
                  metadata_2d(summary, model_dir, config), cases)
 
 
+def torch_to_onnx(model: torch.nn.Module, example: tuple, inputs: tuple[str, ...], outputs: tuple[str, ...],
+                  shapes: dict, opset: int | None = None):
+    """The ONNX ModelProto of `model` by the dynamo exporter (optimised, weights inside)."""
+    import onnx
+
+    with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
+        raw = Path(scratch) / "raw.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # the exporter logs a warning per torchvision operator it cannot register
+            logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+            torch.onnx.export(model, example, raw, dynamo=True, input_names=list(inputs), output_names=list(outputs),
+                              dynamic_shapes=shapes, opset_version=opset, optimize=True, external_data=False,
+                              verbose=False)
+        return onnx.load(raw)
+
+
+def checked_bytes(proto, meta: dict[str, str], doc: str) -> bytes:
+    """The model with `meta` as its metadata and `doc` as its description, after the ONNX
+    checker (a failure is an ExportError)."""
+    import onnx
+
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        proto.metadata_props.add(key=key, value=value)
+    proto.doc_string = doc
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"the exported graph fails the ONNX checker: {exc}") from None
+    return proto.SerializeToString()
+
+
 def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = ExportConfig()) -> ExportReport:
     """Export, check, verify against torch; then write the .onnx file and its model card."""
-    import onnx
     import onnxruntime as ort
 
     model_dir, out_path = Path(model_dir), Path(out_path)
@@ -315,41 +347,24 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         raise ConfigError(f"cannot export the trained model in '{model_dir}': {type(exc).__name__} "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}; train it again with `hfc train`") from None
     model = float64_friendly(graph.model) if config.dtype == "float64" else graph.model
-    with tempfile.TemporaryDirectory(prefix="hfc-export-") as scratch:
-        raw = Path(scratch) / "raw.onnx"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # the exporter logs a warning per torchvision operator it cannot register
-            logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-            torch.onnx.export(model, graph.example, raw, dynamo=True, input_names=list(graph.inputs),
-                              output_names=list(graph.outputs), dynamic_shapes=graph.shapes,
-                              opset_version=config.opset, optimize=True, external_data=False, verbose=False)
-        proto = onnx.load(raw)
-        meta = graph.meta
-        del proto.metadata_props[:]
-        for key, value in meta.items():
-            proto.metadata_props.add(key=key, value=value)
-        proto.doc_string = (f"hfc learned flux model ({meta['equation']}, {meta['model_kind']}"
-                            + (f", {meta['resample_factor']}x)" if "resample_factor" in meta else ")"))
-        try:
-            onnx.checker.check_model(proto, full_check=True)
-        except onnx.checker.ValidationError as exc:
-            raise ExportError(f"the exported graph fails the ONNX checker: {exc}") from None
-        data = proto.SerializeToString()
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-        worst = 0.0
-        with torch.no_grad():
-            for case in graph.cases:
-                expected = model(*case)
-                expected = [e.numpy() for e in (expected if isinstance(expected, tuple) else (expected,))]
-                got = session.run(list(graph.outputs), {name: x.numpy() for name, x in zip(graph.inputs, case)})
-                for a, b in zip(got, expected):
-                    if a.shape != b.shape:
-                        raise ExportError(f"ONNX Runtime returned shape {a.shape}, torch {b.shape}")
-                    worst = max(worst, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
-        if not worst <= TOLERANCE[config.dtype]:
-            raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
-                              f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
+    proto = torch_to_onnx(model, graph.example, graph.inputs, graph.outputs, graph.shapes, config.opset)
+    meta = graph.meta
+    data = checked_bytes(proto, meta, f"hfc learned flux model ({meta['equation']}, {meta['model_kind']}"
+                         + (f", {meta['resample_factor']}x)" if "resample_factor" in meta else ")"))
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    with torch.no_grad():
+        for case in graph.cases:
+            expected = model(*case)
+            expected = [e.numpy() for e in (expected if isinstance(expected, tuple) else (expected,))]
+            got = session.run(list(graph.outputs), {name: x.numpy() for name, x in zip(graph.inputs, case)})
+            for a, b in zip(got, expected):
+                if a.shape != b.shape:
+                    raise ExportError(f"ONNX Runtime returned shape {a.shape}, torch {b.shape}")
+                worst = max(worst, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+    if not worst <= TOLERANCE[config.dtype]:
+        raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
+                          f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
     digest = hashlib.sha256(data).hexdigest()
     report = ExportReport(out_path, worst, digest, meta)
     card_json, card_md = model_card(report, summary, config, model_dir)

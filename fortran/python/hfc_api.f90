@@ -567,21 +567,11 @@ contains
     integer, intent(out) :: id, halo, entries
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_onnx_config_t) :: config
     type(hfc_model_meta_t) :: meta
 
-    call hfc_clear(stat, errmsg)
     halo = -1
     entries = 0
-    id = free_model_id()
-    if (id == 0) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
-      return
-    end if
-    config%threads = threads
-    config%device = device
-    config%library = library
-    call hfc_onnx_load_bytes(models(id), bytes, config, stat, errmsg)
+    call load_slot(bytes, library, threads, device, id, stat, errmsg)
     if (stat == HFC_OK) call hfc_meta_read(models(id), meta, stat, errmsg)
     if (stat /= HFC_OK) then
       call hfc_onnx_free(models(id))
@@ -603,20 +593,11 @@ contains
     integer, intent(out) :: id, dims, parameters, components
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
-    type(hfc_onnx_config_t) :: config
 
-    call hfc_clear(stat, errmsg)
     dims = 0
     parameters = 0
     components = 0
-    id = free_model_id()
-    if (id == 0) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
-      return
-    end if
-    config%threads = threads
-    config%library = library
-    call hfc_onnx_load_bytes(models(id), bytes, config, stat, errmsg)
+    call load_slot(bytes, library, threads, -1, id, stat, errmsg)
     if (stat == HFC_OK) call hfc_ivp_read(models(id), evaluators(id), stat, errmsg)
     if (stat /= HFC_OK) then
       call hfc_onnx_free(models(id))
@@ -641,6 +622,28 @@ contains
     if (.not. model_check(id, stat, errmsg)) return
     call hfc_ivp_cell_averages(models(id), evaluators(id), theta, lower, width, order, averages, stat, errmsg)
   end subroutine api_ivp_cell_averages
+
+  !> Load model bytes into a free slot of the registry (id), with a blank evaluator
+  !> description; on failure the slot stays free.
+  subroutine load_slot(bytes, library, threads, device, id, stat, errmsg)
+    integer(int8), intent(in) :: bytes(:)
+    character(len=*), intent(in) :: library
+    integer, intent(in) :: threads, device
+    integer, intent(out) :: id, stat
+    character(len=*), intent(inout) :: errmsg
+    type(hfc_onnx_config_t) :: config
+    call hfc_clear(stat, errmsg)
+    id = free_model_id()
+    if (id == 0) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: too many models loaded at once; free some first')
+      return
+    end if
+    config%threads = threads
+    config%device = device
+    config%library = library
+    evaluators(id) = hfc_ivp_evaluator_t()
+    call hfc_onnx_load_bytes(models(id), bytes, config, stat, errmsg)
+  end subroutine load_slot
 
   subroutine api_onnx_free(id)
     integer, intent(in) :: id

@@ -85,6 +85,8 @@ contains
     character(len=*), intent(inout) :: errmsg
     real(wp) :: nodes(HFC_GAUSS_MAX), weights(HFC_GAUSS_MAX)
     real(wp), allocatable, target :: x(:, :), u(:, :)
+    real(wp), allocatable :: w(:)                       ! each point's weight (summing to 4 per cell)
+    integer, allocatable :: ci(:), cj(:)                ! each point's cell
     integer :: d, nx, ny, per_cell, cells_per_run, first, last, cell, i, j, a, b, k, qy
 
     call hfc_clear(stat, errmsg)
@@ -122,10 +124,12 @@ contains
     do first = 1, nx * ny, cells_per_run                 ! cells numbered x fastest
       last = min(nx * ny, first + cells_per_run - 1)
       if (allocated(x)) then
-        if (size(x, 2) /= (last - first + 1) * per_cell) deallocate(x, u)
+        if (size(x, 2) /= (last - first + 1) * per_cell) deallocate(x, u, w, ci, cj)
       end if
-      if (.not. allocated(x)) allocate(x(d, (last - first + 1) * per_cell), &
-                                       u(evaluator%components, (last - first + 1) * per_cell))
+      if (.not. allocated(x)) then
+        k = (last - first + 1) * per_cell
+        allocate(x(d, k), u(evaluator%components, k), w(k), ci(k), cj(k))
+      end if
       k = 0
       do cell = first, last
         i = mod(cell - 1, nx) + 1
@@ -133,23 +137,21 @@ contains
         do b = 1, qy
           do a = 1, order
             k = k + 1
+            ci(k) = i
+            cj(k) = j
             x(1, k) = lower(1) + width(1) * (i - 0.5_wp + 0.5_wp * nodes(a))
-            if (d == 2) x(2, k) = lower(2) + width(2) * (j - 0.5_wp + 0.5_wp * nodes(b))
+            w(k) = weights(a) * 2.0_wp
+            if (d == 2) then
+              x(2, k) = lower(2) + width(2) * (j - 0.5_wp + 0.5_wp * nodes(b))
+              w(k) = weights(a) * weights(b)
+            end if
           end do
         end do
       end do
       call hfc_onnx_run(model, [hfc_tensor(x), hfc_tensor(theta)], [hfc_tensor(u)], stat, errmsg)
       if (stat /= HFC_OK) return
-      k = 0
-      do cell = first, last
-        i = mod(cell - 1, nx) + 1
-        j = (cell - 1) / nx + 1
-        do b = 1, qy
-          do a = 1, order
-            k = k + 1
-            averages(:, i, j) = averages(:, i, j) + weights(a) * merge(weights(b), 2.0_wp, d == 2) * u(:, k)
-          end do
-        end do
+      do k = 1, size(w)
+        averages(:, ci(k), cj(k)) = averages(:, ci(k), cj(k)) + w(k) * u(:, k)
       end do
     end do
     averages = averages / 4.0_wp                          ! the weights sum to 2 per axis
