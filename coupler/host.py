@@ -261,8 +261,9 @@ def halo_width(scheme: str) -> int:
     return halo
 
 
-def face_fluxes(config: HostConfig, scheme: str, u: np.ndarray, t: float = 0.0) -> np.ndarray:
-    """Fortran face fluxes of a classical scheme for halo-padded states.
+def face_fluxes(config: HostConfig, scheme: Provider, u: np.ndarray, t: float = 0.0) -> np.ndarray:
+    """Fortran face fluxes of a provider (a classical scheme's name, or a FortranModel: a
+    learned model, or a constant one run natively) for halo-padded states.
 
     u: (n + 2g,) or a batch (nbatch, n + 2g), C order, last axis fastest (the ONNX layout).
     Returns (n + 1,) or (nbatch, n + 1). The batch is handed to Fortran as u(n + 2g, nbatch)

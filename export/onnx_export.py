@@ -121,6 +121,17 @@ def training_command(train: dict, data_dir: str, out_dir: str) -> str:
     return "hfc train " + " ".join(flags)
 
 
+def stencil_metadata(model_dir: Path) -> dict[str, str]:
+    """A constant-coefficient model's stencils (float64, exact from the constraint and the
+    trained constants), which hosts run natively (hfc_constant_stencil): stencil_size and
+    stencil_<quantity> (value, or left and right; d<order> per derivative), each the
+    space-separated coefficients of the cells k - size/2 .. k + size/2 - 1 of face k."""
+    model = load_model(model_dir)
+    stencils = model.stencil_coefficients()
+    return {"stencil_size": str(model.config.stencil),
+            **{f"stencil_{name}": " ".join(repr(c) for c in alpha) for name, alpha in stencils.items()}}
+
+
 def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
     """ONNX metadata_props (the schema of coupler.schema): everything a host checks before
     its first step, and provenance."""
@@ -128,6 +139,7 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
         return metadata_imex(summary, config)
     m, t = summary["model"], summary["train"]
     length = EQUATIONS[m["equation"]].length
+    stencils = stencil_metadata(model_dir) if m["kind"] == "constant" else {}
     return ModelMetadata(
         equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
         viscosity=float(m["viscosity"]) if m["equation"] == "burgers" else 0.0, inputs=(INPUT,), outputs=(OUTPUT,),
@@ -139,6 +151,7 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
             "output_meaning": "total flux J at the n + 1 interior faces, face k between cells k-1 and k, "
                               "shape (batch, 1, n + 1)",
             "model_kind": m["kind"] + ("-godunov" if m["godunov"] else ""),
+            **stencils,
             "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
             "dataset_sha256": summary["data"]["train_sha256"],
             "validation_loss": repr(float(summary["validation_loss_final"])),

@@ -119,6 +119,18 @@ class FluxModel(nn.Module):
             out[name] = (alpha * cells).sum(-1) / _constant(self.config.dx ** order, cells)
         return out
 
+    def stencil_coefficients(self) -> dict[str, list[float]]:
+        """A constant model's stencil: per face quantity (value or left/right, then each
+        derivative), the coefficients of the cells k - s/2 .. k + s/2 - 1 of face k (before
+        the division by dx^order), in float64. What a host runs natively, without a network."""
+        if self.config.kind != "constant":
+            raise ValueError(f"a {self.config.kind} model has no constant stencil")
+        out = {}
+        with torch.no_grad():       # the module's own constraint buffers: what the trained model computes
+            for name, layer, part in zip(self.quantities, self.coefficients, torch.split(self.theta.double(), self.splits)):
+                out[name] = [float(a) for a in layer.fixed.double() + layer.basis.double() @ part]
+        return out
+
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """u: (batch, 1, n + 2g) -> flux: (batch, 1, n + 1)."""
         q = self.face_quantities(u)

@@ -21,6 +21,7 @@ module hfc_api
                       hfc_onnx_open_runtime, hfc_onnx_timers
   use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_model_check, HFC_META_REQUIRED, HFC_META_KEYS
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
+  use hfc_constant_stencil, only: hfc_constant_has_stencil, hfc_constant_init
   use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_flow, hfc_host_set_state, &
                       hfc_host_get_state, hfc_host_grid, hfc_host_advance, hfc_host_step, hfc_host_diagnostics, &
                       hfc_host_free, hfc_host_stable_dt, hfc_time_config_t, hfc_diagnostics_t, hfc_guard_config_t, &
@@ -175,7 +176,9 @@ contains
     call finish_provider(id, g, stat)
   end subroutine api_provider_python
 
-  !> The learned provider of the loaded model `model`, checked against the equation.
+  !> The learned provider of the loaded model `model`, checked against the equation; a
+  !> constant-coefficient model with its stencil in the metadata runs natively
+  !> (hfc_constant_stencil), without ONNX Runtime.
   subroutine api_provider_learned(model, equation, viscosity, velocity, id, halo, stat, errmsg)
     integer, intent(in) :: model
     character(len=*), intent(in) :: equation
@@ -185,13 +188,19 @@ contains
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
     type(hfc_equation_t) :: eq
     type(hfc_learned_flux) :: learned
+    type(hfc_polynomial_flux) :: native
     halo = 0
     id = 0
     if (.not. model_check(model, stat, errmsg)) return
     call new_provider_slot(equation, viscosity, velocity, eq, id, stat, errmsg)
     if (stat /= HFC_OK) return
-    call hfc_learned_init(learned, models(model), eq, stat, errmsg)
-    if (stat == HFC_OK) allocate(providers(id)%p, source=learned)
+    if (hfc_constant_has_stencil(models(model))) then     ! a constant model: its stencil, natively
+      call hfc_constant_init(native, models(model), eq, stat, errmsg)
+      if (stat == HFC_OK) allocate(providers(id)%p, source=native)
+    else
+      call hfc_learned_init(learned, models(model), eq, stat, errmsg)
+      if (stat == HFC_OK) allocate(providers(id)%p, source=learned)
+    end if
     call finish_provider(id, halo, stat)
   end subroutine api_provider_learned
 

@@ -3,7 +3,7 @@ module hfc_riemann
   use hfc_kinds, only: wp
   implicit none
   private
-  public :: godunov_burgers, upwind_linear
+  public :: godunov_burgers, godunov_square, upwind_linear
 
 contains
 
@@ -16,6 +16,14 @@ contains
     real(wp) :: f
     f = 0.5_wp * merge(max(ul * ul, ur * ur), max(max(ul, 0.0_wp)**2, min(ur, 0.0_wp)**2), ul > ur)
   end function godunov_burgers
+
+  !> Exact Godunov flux for f(v) = c v^2, c > 0 (Burgers is c = 1/2): c times the same
+  !> branch-free form, as training/equations.py's godunov_convex_square.
+  elemental function godunov_square(ul, ur, c) result(f)
+    real(wp), intent(in) :: ul, ur, c
+    real(wp) :: f
+    f = c * merge(max(ul * ul, ur * ur), max(max(ul, 0.0_wp)**2, min(ur, 0.0_wp)**2), ul > ur)
+  end function godunov_square
 
   !> Upwind flux for f(u) = a u.
   elemental function upwind_linear(ul, ur, a) result(f)

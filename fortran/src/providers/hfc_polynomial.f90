@@ -10,6 +10,7 @@ module hfc_polynomial
   use hfc_equation, only: hfc_equation_t, HFC_MAX_TERMS
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t
   use hfc_stencil, only: hfc_face_offsets, hfc_standard_coefficients
+  use hfc_riemann, only: godunov_square
   implicit none
   private
 
@@ -18,6 +19,9 @@ module hfc_polynomial
     type(hfc_equation_t) :: eq
     integer :: size = 6                                  !< cells around each face
     real(wp), allocatable :: alpha(:, :)                 !< (size, 0:terms): value, then each term's derivative
+    real(wp), allocatable :: right(:)                    !< (size): a right value; then alpha(:, 0) is the left
+                                                         !< one and the quadratic term takes their Godunov flux
+    logical :: trained = .false.                         !< coefficients given (a constant model), not standard
     real(wp), allocatable, private :: q(:, :)            !< face quantities workspace
   contains
     procedure :: compute => polynomial_compute
@@ -25,7 +29,7 @@ module hfc_polynomial
     procedure :: name => polynomial_name
   end type hfc_polynomial_flux
 
-  public :: hfc_polynomial_init
+  public :: hfc_polynomial_init, hfc_polynomial_init_coefficients
 
 contains
 
@@ -54,6 +58,36 @@ contains
     end do
   end subroutine hfc_polynomial_init
 
+  !> The stencil of given coefficients (a trained constant-coefficient model, run without a
+  !> network): alpha(size, 0:eq%terms) for the face value and each term's derivative (cells
+  !> k - size/2 .. k + size/2 - 1 of face k, before the division by dx^order); with `right`,
+  !> alpha(:, 0) and right are left and right face values whose quadratic term is the exact
+  !> Godunov flux (quadratic coefficient > 0) and whose linear term takes their mean.
+  subroutine hfc_polynomial_init_coefficients(p, eq, alpha, stat, errmsg, right)
+    type(hfc_polynomial_flux), intent(out) :: p
+    type(hfc_equation_t), intent(in) :: eq
+    real(wp), intent(in) :: alpha(:, 0:)
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    real(wp), intent(in), optional :: right(:)
+
+    call hfc_clear(stat, errmsg)
+    p%eq = eq
+    p%size = size(alpha, 1)
+    if (p%size < 2 .or. mod(p%size, 2) /= 0 .or. ubound(alpha, 2) /= eq%terms) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'polynomial: the coefficients must be (even size >= 2, ' // &
+        '0:terms of the equation)')
+    else if (present(right)) then
+      if (size(right) /= p%size .or. .not. eq%quadratic > 0.0_wp) &
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'polynomial: a right-value stencil needs the size of ' // &
+          'the others and an equation with a convex quadratic term (Godunov)')
+    end if
+    if (stat /= 0) return
+    p%alpha = alpha
+    p%trained = .true.
+    if (present(right)) p%right = right
+  end subroutine hfc_polynomial_init_coefficients
+
   pure integer function polynomial_halo_width(self) result(g)
     class(hfc_polynomial_flux), intent(in) :: self
     g = self%size / 2
@@ -62,7 +96,11 @@ contains
   pure function polynomial_name(self) result(text)
     class(hfc_polynomial_flux), intent(in) :: self
     character(len=:), allocatable :: text
-    text = 'polynomial'
+    if (self%trained) then
+      text = 'constant stencil'
+    else
+      text = 'polynomial'
+    end if
   end function polynomial_name
 
   subroutine polynomial_compute(self, grid, u, aux, t, dt, flux, stat, errmsg)
@@ -96,7 +134,15 @@ contains
         self%q(:, i) = self%q(:, i) / scale
       end if
     end do
-    flux = self%eq%quadratic * self%q(:, 0)**2 + self%eq%velocity * self%q(:, 0)
+    if (allocated(self%right)) then                 ! q(:, 0) is the left value
+      flux = 0.0_wp
+      do j = 1, self%size
+        flux = flux + self%right(j) * u(first + j:first + j + n)
+      end do
+      flux = godunov_square(self%q(:, 0), flux, self%eq%quadratic) + self%eq%velocity * 0.5_wp * (self%q(:, 0) + flux)
+    else
+      flux = self%eq%quadratic * self%q(:, 0)**2 + self%eq%velocity * self%q(:, 0)
+    end if
     do i = 1, self%eq%terms
       flux = flux + self%eq%coefficient(i) * self%q(:, i)
     end do
