@@ -110,3 +110,25 @@ def test_two_components_through_matvec_and_head_tuning():
     fit(module, target, sampler, IVPConfig(fit_steps=0, fit_samples=200), torch.Generator().manual_seed(3))
     y = sampler(300, torch.Generator().manual_seed(4))
     assert torch.allclose(evaluate(module, flatten(module), y), target(y), atol=1e-8)
+
+
+def test_a_two_component_run_refits():
+    """A field of two components through evolve with a refit halfway (u_t = 0, so the run
+    itself keeps theta): the refit targets the network's own two components and keeps the
+    function (1e-2: 200 Adam steps, then head tuning)."""
+    from training.ivp_solver import evolve
+
+    torch.manual_seed(0)
+    module = Ansatz(AnsatzConfig(dim=1, hidden=8, layers=2, outputs=2, box=(-1.0, 1.0))).double()
+    sampler = uniform_box(1, -1.0, 1.0)
+    config = IVPConfig(samples=200, rank=20, fit_steps=200, fit_samples=200, restarts=2, rtol=1e-2)
+    target = lambda x: torch.stack([torch.sin(torch.pi * x[:, 0]), torch.cos(torch.pi * x[:, 0] / 2)], -1)  # noqa: E731
+    theta = fit(module, target, sampler, config, torch.Generator().manual_seed(0))
+    still = lambda u, th, x, t: torch.zeros(2 * x.shape[0], dtype=x.dtype)                # noqa: E731
+    trajectory = evolve(module, still, theta, sampler, 0.1, config, outputs=(0.05,),
+                        generator=torch.Generator().manual_seed(1))
+    assert trajectory.refits == [0.05] and trajectory.times == [0.05, 0.1]
+    x = sampler(500, torch.Generator().manual_seed(2))
+    before, after = evaluate(module, theta, x), evaluate(module, trajectory.thetas[-1], x)
+    assert after.shape == (500, 2)
+    assert torch.linalg.norm(after - before) < 1e-2 * torch.linalg.norm(before)
