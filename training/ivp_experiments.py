@@ -66,7 +66,7 @@ CASES = {
     "heat": Case(Heat(0.05, Gaussian((0.0, 0.0), 0.3)), 2, (-1.5, 1.5), False, 0.3, 32,
                  IVPConfig(samples=1000, rank=200, rtol=1e-3, fit_steps=1500, fit_samples=1000, restarts=3)),
     "wave": Case(Wave(), 3, (-1.0, 1.0), True, 0.15, 32,
-                 IVPConfig(samples=1500, rank=100, rtol=3e-3, fit_steps=2000, fit_samples=1500, restarts=3),
+                 IVPConfig(samples=1500, rank=100, rtol=3e-3, fit_steps=3000, fit_samples=12000, restarts=0),
                  fd_nodes=100, compare_restarts=False),
     "fokker-planck": Case(FokkerPlanck(), 8, (-1.0, 1.0), True, 0.25, 32,
                           IVPConfig(samples=1000, rank=200, rtol=1e-3, fit_steps=1000, fit_samples=1000, restarts=3)),
