@@ -45,7 +45,7 @@ class Case:
     t_end: float
     hidden: int
     solver: IVPConfig
-    outputs: int = 5                        # evaluation times over the run
+    evaluations: int = 5                    # evaluation times over the run (after t = 0)
     test_points: int = 20_000
     fd_nodes: int = 0                       # > 0: the finite-difference reference on this many nodes per axis
     compare_restarts: bool = True           # also run Neural-IVP without restarts
@@ -130,7 +130,7 @@ def run_method(case: Case, ansatz: AnsatzConfig, config: IVPConfig, x_test: torc
     start = time.perf_counter()
     theta0 = fit(module, case.pde.initial, sampler, config, generator)
     fit_seconds = time.perf_counter() - start
-    times = tuple(float(t) for t in np.linspace(0, case.t_end, case.outputs + 1))
+    times = tuple(float(t) for t in np.linspace(0, case.t_end, case.evaluations + 1))
     trajectory = evolve(module, case.pde.rhs, theta0, sampler, case.t_end, config, outputs=times, generator=generator,
                         progress=progress)
     errors = [_error(case, _evaluate(module, th, x_test), x_test, t)
