@@ -375,6 +375,11 @@ def onnx_check(model: int, config: HostConfig) -> None:
     _check(*_api.api_model_check(model, *config.equation_args(), config.n, config.length))
 
 
+def onnx_check_time(model: int, time: TimeConfig) -> None:
+    """The Fortran check of a loaded model against the host's explicit method and Courant number."""
+    _check(*_api.api_model_check_time(model, time.method, 0.0 if time.dt else time.cfl))
+
+
 def onnx_bench(provider: int, model: int, u: np.ndarray, reps: int) -> tuple[float, float]:
     """`reps` calls of a Fortran learned provider on states u (batch, cells): total wall
     seconds and seconds inside ONNX Runtime's Run (for the overhead benchmark)."""

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from coupler.errors import ConfigError, HfcError
-from coupler.host import (FortranModel, HostConfig, PythonFlux, TimeConfig, imex_split, onnx_face_fluxes, onnx_free,
-                          onnx_load)
+from coupler.host import (FortranModel, HostConfig, PythonFlux, TimeConfig, imex_split, onnx_check_time,
+                          onnx_face_fluxes, onnx_free, onnx_load)
 from coupler.limits import check_range
 from coupler.schema import ModelError, ModelMetadata
 
@@ -240,7 +240,8 @@ def check_host(path: Path, meta: ModelMetadata, host: HostConfig, time: TimeConf
     """Refuse a host whose equation, dimensions, grid spacing, viscosity or time stepping the
     model was not trained for (under IMEX the provider's law is the one without viscosity)."""
     explicit, diffusivity = imex_split(host, time)
-    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity, host.velocity)
+    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity, host.velocity,
+                    None if time.dt else time.cfl)
     meta.check_host(path, explicit.equation, explicit.dx, explicit.n, explicit.lengths[0], explicit.viscosity,
                     explicit.ndim, explicit.spacing[1] if explicit.ndim == 2 else None)
 
@@ -278,6 +279,8 @@ class FortranLearnedFlux:
 
     def check_host(self, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
         check_host(self.path, self.meta, host, time)
+        if time.method != "imex":
+            onnx_check_time(self.id, time)       # the Fortran library's own rule (hfc_meta_check_time), the same
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes, as LearnedFlux.__call__, computed by the Fortran binding."""

@@ -24,6 +24,10 @@ SCHEMA_VERSIONS = ("1",)
 REQUIRED = ("hfc_schema_version", "equation", "space_dimensions", "halo", "dx", "length", "viscosity",
             "input_name", "output_name", "dtype")
 DTYPES = ("float32", "float64")
+# Courant number a learned model may run at unless its metadata `courant` says more (the
+# classical explicit limit; models trained on the time derivative learned no step at all)
+CLASSICAL_COURANT = 1.0
+METHOD_NAMES = {"euler": "forward Euler", "ssprk3": "SSP-RK3", "midpoint": "midpoint"}
 
 
 class ModelError(HfcError):
@@ -85,16 +89,28 @@ class ModelMetadata:
                 **{k: str(v) for k, v in self.extra.items()}}
 
     def check_time(self, path, method: str, solver: str, dt: float | None, diffusivity: float,
-                   velocity: float = 0.0) -> None:
-        """Refuse time stepping the model was not trained for: a model trained through the
+                   velocity: float = 0.0, cfl: float | None = None) -> None:
+        """Refuse time stepping the model was not trained for. A model trained through the
         host's IMEX step (metadata time_stepping = imex) runs only in that step, with its
         solver, time step, diffusivity and velocity (the iteration count may differ: K_max
         is the model's default, other K are the user's experiment); an explicit model does
-        not run under IMEX, whose provider law lacks the viscosity its flux includes."""
-        if self.extra.get("time_stepping") != "imex":
+        not run under IMEX, whose provider law lacks the viscosity its flux includes. A model
+        trained through an explicit method (time_stepping = euler or ssprk3) runs only in it;
+        the host's Courant number `cfl` (None: a fixed dt) may not exceed the model's
+        `courant` (the classical limit CLASSICAL_COURANT for a model that declares none: a
+        model runs beyond it only when trained to)."""
+        declared = self.extra.get("time_stepping")
+        if declared != "imex":
             if method == "imex":
                 raise ConfigError(f"model '{path}' was trained for explicit time stepping; IMEX needs a flux trained "
                                   "through the implicit step (hfc prdp --case hybrid)")
+            if declared is not None and method != declared:
+                raise ConfigError(f"model '{path}' was trained through {METHOD_NAMES.get(declared, declared)} steps; "
+                                  f"run it with --time-stepping {declared}")
+            courant = float(self.extra.get("courant", CLASSICAL_COURANT))
+            if cfl is not None and cfl > courant * (1 + 1e-12):
+                raise ConfigError(f"model '{path}' was trained for Courant numbers up to {courant:g}; the host asks for "
+                                  f"--cfl {cfl:g} (use --cfl {courant:g} or less)")
             return
         step, nu, name = float(self.extra["time_step"]), float(self.extra["diffusivity"]), self.extra["implicit_solver"]
         a = float(self.extra.get("velocity", velocity))

@@ -27,11 +27,14 @@ from coupler.errors import ConfigError
 from coupler.io.atomic import AtomicFile, check_not_reading, check_path, check_writable
 from coupler.problems.equations import EQUATIONS
 from coupler.schema import ModelMetadata
-from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig, export_form
+from training.advection_model import INPUTS as INPUTS_2D, OUTPUTS as OUTPUTS_2D, AdvectionModelConfig
+from training.advection_model import export_form as export_form_2d
 from training.advection_train import load_advection_model
+from training.models import export_form
 from training.train import PRESETS, TrainConfig, load_model, preset
 
 INPUT, OUTPUT = "u", "flux"
+TIMING_CELLS = 4096        # the model card's ns per cell: one call on 4096 cells (64^2 in 2D), one thread
 # ORT vs torch, max |difference| / max |torch| over the verification inputs
 TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
 
@@ -44,11 +47,12 @@ class MatmulConv1d(torch.nn.Module):
         super().__init__()
         self.kernel = conv.kernel_size[0]
         self.weight = torch.nn.Parameter(conv.weight.detach().flatten(1).T.clone())   # (C k, O)
-        self.bias = torch.nn.Parameter(conv.bias.detach().clone())
+        self.bias = None if conv.bias is None else torch.nn.Parameter(conv.bias.detach().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         columns = x.unfold(-1, self.kernel, 1).permute(0, 2, 1, 3).flatten(2)      # (B, L', C k)
-        return (columns @ self.weight + self.bias).transpose(1, 2)
+        out = columns @ self.weight
+        return (out if self.bias is None else out + self.bias).transpose(1, 2)
 
 
 class MatmulConv2d(torch.nn.Module):
@@ -95,29 +99,32 @@ class ExportConfig:
             raise ValueError(f"dtype must be one of {', '.join(TOLERANCE)}, got '{self.dtype}'")
 
 
+# TrainConfig fields that are `hfc train` flags of their own (the schedule comes from the preset)
+TRAIN_FLAGS = ("kind", "godunov", "unroll", "unroll_dt", "integrator", "courant", "layers", "channels", "kernel",
+               "stencil", "init", "seed", "dtype", "threads")
+
+
 def training_command(train: dict, data_dir: str, out_dir: str) -> str:
     """The `hfc train` command that reproduces a model.json's training configuration."""
     config = TrainConfig(**train)
-    base = {k: getattr(config, k) for k in ("kind", "godunov", "seed", "dtype", "threads", "unroll", "unroll_dt")}
+    base = {k: getattr(config, k) for k in TRAIN_FLAGS + ("learning_rate",)}
     flags = [f"--equation {config.equation}", f"--factor {config.factor}", f"--data {data_dir}",
              f"--out {out_dir}"]
     name = next((p for p in PRESETS if preset(p, config.equation, config.factor, **base) == config), None)
     if name is None:
         flags += [f"--steps {config.steps}", f"--batch-size {config.batch_size}"]
         name = "quick"
+    if config.learning_rate != preset(name, config.equation, config.factor, unroll=config.unroll).learning_rate:
+        flags.append(f"--learning-rate {config.learning_rate:g}")
     flags.append(f"--preset {name}")
-    if config.kind != "network":
-        flags.append(f"--kind {config.kind}")
-    if config.godunov:
-        flags.append("--godunov")
-    if config.unroll:
-        flags.append(f"--unroll {config.unroll} --unroll-dt {config.unroll_dt:g}")
-    if config.seed:
-        flags.append(f"--seed {config.seed}")
-    if config.dtype != "float32":
-        flags.append(f"--dtype {config.dtype}")
-    if config.threads:
-        flags.append(f"--threads {config.threads}")
+    default = TrainConfig()
+    for key in TRAIN_FLAGS:
+        value = getattr(config, key)
+        if key == "unroll_dt" and config.unroll and not config.courant:
+            flags.append(f"--unroll-dt {value:g}")
+        elif key != "unroll_dt" and value != getattr(default, key):
+            flag = "--" + key.replace("_", "-")
+            flags.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     return "hfc train " + " ".join(flags)
 
 
@@ -140,6 +147,8 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
     m, t = summary["model"], summary["train"]
     length = EQUATIONS[m["equation"]].length
     stencils = stencil_metadata(model_dir) if m["kind"] == "constant" else {}
+    # trained through the host's method at a Courant number: the host must use that method, at most that Courant
+    stepping = {"time_stepping": t["integrator"], "courant": repr(float(t["courant"]))} if t.get("courant") else {}
     return ModelMetadata(
         equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
         viscosity=float(m["viscosity"]) if m["equation"] == "burgers" else 0.0, inputs=(INPUT,), outputs=(OUTPUT,),
@@ -152,6 +161,7 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
                               "shape (batch, 1, n + 1)",
             "model_kind": m["kind"] + ("-godunov" if m["godunov"] else ""),
             **stencils,
+            **stepping,
             "training_command": training_command(t, summary["data"]["dir"], str(model_dir)),
             "dataset_sha256": summary["data"]["train_sha256"],
             "validation_loss": repr(float(summary["validation_loss_final"])),
@@ -191,11 +201,12 @@ def metadata_imex(summary: dict, config: ExportConfig) -> dict[str, str]:
         }).to_props()
 
 
-def verification_inputs(halo: int, dtype: torch.dtype, seed: int) -> list[torch.Tensor]:
-    """Random valid inputs of several non-square shapes: smooth waves plus jumps, O(1)."""
+def verification_inputs(halo: int, dtype: torch.dtype, seed: int,
+                        shapes=((1, 64), (3, 37), (2, 512), (5, 9))) -> list[torch.Tensor]:
+    """Random valid inputs of several non-square (batch, cells) shapes: smooth waves plus jumps, O(1)."""
     rng = np.random.Generator(np.random.PCG64(seed))
     cases = []
-    for batch, n in ((1, 64), (3, 37), (2, 512), (5, 9)):
+    for batch, n in shapes:
         x = np.linspace(0, 2 * np.pi, n + 2 * halo, endpoint=False)
         u = sum(rng.uniform(-1, 1, (batch, 1)) * np.sin(k * x + rng.uniform(0, 2 * np.pi, (batch, 1)))
                 for k in range(1, 4))
@@ -210,6 +221,7 @@ class ExportReport:
     max_relative_error: float
     sha256: str
     metadata: dict
+    ns_per_cell: float = float("nan")     # measured at export: ONNX Runtime, one thread, TIMING_CELLS cells
 
 
 @dataclass
@@ -224,15 +236,35 @@ class Graph:
     shapes: dict
     meta: dict
     cases: list[tuple[torch.Tensor, ...]]
+    timing: tuple[torch.Tensor, ...] = ()      # an input of TIMING_CELLS cells, for the card's ns per cell
 
 
 def graph_1d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
+    """The 1D model in its export form (training.models.export_form: every fixed linear map
+    folded into the last convolution), checked against the trained module."""
     dtype = getattr(torch, config.dtype)
-    model = load_model(model_dir, dtype)
+    trained = load_model(model_dir, dtype)
+    model = export_form(trained)
     g = model.halo
+    cases = [(u,) for u in verification_inputs(g, dtype, config.seed)]
+    check_export_form(model, trained, cases, config.dtype)
+    meta = metadata(summary, model_dir, config)
+    meta["flops_per_cell"] = str(model.flops_per_cell())
+    timing = verification_inputs(g, dtype, config.seed, ((1, TIMING_CELLS),))[0]
     return Graph(model, (INPUT,), (OUTPUT,), (torch.zeros(2, 1, 64 + 2 * g, dtype=dtype),),
-                 {INPUT: {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}},
-                 metadata(summary, model_dir, config), [(u,) for u in verification_inputs(g, dtype, config.seed)])
+                 {INPUT: {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}, meta, cases,
+                 (timing,))
+
+
+def check_export_form(form: torch.nn.Module, trained: torch.nn.Module, cases: list[tuple], dtype: str) -> None:
+    """The export form computes the trained module's outputs to the dtype's tolerance."""
+    with torch.no_grad():
+        for case in cases:
+            a, b = form(*case), trained(*case)
+            for x, y in zip(*(r if isinstance(r, tuple) else (r,) for r in (a, b))):
+                if not float((x - y).abs().max() / y.abs().max()) <= TOLERANCE[dtype]:
+                    raise ExportError("the export form (folded linear maps, gathered cells) changed the fluxes "
+                                      f"beyond {TOLERANCE[dtype]:g}")
 
 
 def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
@@ -272,11 +304,12 @@ def metadata_2d(summary: dict, model_dir: Path, config: ExportConfig) -> dict[st
         }).to_props()
 
 
-def verification_inputs_2d(halo: int, dtype: torch.dtype, seed: int) -> list[tuple[torch.Tensor, ...]]:
-    """Random valid 2D inputs of non-square shapes: blobs in [0, 1], O(1) velocities."""
+def verification_inputs_2d(halo: int, dtype: torch.dtype, seed: int,
+                           shapes=((1, 32, 48), (2, 9, 13), (1, 64, 64))) -> list[tuple[torch.Tensor, ...]]:
+    """Random valid 2D inputs of non-square (batch, ny, nx) shapes: blobs in [0, 1], O(1) velocities."""
     rng = np.random.Generator(np.random.PCG64(seed))
     cases = []
-    for batch, ny, nx in ((1, 32, 48), (2, 9, 13), (1, 64, 64)):
+    for batch, ny, nx in shapes:
         shape = (batch, 1, ny + 2 * halo, nx + 2 * halo)
         c = rng.uniform(0, 1, shape) ** 3
         u, v = rng.normal(size=(2, *shape))
@@ -291,22 +324,19 @@ def graph_2d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
     against the trained module on the verification inputs (the tolerance of ONNX Runtime's)."""
     dtype = getattr(torch, config.dtype)
     trained = load_advection_model(model_dir, dtype)
-    model = export_form(trained)
+    model = export_form_2d(trained)
     g = model.halo
     cases = verification_inputs_2d(g, dtype, config.seed)
-    with torch.no_grad():
-        for case in cases:
-            for a, b in zip(model(*case), trained(*case)):
-                if not float((a - b).abs().max() / b.abs().max()) <= TOLERANCE[config.dtype]:
-                    raise ExportError("the export form (folded constraint, gathered cells) changed the fluxes beyond "
-                                      f"{TOLERANCE[config.dtype]:g}")
+    check_export_form(model, trained, cases, config.dtype)
     batch, rows, cols = torch.export.Dim("batch"), torch.export.Dim("rows", min=2 * g + 1), \
         torch.export.Dim("cols", min=2 * g + 1)
     field = {0: batch, 2: rows, 3: cols}
     example = tuple(torch.rand(2, 1, 24 + 2 * g, 32 + 2 * g, dtype=dtype) for _ in range(3)) + \
         (torch.tensor([[0.0, 1.0], [0.0, 1.0]], dtype=dtype),)
+    side = int(TIMING_CELLS ** 0.5)
     return Graph(model, INPUTS_2D, OUTPUTS_2D, example, {"c": field, "u": field, "v": field, "c_range": {0: batch}},
-                 metadata_2d(summary, model_dir, config), cases)
+                 metadata_2d(summary, model_dir, config), cases,
+                 verification_inputs_2d(g, dtype, config.seed, ((1, side, side),))[0])
 
 
 def torch_to_onnx(model: torch.nn.Module, example: tuple, inputs: tuple[str, ...], outputs: tuple[str, ...],
@@ -379,7 +409,7 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
         raise ExportError(f"ONNX Runtime differs from torch by {worst:.3g} (relative), more than "
                           f"{TOLERANCE[config.dtype]:g} for {config.dtype}")
     digest = hashlib.sha256(data).hexdigest()
-    report = ExportReport(out_path, worst, digest, meta)
+    report = ExportReport(out_path, worst, digest, meta, ns_per_cell(data, graph))
     card_json, card_md = model_card(report, summary, config, model_dir)
     # all three under temporary names first, then renamed: a failure leaves none of them
     files: list[AtomicFile] = []
@@ -395,6 +425,30 @@ def export(model_dir: str | Path, out_path: str | Path, config: ExportConfig = E
     return report
 
 
+def ns_per_cell(data: bytes, graph: Graph, repeats: int = 7) -> float:
+    """ONNX Runtime's time per cell of one call on the graph's timing input (one intra-op
+    thread, the median of `repeats` timed calls after a warm-up): the model card's cost, a
+    measurement on the exporting machine, so in the card and not in the model's metadata."""
+    import statistics
+    import time
+
+    import onnxruntime as ort
+
+    if not graph.timing:
+        return float("nan")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    feed = {name: x.numpy() for name, x in zip(graph.inputs, graph.timing)}
+    session.run(None, feed)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        session.run(None, feed)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) / TIMING_CELLS * 1e9
+
+
 def card_paths(out_path: Path) -> dict[str, Path]:
     """The files an export writes: the .onnx model and its card (.json, .md) beside it."""
     return {"the model": out_path, "the model card": out_path.with_suffix(".json"),
@@ -408,6 +462,9 @@ def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_
             "verification": {"max_relative_error_ort_vs_torch": report.max_relative_error,
                              "tolerance": TOLERANCE[config.dtype]},
             "export": asdict(config), "training": summary,
+            "cost": {"flops_per_cell": int(meta["flops_per_cell"]) if "flops_per_cell" in meta else None,
+                     "ns_per_cell": report.ns_per_cell,
+                     "measured": f"ONNX Runtime, 1 thread, one call on {TIMING_CELLS} cells, median of 7, at export"},
             "regenerate": meta["training_command"] if "imex" in summary else
                           f"{meta['training_command']} && hfc export --model {model_dir} --out {report.path}"
                           + (f" --dtype {config.dtype}" if config.dtype != "float32" else "")}
@@ -419,7 +476,9 @@ def model_card(report: ExportReport, summary: dict, config: ExportConfig, model_
              f"{float(meta['length']):.6g}), exported as {meta['dtype']}.", "",
              "| field | value |", "|---|---|"]
     lines += [f"| {k} | `{v}` |" for k, v in meta.items()]
-    lines += ["", f"Verification: ONNX Runtime vs torch, max relative difference "
+    lines += ["", f"Cost: {meta.get('flops_per_cell', '?')} FLOP per cell; {report.ns_per_cell:.0f} ns per cell "
+                  f"({card['cost']['measured']}).",
+              "", f"Verification: ONNX Runtime vs torch, max relative difference "
                   f"{report.max_relative_error:.3g} (tolerance {TOLERANCE[config.dtype]:g}).",
               (f"Validation loss (MAE of {summary['train']['window']} forward-Euler steps, Zhuang et al. Eq. 6): "
                if meta["equation"] == "advection2d" else

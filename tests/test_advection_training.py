@@ -112,8 +112,11 @@ def test_training_lowers_the_loss_and_resumes_bit_for_bit(data, tmp_path):
 @pytest.mark.parametrize("args,fragment", [
     (["train", "--equation", "advection2d", "--godunov", "--unroll", "3"], "--godunov, --unroll do not apply"),
     (["train", "--equation", "advection2d", "--stencil", "3x3"], "even number of cells across"),
-    (["train", "--equation", "advection2d", "--stencil", "2by3"], "expected NxT"),
-    (["train", "--equation", "burgers", "--layers", "3"], "--layers does not apply"),
+    (["train", "--equation", "advection2d", "--stencil", "2by3"], "expected N (1D) or NxT"),
+    (["train", "--equation", "advection2d", "--stencil", "4"], "a 2D stencil is NxT"),
+    (["train", "--equation", "burgers", "--stencil", "2x3"], "a 1D stencil is one number"),
+    (["train", "--equation", "burgers", "--window", "3"], "--window does not apply"),
+    (["train", "--equation", "advection2d", "--integrator", "euler"], "--integrator does not apply"),
     (["data", "--equation", "burgers", "--grid", "16"], "--grid does not apply"),
     (["data", "--equation", "advection2d", "--snapshots", "4"], "--snapshots does not apply"),
     (["evaluate", "--equation", "advection2d", "--runs", "4"], "--runs does not apply"),

@@ -45,6 +45,44 @@ def test_onnx_runtime_matches_torch_on_dynamic_nonsquare_shapes(exported, burger
         assert np.max(np.abs(got - expected)) <= tolerance * np.max(np.abs(expected))
 
 
+@pytest.mark.parametrize("equation, kind, godunov, stencil, layers", [
+    ("burgers", "network", False, 6, 3), ("burgers", "network", True, 6, 3), ("burgers", "constant", True, 6, 3),
+    ("burgers", "baseline", False, 4, 3), ("burgers", "network", False, 8, 1), ("kdv", "network", False, 6, 2),
+    ("ks", "constant", False, 6, 3)])
+def test_the_lean_export_form_is_the_trained_model(equation, kind, godunov, stencil, layers):
+    """Folding the constraint, 1/dx^l, the law's coefficients and sqrt(c) into the last
+    convolution changes only the order of float64 sums: 1e-13 relative to the largest flux
+    (measured <= 1.5e-15), on random weights and states with jumps."""
+    from training.models import FluxModel, ModelConfig, export_form
+
+    torch.manual_seed(1)
+    model = FluxModel(ModelConfig(equation, kind, godunov, stencil=stencil, layers=layers), torch.float64)
+    if model.theta is not None:
+        torch.nn.init.normal_(model.theta)
+    lean = export_form(model)
+    with torch.no_grad():
+        for batch, n in ((1, 64), (3, 9)):
+            u = torch.randn(batch, 1, n + 2 * model.halo, dtype=torch.float64)
+            expected = model(u)
+            assert float((lean(u) - expected).abs().max() / expected.abs().max()) <= 1e-13
+
+
+def test_the_exported_graph_is_lean(exported, burgers_model):
+    """No constraint MatMul, no division, no shape arithmetic: the network's convolutions,
+    the gather, two stencil products and the flux formula; the card's FLOPs per cell are
+    the convolutions' multiply-adds (15 195 for the 3 x 32 network)."""
+    proto = onnx.load(exported["float32"].path)
+    ops = [node.op_type for node in proto.graph.node]
+    assert not {"MatMul", "Div", "Pow", "Shape", "Gather", "Split"} & set(ops), ops
+    assert ops.count("Conv") == 4 and len(ops) <= 14
+    meta = {p.key: p.value for p in proto.metadata_props}
+    weights = 2 * sum(onnx.numpy_helper.to_array(t).size for t in proto.graph.initializer if t.dims and
+                      len(t.dims) == 3) - 2 * 6 * 14      # Conv weights, less the one-hot gather (6 x 14)
+    assert int(meta["flops_per_cell"]) == weights + 2 * 2 * 6 + 3 == 15195
+    card = json.loads(exported["float32"].path.with_suffix(".json").read_text())
+    assert card["cost"]["flops_per_cell"] == 15195 and card["cost"]["ns_per_cell"] > 0
+
+
 def test_training_command_names_the_preset():
     from dataclasses import asdict
     from training.train import preset
@@ -55,6 +93,10 @@ def test_training_command_names_the_preset():
                        "--kind constant --godunov --unroll 8 --unroll-dt 0.001 --threads 1")
     config["steps"] = 123
     assert "--steps 123" in training_command(config, "d", "o")
+    config = asdict(preset("quick", "burgers", 8, unroll=8, integrator="euler", courant=0.5, layers=2, channels=8))
+    assert training_command(config, "d", "o") == ("hfc train --equation burgers --factor 8 --data d --out o --preset "
+                                                  "quick --unroll 8 --integrator euler --courant 0.5 --layers 2 "
+                                                  "--channels 8")
 
 
 def test_cli_export_refuses_bad_input(hfc, tmp_path, burgers_model):

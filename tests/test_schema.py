@@ -77,3 +77,53 @@ def test_standalone_check_refuses_what_the_python_check_refuses(onnx32, host, me
         native.check_host(host)
     onnx_check(native.id, HostConfig("burgers", 64))           # the model's own grid passes both
     native.check_host(HostConfig("burgers", 64))
+
+
+@pytest.mark.parametrize("declared, method, cfl, message", [
+    ({}, "ssprk3", 0.9, None),                       # a time-derivative model: any explicit method ...
+    ({}, "euler", 0.5, None),
+    ({}, "ssprk3", 1.5, "up to 1"),                  # ... up to the classical Courant number
+    ({}, "ssprk3", None, None),                      # a fixed dt is the user's to choose
+    ({"time_stepping": "euler", "courant": "0.5"}, "euler", 0.5, None),
+    ({"time_stepping": "euler", "courant": "0.5"}, "euler", 0.3, None),
+    ({"time_stepping": "euler", "courant": "0.5"}, "ssprk3", 0.5, "euler"),
+    ({"time_stepping": "euler", "courant": "0.5"}, "euler", 0.6, "0.5"),
+    ({"time_stepping": "ssprk3", "courant": "4.0"}, "ssprk3", 4.0, None),   # a long-step model, beyond 1
+])
+def test_both_runtimes_refuse_a_time_stepping_the_model_was_not_trained_for(onnx32, tmp_path, declared, method, cfl,
+                                                                             message):
+    """Models trained through a host method at a Courant number (hfc train --integrator
+    --courant) declare both; Python (ModelMetadata.check_time) and Fortran
+    (hfc_meta_check_time) refuse another method or a larger Courant number alike."""
+    from coupler.host import TimeConfig
+
+    path = _edited(onnx32, tmp_path, "stepping", lambda props: props.update(declared))
+    time = TimeConfig(cfl=cfl or 0.5, dt=0.01 if cfl is None else None, method=method)
+    for runtime in (LearnedFlux(path), FortranLearnedFlux(path, FORTRAN)):
+        if message is None:
+            runtime.check_host(HostConfig("burgers", 64), time)
+        else:
+            with pytest.raises(ConfigError, match=message):
+                runtime.check_host(HostConfig("burgers", 64), time)
+    if message is not None:          # the Fortran rule on its own, too
+        from coupler.host import onnx_check_time
+
+        native = FortranLearnedFlux(path, FORTRAN)
+        with pytest.raises(ConfigError, match="time_stepping|courant"):
+            onnx_check_time(native.id, time)
+
+
+def test_a_full_model_registry_refuses_in_one_line(onnx32):
+    """Loading more models than the registry holds (64) is a clear error, not a crash (it
+    once wrote past the registry), and freeing one makes room again."""
+    from coupler.errors import HfcError
+
+    loaded = []
+    with pytest.raises(HfcError, match="too many models loaded at once"):
+        for _ in range(100):
+            loaded.append(FortranLearnedFlux(onnx32, FORTRAN))
+    assert len(loaded) == 64
+    loaded.pop().close()
+    loaded.append(FortranLearnedFlux(onnx32, FORTRAN))
+    for model in loaded:
+        model.close()

@@ -96,7 +96,8 @@ def test_unrolled_targets_continue_the_reference(unroll_data):
     from training.unroll import UnrollConfig, unrolled_targets
 
     fine, coarse = load(unroll_data / "train.nc", 1), load(unroll_data / "train.nc", 8)
-    future, forcing = unrolled_targets(coarse, fine, UnrollConfig(8, 1e-3), workers=1, progress=False)
+    future, forcing, steps = unrolled_targets(coarse, fine, UnrollConfig(8, 1e-3), workers=1, progress=False)
+    assert np.all(steps == 1e-3)
     assert future.shape == (len(coarse.u), 8, 64) and forcing.shape == (len(coarse.u), 16, 64)
     later = np.flatnonzero(np.isclose(coarse.time, 0.5))          # first snapshot of each trajectory
     # The stored run reached t + 0.008 in CFL steps, the continuation in 8 exact-hit calls:
@@ -111,10 +112,10 @@ def test_unrolled_loss_known_cases_and_training(unroll_data, tmp_path):
     config = preset("quick", "burgers", 8, steps=30, eval_every=15, batch_size=4, kind="constant",
                     godunov=True, unroll=8)
     trainer = Trainer(config, unroll_data, tmp_path)
-    u, future, forcing = trainer.train_set
+    u, future, forcing, steps = trainer.train_set
     with torch.no_grad():
         exact = rollout(trainer.model, u, forcing, 1e-3)
-        assert float(trainer.loss(u, exact, forcing)) == 0.0
+        assert float(trainer.loss(u, exact, forcing, steps)) == 0.0
     # normalization: predicting "no change" over the training set scores exactly 1
     # (float32 sums over the whole set, reduced in another order: 1e-6)
     assert float(torch.mean((u[:, None] - future) ** 2)) / trainer.scale == pytest.approx(1.0, rel=1e-6)
@@ -130,3 +131,78 @@ def test_unrolled_loss_is_refused_for_spectral_equations():
     snaps = Snapshots(np.zeros((1, 8)), np.zeros((1, 8)), np.zeros(1), np.zeros(1), 1.0, "kdv")
     with pytest.raises(ValueError, match="Burgers only"):
         reference_continuation(snaps, UnrollConfig())
+
+
+@pytest.mark.parametrize("integrator", ["euler", "ssprk3"])
+def test_the_unrolled_loss_steps_as_the_host_does(repo_root, tmp_path, integrator):
+    """The training rollout of a host method (training.unroll.rollout) is the host's own
+    step: the committed constant model (float64) from a sine wave, 20 steps of a fixed dt
+    in torch and in the Fortran host (native stencil, hfc_stepper) agree to 1e-12 of the
+    state (round-off; a wrong stage weight or stage time would differ by O(dt^2) ~ 1e-4)."""
+    from coupler.host import Host, HostConfig, TimeConfig
+    from coupler.learned import FortranLearnedFlux
+    from coupler.problems.forcing import Forcing
+    from export.onnx_export import ExportConfig, export
+    from training.unroll import STAGES, rollout
+
+    folder = repo_root / "models/burgers/constant-godunov/8x"
+    model = load_model(folder, torch.float64)
+    n, dt, steps = 64, 0.02, 20
+    u0 = np.sin(2 * np.pi * (np.arange(n) + 0.5) / n) + 0.3
+    forcing = torch.zeros(1, len(STAGES[integrator]) * steps, n, dtype=torch.float64)
+    with torch.no_grad():
+        ours = rollout(model, torch.as_tensor(u0[None]), forcing, dt, integrator)[0, -1].numpy()
+    native = FortranLearnedFlux(export(folder, tmp_path / "c.onnx", ExportConfig("float64")).path)
+    host = Host(HostConfig("burgers", n, n * model.config.dx), native.provider(), Forcing(),
+                TimeConfig(dt=dt, method=integrator))
+    theirs, taken = host.advance(u0, 0.0, steps * dt)
+    assert taken == steps and np.max(np.abs(ours - theirs)) <= 1e-12 * np.max(np.abs(theirs))
+    native.close()
+
+
+def test_courant_steps_are_the_host_rule_and_starting_weights_must_fit(unroll_data, tmp_path):
+    """With --courant each sample's unrolled step is the host's stable step at its own
+    max |u| (coupler.problems.equations.Equation.stable_dt, one rule); --init copies a
+    trained model's weights and refuses one of another shape, naming the difference."""
+    from coupler.problems.equations import make_equation as make_law
+    from training.unroll import UnrollConfig
+
+    coarse = load(unroll_data / "train.nc", 8)
+    steps = UnrollConfig(2, integrator="euler", courant=0.5).step_sizes(coarse)
+    law = make_law("burgers")
+    assert steps.tolist() == [law.stable_dt(coarse.dx, float(np.abs(u).max()), 0.5) for u in coarse.u]
+    assert len(set(steps.tolist())) > 1
+    source = Trainer(preset("quick", "burgers", 8, steps=1, batch_size=4, layers=2, channels=4), unroll_data,
+                     tmp_path / "a")
+    source.run(progress=False)
+    tuned = Trainer(preset("quick", "burgers", 8, steps=1, batch_size=4, layers=2, channels=4, unroll=2,
+                           integrator="euler", courant=0.5, init=str(tmp_path / "a")), unroll_data, tmp_path / "b",
+                    progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(tuned.model.state_dict().values(),
+                                                 source.model.state_dict().values()))
+    with pytest.raises(ValueError, match="channels 4 vs 8"):
+        Trainer(preset("quick", "burgers", 8, steps=1, layers=2, channels=8, init=str(tmp_path / "a")), unroll_data,
+                tmp_path / "c", progress=False)
+    with pytest.raises(ValueError, match="host method"):
+        preset("quick", "burgers", 8, unroll=2, integrator="midpoint", courant=0.5)
+
+
+def test_samples_that_blow_up_are_left_out_of_the_unrolled_loss(unroll_data, tmp_path):
+    """One sample whose rollout is not finite (here: a NaN state) does not poison the batch,
+    nor does one that diverged to a huge finite error: the loss is the mean over the others
+    (to float32 rounding of the two reduction orders) and their share is reported."""
+    trainer = Trainer(preset("quick", "burgers", 8, steps=1, batch_size=4, kind="constant", godunov=True, unroll=2),
+                      unroll_data, tmp_path, progress=False)
+    u, future, forcing, steps = (x[:4].clone() for x in trainer.train_set)
+    u[1, 3] = float("nan")
+    loss, diverged = trainer.batch_loss(u, future, forcing, steps)
+    keep = torch.tensor([0, 2, 3])
+    assert diverged == 0.25 and torch.isfinite(loss)
+    assert float(loss) == pytest.approx(float(trainer.loss(u[keep], future[keep], forcing[keep], steps[keep])),
+                                        rel=1e-6)
+    loss.backward()
+    assert torch.isfinite(trainer.model.theta.grad).all()
+    u[1, 3] = 1e6                       # finite, but the rollout's error is beyond DIVERGED
+    loss, diverged = trainer.batch_loss(u, future, forcing, steps)
+    assert diverged == 0.25 and float(loss) == pytest.approx(
+        float(trainer.loss(u[keep], future[keep], forcing[keep], steps[keep])), rel=1e-6)

@@ -17,13 +17,14 @@ the exact Godunov flux for the convective term (SI Eq. S-1).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from training.constraints import ConstrainedCoefficients, PolynomialConstraint, stencil_offsets
-from training.equations import Equation, make_equation
+from training.equations import Equation, godunov_convex_square, make_equation
 
 KINDS = ("network", "constant", "baseline")
 
@@ -105,13 +106,14 @@ class FluxModel(nn.Module):
             return self.theta.expand(u.shape[0], n_faces, n_free)
         return u.new_zeros(u.shape[0], n_faces, n_free)
 
-    def face_quantities(self, u: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each quantity (value or left/right, derivatives) at the n + 1 faces: (batch, n + 1)."""
+    def face_quantities(self, u: torch.Tensor, theta: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Each quantity (value or left/right, derivatives) at the n + 1 faces: (batch, n + 1).
+        `theta`: free parameters to use instead of the network's for u (coefficient reuse)."""
         g, s = self.halo, self.config.stencil
         n_faces = u.shape[-1] - 2 * g + 1
         start = g - s // 2
         cells = u[:, 0, start:start + n_faces + s - 1].unfold(-1, s, 1)   # (batch, faces, s)
-        theta = self.free_parameters(u, n_faces)
+        theta = self.free_parameters(u, n_faces) if theta is None else theta
         out = {}
         for name, order, layer, part in zip(self.quantities, self.orders, self.coefficients,
                                             torch.split(theta, self.splits, dim=-1)):
@@ -131,9 +133,9 @@ class FluxModel(nn.Module):
                 out[name] = [float(a) for a in layer.fixed.double() + layer.basis.double() @ part]
         return out
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
+    def forward(self, u: torch.Tensor, theta: torch.Tensor | None = None) -> torch.Tensor:
         """u: (batch, 1, n + 2g) -> flux: (batch, 1, n + 1)."""
-        q = self.face_quantities(u)
+        q = self.face_quantities(u, theta)
         face = {order: q[f"d{order}"] for order in self.equation.derivatives[1:]}
         if self.config.godunov:
             face[0] = 0.5 * (q["left"] + q["right"])
@@ -142,6 +144,103 @@ class FluxModel(nn.Module):
             face[0] = q["value"]
             flux = self.equation.flux(face)
         return flux.unsqueeze(1)
+
+
+class LeanFluxModel(nn.Module):
+    """A FluxModel as its smallest exact graph (what `hfc export` writes; export_form).
+
+    Every fixed linear map after the network is folded into its last convolution: the
+    constraint (alpha = fixed + B theta), 1/dx^order, the flux law's linear coefficients
+    (-nu for Burgers) and sqrt|c| of the convective c v^2 (so c v^2 = sign(c) v'^2). All
+    linear face terms then share one coefficient set: per face the last convolution emits
+    the stencil of each value (v, or left and right for Godunov) and of the linear part L,
+    which one-hot "gather" convolution's cells meet in one product and sum each. The flux
+    is sign(c) v'^2 + L (Godunov: G(left', right') + L). A constant or baseline model is a
+    single convolution with those stencils as weights, no gather. Same numbers as the
+    FluxModel up to round-off (tested: 1e-13 in float64)."""
+
+    def __init__(self, model: FluxModel):
+        super().__init__()
+        cfg, law = model.config, model.equation
+        s, dtype = cfg.stencil, model.coefficients[0].fixed.dtype
+        self.halo, self.stencil, self.godunov = model.halo, s, cfg.godunov
+        start = model.halo - s // 2          # cells of face k: u[start + k ...] of the halo'd input
+        if cfg.godunov and not law.convective > 0:
+            raise ValueError("the Godunov variant needs a convex convective term c v^2, c > 0")
+        self.sign = 1.0 if law.convective >= 0 else -1.0
+        scale = abs(law.convective) ** 0.5
+        # (factor, quantity index) terms of each group: the values, then the linear part
+        values = [[(scale, i)] for i, name in enumerate(model.quantities) if name in ("value", "left", "right")]
+        linear = [(coefficient / cfg.dx ** order, model.orders.index(order)) for order, coefficient in law.linear]
+        if law.velocity:
+            linear.append((law.velocity, model.quantities.index("value")))
+        groups = (values if law.convective else []) + [linear]
+        self.groups, self.n_values = len(groups), len(groups) - 1
+        # each quantity's stencil as an affine map of the last layer's outputs: weight (s, K), bias (s,)
+        last = model.net[-1] if model.net is not None else None
+        maps = []
+        for layer, rows in zip(model.coefficients, _split_rows(model.splits)):
+            basis, fixed = layer.basis.double(), layer.fixed.double()
+            if last is not None:
+                weight = torch.einsum("nk,kcw->ncw", basis, last.weight.detach().double()[rows])
+                bias = basis @ last.bias.detach().double()[rows] + fixed
+            else:
+                theta = model.theta.detach().double()[rows] if model.theta is not None else basis.new_zeros(basis.shape[1])
+                weight, bias = None, fixed + basis @ theta
+            maps.append((weight, bias))
+
+        def combined(part: int) -> list[torch.Tensor]:       # each group's weight (part 0) or bias (part 1)
+            zero = torch.zeros_like(maps[0][part])
+            return [sum((f * maps[q][part] for f, q in g), zero) for g in groups]
+
+        with torch.no_grad():
+            if last is not None:
+                self.hidden = copy.deepcopy(nn.Sequential(*list(model.net)[:-1]))
+                self.crop = model.halo - ((cfg.layers - 1) * (cfg.kernel // 2) + 3)
+                self.last = nn.Conv1d(last.in_channels, self.groups * s, last.kernel_size[0]).to(dtype)
+                self.last.weight.copy_(torch.cat(combined(0)))
+                self.last.bias.copy_(torch.cat(combined(1)))
+                # one-hot kernels over the window k .. k + 2 g - s: no slice of u in the graph
+                self.gather = nn.Conv1d(1, s, s + 2 * start, bias=False).to(dtype)
+                self.gather.weight.copy_(torch.eye(s, s + 2 * start, dtype=dtype).roll(start, 1)[:, None, :])
+            else:
+                self.hidden = self.last = None
+                self.gather = nn.Conv1d(1, self.groups, s + 2 * start, bias=False).to(dtype)   # the stencils themselves
+                stencils = torch.stack(combined(1))
+                self.gather.weight.copy_(nn.functional.pad(stencils, (start, start))[:, None])
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u: (batch, 1, n + 2g) -> flux: (batch, 1, n + 1)."""
+        cells = self.gather(u)
+        if self.last is None:
+            q = [cells[:, i:i + 1] for i in range(self.groups)]
+        else:
+            x = u[..., self.crop:u.shape[-1] - self.crop] if self.crop else u
+            coefficients = self.last(self.hidden(x))
+            s = self.stencil
+            q = [(coefficients[:, i * s:(i + 1) * s] * cells).sum(1, keepdim=True) for i in range(self.groups)]
+        if not self.n_values:
+            return q[0]
+        if self.godunov:
+            return godunov_convex_square(q[0], q[1], 1.0) + q[2]
+        return (q[0] * q[0] if self.sign > 0 else -(q[0] * q[0])) + q[1]
+
+    def flops_per_cell(self) -> int:
+        """Multiply-adds x 2 per cell (face) of the graph's arithmetic: convolutions (not the
+        gather's one-hot copies), the stencil products and sums, the flux formula."""
+        convs = [m for m in (self.hidden or []) if isinstance(m, nn.Conv1d)] + ([self.last] if self.last else [])
+        return sum(2 * m.weight.numel() for m in convs) + 2 * self.groups * self.stencil + 2 * self.n_values + 1
+
+
+def export_form(model: FluxModel) -> LeanFluxModel:
+    """The smallest exact graph of a trained 1D model (LeanFluxModel); `model` is unchanged."""
+    return LeanFluxModel(model).eval()
+
+
+def _split_rows(sizes: list[int]) -> list[slice]:
+    """Row ranges of consecutive blocks of the given sizes."""
+    ends = [sum(sizes[:i + 1]) for i in range(len(sizes))]
+    return [slice(end - size, end) for end, size in zip(ends, sizes)]
 
 
 def _constant(value: float, like: torch.Tensor) -> torch.Tensor:
@@ -155,8 +254,10 @@ def pad_periodic(u: torch.Tensor, g: int) -> torch.Tensor:
     return torch.cat([u[..., -g:], u, u[..., :g]], dim=-1) if g else u
 
 
-def periodic_time_derivative(model: FluxModel, u: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
-    """du/dt of periodic cell averages u (batch, n): -(F_{k+1} - F_k)/dx (+ source)."""
-    flux = model(pad_periodic(u, model.halo).unsqueeze(1))[:, 0]
+def periodic_time_derivative(model: FluxModel, u: torch.Tensor, source: torch.Tensor | None = None,
+                             theta: torch.Tensor | None = None) -> torch.Tensor:
+    """du/dt of periodic cell averages u (batch, n): -(F_{k+1} - F_k)/dx (+ source); with
+    `theta` the stencil coefficients' free parameters are those given (FluxModel.forward)."""
+    flux = model(pad_periodic(u, model.halo).unsqueeze(1), theta)[:, 0]
     dudt = -(flux[:, 1:] - flux[:, :-1]) / model.config.dx
     return dudt if source is None else dudt + source

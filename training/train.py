@@ -29,6 +29,8 @@ from training.models import FluxModel, ModelConfig, periodic_time_derivative
 from training.unroll import UnrollConfig, rollout, unrolled_targets
 
 PRESETS = ("paper", "quick")
+HOST_METHODS = ("euler", "ssprk3")        # the host's explicit steppers (hfc_stepper)
+DIVERGED = 1e3      # normalized unrolled error of a sample counted as a blow-up (1: predicting no change)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class TrainConfig:
     threads: int = 0                       # torch intra-op threads; 0 = torch's default
     unroll: int = 0                        # > 0: unrolled loss over this many midpoint steps
     unroll_dt: float = 1e-3                # their fixed step (paper: 0.001, Burgers)
+    integrator: str = "midpoint"           # of the unrolled loss: the host's method the model is for
+    courant: float = 0.0                   # > 0: unrolled steps at this Courant number instead of unroll_dt
+    # the network's shape (training.models.ModelConfig; defaults: the paper's)
+    layers: int = ModelConfig.layers
+    channels: int = ModelConfig.channels
+    kernel: int = ModelConfig.kernel
+    stencil: int = ModelConfig.stencil
+    init: str = ""                         # a trained model's folder to start from (fine-tuning), or none
 
     def __post_init__(self) -> None:
         if self.dtype not in ("float32", "float64"):
@@ -55,11 +65,16 @@ class TrainConfig:
             raise ValueError("steps, batch size and learning rate must be positive")
         check_range("the seed", self.seed, 0, 2**31 - 1, "seeds are non-negative 32-bit integers")
         if self.unroll:
-            UnrollConfig(self.unroll, self.unroll_dt)
+            self.unrolled
+        elif self.integrator != "midpoint" or self.courant:
+            raise ValueError("an integrator and a Courant number are trained through the unrolled loss (unroll > 0)")
+        if self.courant and self.integrator not in HOST_METHODS:
+            raise ValueError(f"a model for a host's steps (--courant) trains through a host method "
+                             f"({', '.join(HOST_METHODS)}), not {self.integrator}")
 
     @property
     def unrolled(self) -> UnrollConfig | None:
-        return UnrollConfig(self.unroll, self.unroll_dt) if self.unroll else None
+        return UnrollConfig(self.unroll, self.unroll_dt, self.integrator, self.courant) if self.unroll else None
 
 
 def preset(name: str, equation: str, factor: int, **overrides) -> TrainConfig:
@@ -109,31 +124,71 @@ class Trainer:
         self.scale = float(torch.mean((target - u[:, None]) ** 2 if config.unroll else target ** 2))
         torch.manual_seed(config.seed)
         self.model_config = ModelConfig(equation=config.equation, kind=config.kind, godunov=config.godunov,
-                                        dx=train.dx)
+                                        dx=train.dx, stencil=config.stencil, channels=config.channels,
+                                        kernel=config.kernel, layers=config.layers)
         self.model = FluxModel(self.model_config, self.dtype).to(self.device)
+        if config.init:
+            self._start_from(Path(config.init))
         params = list(self.model.parameters())
         self.optimizer = torch.optim.Adam(params, lr=config.learning_rate) if params else None
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
 
+    def _start_from(self, folder: Path) -> None:
+        """The weights of the trained model in `folder` (same equation, kind and shape)."""
+        source = load_model(folder, self.dtype)
+        if source.config != self.model_config:
+            theirs, ours = source.config.to_dict(), self.model_config.to_dict()
+            diff = ", ".join(f"{k} {theirs[k]} vs {ours[k]}" for k in ours if theirs[k] != ours[k])
+            raise ValueError(f"cannot start from '{folder}': its model differs ({diff})")
+        self.model.load_state_dict(source.state_dict())
+
     def _tensors(self, coarse: Snapshots, path: Path) -> tuple[torch.Tensor, ...]:
-        """(u, du/dt) for the time-derivative loss; (u, future states, stage forcing) unrolled."""
+        """(u, du/dt) for the time-derivative loss; (u, future states, stage forcing, each
+        sample's step) unrolled."""
         as_tensor = lambda a: torch.as_tensor(a, dtype=self.dtype, device=self.device)
         if not self.config.unroll:
             return as_tensor(coarse.u), as_tensor(coarse.time_derivative())
-        future, forcing = unrolled_targets(coarse, load(path, 1), self.config.unrolled, progress=self.progress)
-        return as_tensor(coarse.u), as_tensor(future), as_tensor(forcing)
+        targets = unrolled_targets(coarse, load(path, 1), self.config.unrolled, progress=self.progress)
+        return (as_tensor(coarse.u), *map(as_tensor, targets))
 
-    def loss(self, u: torch.Tensor, target: torch.Tensor, forcing: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(self, u: torch.Tensor, target: torch.Tensor, forcing: torch.Tensor | None = None,
+             steps: torch.Tensor | None = None) -> torch.Tensor:
         if forcing is None:
             prediction = periodic_time_derivative(self.model, u)
-        else:
-            prediction = rollout(self.model, u, forcing, self.config.unroll_dt)
-        return torch.mean((prediction - target) ** 2) / self.scale
+            return torch.mean((prediction - target) ** 2) / self.scale
+        return torch.mean((self.rollout(u, forcing, steps) - target) ** 2) / self.scale
 
-    def validation_loss(self) -> float:
+    def rollout(self, u, forcing, steps) -> torch.Tensor:
+        return rollout(self.model, u, forcing, steps, self.config.integrator)
+
+    def unrolled_loss(self, u: torch.Tensor, target: torch.Tensor, forcing: torch.Tensor,
+                      steps: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The unrolled loss over the samples whose rollout did not diverge, and the share
+        that did. A model pushed to steps beyond its stability (long Courant numbers) blows
+        up on some samples, and their errors (up to overflow) would swamp or poison the
+        batch's gradient: a sample whose normalized error exceeds DIVERGED (1 is predicting
+        no change) or is not finite is left out; with non-finite ones the kept samples are
+        integrated again, so no NaN reaches the gradient."""
+        error = ((self.rollout(u, forcing, steps) - target) ** 2).flatten(1).mean(1) / self.scale
+        kept = torch.isfinite(error) & (error <= DIVERGED)
+        share = 1.0 - float(kept.float().mean())
+        if not kept.any():
+            return error.mean(), share
+        if torch.isfinite(error).all():
+            return error[kept].mean(), share
+        error = ((self.rollout(u[kept], forcing[kept], steps[kept]) - target[kept]) ** 2).flatten(1).mean(1)
+        return error.mean() / self.scale, share
+
+    def batch_loss(self, *batch: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The loss of a batch and the share of its samples whose rollout diverged."""
+        return self.unrolled_loss(*batch) if self.config.unroll else (self.loss(*batch), 0.0)
+
+    def validation_loss(self) -> tuple[float, float]:
+        """Loss over the validation samples (those whose rollout stayed finite) and the share that diverged."""
         with torch.no_grad():
-            return float(self.loss(*self.val_set))
+            loss, diverged = self.batch_loss(*self.val_set)
+        return float(loss), diverged
 
     def learning_rate(self, step: int) -> float:
         return self.config.learning_rate * (0.1 if step >= self.config.decay_step else 1.0)
@@ -154,9 +209,9 @@ class Trainer:
         else:
             rows = []
         start_wall = time.perf_counter()
-        initial = self.validation_loss()
+        initial, diverged = self.validation_loss()
         if not rows:
-            rows.append({"step": 0, "train_loss": "", "validation_loss": initial,
+            rows.append({"step": 0, "train_loss": "", "validation_loss": initial, "validation_diverged": diverged,
                          "learning_rate": cfg.learning_rate, "seconds": 0.0})
         bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {cfg.equation} {cfg.kind} {cfg.factor}x",
                    disable=not progress or self.optimizer is None)
@@ -166,12 +221,13 @@ class Trainer:
                 group["lr"] = self.learning_rate(self.step)
             samples = self.train_set[0].shape[0]
             index = torch.randint(samples, (min(cfg.batch_size, samples),), generator=self.generator).to(self.device)
-            running.append(descend(self.optimizer, self.loss(*(tensor[index] for tensor in self.train_set))))
+            running.append(descend(self.optimizer, self.batch_loss(*(tensor[index] for tensor in self.train_set))[0]))
             self.step += 1
             bar.update()
             if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                val = self.validation_loss()
-                rows.append({"step": self.step, "train_loss": float(np.mean(running)), "validation_loss": val,
+                val, diverged = self.validation_loss()
+                rows.append({"step": self.step, "train_loss": float(np.nanmean(running)) if np.isfinite(running).any()
+                             else float("nan"), "validation_loss": val, "validation_diverged": diverged,
                              "learning_rate": self.learning_rate(self.step - 1),
                              "seconds": time.perf_counter() - start_wall})
                 running = []
@@ -179,7 +235,7 @@ class Trainer:
                 write_log(log_path, rows)
                 self.save_checkpoint()
         bar.close()
-        final = self.validation_loss()
+        final, diverged = self.validation_loss()
         write_log(log_path, rows)
         atomic_torch_save(self.model.state_dict(), self.out_dir / "model.pt")
         summary = {
@@ -188,6 +244,7 @@ class Trainer:
                      "validation_samples": int(self.val_set[0].shape[0]), "target_mean_square": self.scale,
                      "train_sha256": sha256_of(self.data_dir / "train.nc")},
             "validation_loss_initial": initial, "validation_loss_final": final,
+            "validation_diverged_final": diverged,
             "steps": self.step, "torch_version": torch.__version__, "device": str(self.device),
         }
         write_text(self.out_dir / "model.json", json.dumps(summary, indent=2) + "\n")
@@ -215,10 +272,16 @@ def load_trained(directory: str | Path, build) -> torch.nn.Module:
 
 
 def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
-    """One optimizer step on `loss` (gradients cleared first); the loss's value."""
+    """One optimizer step on `loss` (gradients cleared first); the loss's value. A step whose
+    loss or gradient is not finite (an unrolled batch that blew up, e.g. at a long time step)
+    is skipped, so one bad batch does not turn the weights into NaN."""
     optimizer.zero_grad(set_to_none=True)
+    if not torch.isfinite(loss):
+        return float("nan")
     loss.backward()
-    optimizer.step()
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if all(bool(torch.isfinite(g).all()) for g in grads):
+        optimizer.step()
     return float(loss.detach())
 
 
@@ -248,7 +311,8 @@ def atomic_torch_save(obj, path: Path) -> None:
 
 def write_log(path: Path, rows: list[dict]) -> None:
     with AtomicFile(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["step", "train_loss", "validation_loss", "learning_rate", "seconds"])
+        writer = csv.DictWriter(fh, fieldnames=["step", "train_loss", "validation_loss", "validation_diverged",
+                                                "learning_rate", "seconds"])
         writer.writeheader()
         writer.writerows(rows)
 

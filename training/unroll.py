@@ -5,6 +5,13 @@ Burgers, as in the paper) from each coarse snapshot and compared with the coarse
 reference after every step. The paper needs this loss for the constant-coefficient
 Godunov model of Burgers, whose time-derivative fit does not give a good integrator.
 
+The same loss trains a flux for a host's own time stepper and step size (Zhuang et al.
+2021 train through forward Euler): `integrator` is the host's method (forward Euler, the
+midpoint method, SSP-RK3) and with `courant` > 0 each sample's step is the host's stable
+step at that Courant number (coupler.problems.equations.Equation.stable_dt of the
+sample's max |u|) instead of the fixed dt, so a model can learn steps beyond the
+classical limit.
+
 The reference continuation comes from the data's own solver: the Fortran WENO5 host on
 the fine grid, restarted from the stored fine snapshot with the same forcing. It is
 computed when training starts (a few seconds), so the data files stay as they are.
@@ -20,44 +27,66 @@ import torch
 from tqdm import tqdm
 
 from training.data import Snapshots, coarse_grain
+from coupler.problems.equations import make_equation as make_law
 from coupler.problems.forcing import random_forcing
 from training.integrate import ForcingBatch
 from training.models import FluxModel, periodic_time_derivative
 
 
+# Stage times of each integrator as fractions of the step (where the forcing is evaluated)
+STAGES = {"euler": (0.0,), "midpoint": (0.0, 0.5), "ssprk3": (0.0, 1.0, 0.5)}
+
+
 @dataclass(frozen=True)
 class UnrollConfig:
-    steps: int = 8          # paper: 8 forward steps
-    dt: float = 1e-3        # paper: midpoint method, fixed step 0.001 (Burgers)
+    steps: int = 8             # paper: 8 forward steps
+    dt: float = 1e-3           # paper: midpoint method, fixed step 0.001 (Burgers)
+    integrator: str = "midpoint"
+    courant: float = 0.0       # > 0: each sample's step is the host's stable step at this Courant number
 
     def __post_init__(self) -> None:
         if self.steps < 1 or not self.dt > 0:
             raise ValueError("the unrolled loss needs steps >= 1 and dt > 0")
+        if self.integrator not in STAGES:
+            raise ValueError(f"unknown integrator '{self.integrator}' (expected one of {', '.join(STAGES)})")
+        if not 0 <= self.courant <= 10:
+            raise ValueError(f"the training Courant number must lie in [0, 10] (the host's range), got "
+                             f"{self.courant:g}")
+
+    def step_sizes(self, snaps: Snapshots) -> np.ndarray:
+        """Each sample's step (samples,): the fixed dt, or the host's stable step of the
+        sample at the Courant number (one fact: the host's rule, on the sample's grid)."""
+        if not self.courant:
+            return np.full(len(snaps.u), self.dt)
+        law = make_law(snaps.equation)
+        return np.array([law.stable_dt(snaps.dx, float(np.max(np.abs(u))), self.courant) for u in snaps.u])
 
 
 def _continue(args) -> np.ndarray:
     """Fine states (snapshots, steps, n) of one trajectory after each unrolled step."""
     from coupler.host import Host, HostConfig, TimeConfig
 
-    seed, times, states, config = args
+    seed, times, states, steps, config = args
     n = states.shape[-1]
     host = Host(HostConfig("burgers", n), "weno5", random_forcing(int(seed)), TimeConfig(cfl=0.5))
     out = np.empty((len(times), config.steps, n))
-    for i, (t, u) in enumerate(zip(times, states)):
+    for i, (t, u, dt) in enumerate(zip(times, states, steps)):
         for j in range(config.steps):
-            u, _ = host.advance(u, t + j * config.dt, t + (j + 1) * config.dt)
+            u, _ = host.advance(u, t + j * dt, t + (j + 1) * dt)
             out[i, j] = u
     return out
 
 
-def reference_continuation(fine: Snapshots, config: UnrollConfig, workers: int = 2,
-                           progress: bool = True) -> np.ndarray:
-    """The reference solver continued from every fine snapshot: (samples, steps, n_fine)."""
+def reference_continuation(fine: Snapshots, config: UnrollConfig, steps: np.ndarray | None = None,
+                           workers: int = 2, progress: bool = True) -> np.ndarray:
+    """The reference solver continued from every fine snapshot by `steps` (samples,; default
+    the fixed dt): (samples, config.steps, n_fine)."""
     if fine.equation != "burgers":
         raise ValueError("the unrolled loss is for Burgers only (KdV and KS train on "
                          "the time derivative, as in the paper)")
+    steps = np.full(len(fine.u), config.dt) if steps is None else steps
     groups = [np.flatnonzero(fine.seed == s) for s in dict.fromkeys(fine.seed.tolist())]
-    jobs = [(fine.seed[g[0]], fine.time[g], fine.u[g], config) for g in groups]
+    jobs = [(fine.seed[g[0]], fine.time[g], fine.u[g], steps[g], config) for g in groups]
     out = np.empty((len(fine.u), config.steps, fine.u.shape[-1]))
     with ProcessPoolExecutor(workers) as pool:
         results = pool.map(_continue, jobs, chunksize=8)
@@ -67,34 +96,50 @@ def reference_continuation(fine: Snapshots, config: UnrollConfig, workers: int =
     return out
 
 
-def stage_forcing(coarse: Snapshots, config: UnrollConfig, chunk: int = 512) -> np.ndarray:
-    """Coarse cell-averaged forcing at the midpoint stages t + m dt / 2, m < 2 steps:
-    (samples, 2 steps, n)."""
+def stage_forcing(coarse: Snapshots, config: UnrollConfig, steps: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Coarse cell-averaged forcing at every stage of every step, t + (j + c_m) dt:
+    (samples, stages x config.steps, n)."""
     n = coarse.u.shape[-1]
     length = coarse.dx * n
-    out = np.empty((len(coarse.u), 2 * config.steps, n))
+    fractions = [j + c for j in range(config.steps) for c in STAGES[config.integrator]]
+    out = np.empty((len(coarse.u), len(fractions), n))
     for start in range(0, len(coarse.u), chunk):
         rows = slice(start, start + chunk)
         batch = ForcingBatch([random_forcing(int(s)) for s in coarse.seed[rows]], n, length)
-        for m in range(2 * config.steps):
-            out[rows, m] = batch(coarse.time[rows] + 0.5 * m * config.dt).numpy()
+        for m, fraction in enumerate(fractions):
+            out[rows, m] = batch(coarse.time[rows] + fraction * steps[rows]).numpy()
     return out
 
 
 def unrolled_targets(coarse: Snapshots, fine: Snapshots, config: UnrollConfig, workers: int = 2,
-                     progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Coarse reference after each step (samples, steps, n) and stage forcing (samples, 2 steps, n)."""
+                     progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coarse reference after each step (samples, steps, n), stage forcing (samples,
+    stages x steps, n) and each sample's step (samples,)."""
     factor = fine.u.shape[-1] // coarse.u.shape[-1]
-    future = reference_continuation(fine, config, workers, progress)
-    return coarse_grain(future, future, factor)[0], stage_forcing(coarse, config)
+    steps = config.step_sizes(coarse)
+    future = reference_continuation(fine, config, steps, workers, progress)
+    return coarse_grain(future, future, factor)[0], stage_forcing(coarse, config, steps), steps
 
 
-def rollout(model: FluxModel, u: torch.Tensor, forcing: torch.Tensor, dt: float) -> torch.Tensor:
-    """Midpoint steps of the periodic coarse model from u (batch, n); forcing (batch, 2 K, n)
-    at the stage times. Returns the states after each step, (batch, K, n)."""
+def rollout(model: FluxModel, u: torch.Tensor, forcing: torch.Tensor, dt: float | torch.Tensor,
+            integrator: str = "midpoint") -> torch.Tensor:
+    """Steps of `integrator` for the periodic coarse model from u (batch, n); forcing (batch,
+    stages x K, n) at the stage times; dt a number or each sample's step (batch,). Returns
+    the states after each step, (batch, K, n). SSP-RK3 in the Shu-Osher form of the host."""
+    dt = dt[:, None] if isinstance(dt, torch.Tensor) else dt
+    stages = len(STAGES[integrator])
     states = []
-    for j in range(forcing.shape[1] // 2):
-        half = u + 0.5 * dt * periodic_time_derivative(model, u, forcing[:, 2 * j])
-        u = u + dt * periodic_time_derivative(model, half, forcing[:, 2 * j + 1])
+    for j in range(forcing.shape[1] // stages):
+        def f(v, m):
+            return periodic_time_derivative(model, v, forcing[:, stages * j + m])
+        if integrator == "euler":
+            u = u + dt * f(u, 0)
+        elif integrator == "midpoint":
+            half = u + 0.5 * dt * f(u, 0)
+            u = u + dt * f(half, 1)
+        else:
+            u1 = u + dt * f(u, 0)
+            u2 = 0.75 * u + 0.25 * (u1 + dt * f(u1, 1))
+            u = u / 3 + 2 / 3 * (u2 + dt * f(u2, 2))
         states.append(u)
     return torch.stack(states, dim=1)

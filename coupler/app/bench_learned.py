@@ -11,9 +11,10 @@ Side by side in one process, medians of repeats, with the committed Burgers 8x n
    Runtime's Run, timed inside the C shim), and the Python callback's extra time per call
    (host time difference between the two paths, per call, plus the binding's own cost).
 3. Batches of ensemble members per call (n = 512): ns per cell.
-4. Achieved GFLOP/s of the network inside Run (FLOPs counted from the ONNX graph's Conv
+4. The exported lean graph against the trained module exported unfolded: ns per cell.
+5. Achieved GFLOP/s of the network inside Run (FLOPs counted from the ONNX graph's Conv
    weights) against a measured single-core float32 matrix-multiply peak (torch, 1 thread).
-5. Accuracy for cost: wall time of the learned run on 64 cells vs the WENO5 run of equal
+6. Accuracy for cost: wall time of the learned run on 64 cells vs the WENO5 run of equal
    error, interpolated (log-log) between WENO5 resolutions, forced Burgers, t <= 15.
 """
 from __future__ import annotations
@@ -123,6 +124,41 @@ def accuracy_for_cost(onnx_path: Path, seeds: int) -> list[str]:
     return lines
 
 
+def lean_vs_unfolded(source: Path, onnx_path: Path, repeats: int) -> list[str]:
+    """ONNX Runtime (Python, one thread) on the exported lean graph and on the trained module
+    exported as it is (the constraint layer, 1/dx, the flux formula as separate nodes),
+    interleaved: us per call and ns per cell at 64, 512, 4096 cells."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from export.onnx_export import torch_to_onnx
+    from training.train import load_model
+
+    model = load_model(source)
+    g = model.halo
+    shapes = {"u": {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}
+    graphs = {"unfolded": torch_to_onnx(model, (torch.zeros(2, 1, 64 + 2 * g),), ("u",), ("flux",), shapes),
+              "lean": onnx.load(onnx_path)}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    sessions = {k: ort.InferenceSession(p.SerializeToString(), options, providers=["CPUExecutionProvider"])
+                for k, p in graphs.items()}
+    lines = ["| cells | unfolded graph (%d nodes): us/call, ns/cell | lean graph (%d nodes): us/call, ns/cell | "
+             "lean / unfolded |" % tuple(len(p.graph.node) for p in graphs.values()), "|---|---|---|---|"]
+    for n in SIZES:
+        u = states(n, g)[:, None].astype(np.float32)
+        reps = max(50, 200_000 // n)
+        samples = {k: [] for k in sessions}
+        for _ in range(repeats):
+            for k, session in sessions.items():
+                samples[k].append(median_time(lambda: [session.run(None, {"u": u}) for _ in range(reps)], 1) / reps)
+        t = {k: statistics.median(v) for k, v in samples.items()}
+        lines.append(f"| {n} | {t['unfolded'] * 1e6:.1f}, {t['unfolded'] / n * 1e9:.0f} | {t['lean'] * 1e6:.1f}, "
+                     f"{t['lean'] / n * 1e9:.0f} | {t['lean'] / t['unfolded']:.2f} |")
+    return lines
+
+
 def main(repeats: int = 7, seeds: int = 3) -> int:
     from export.onnx_export import export
 
@@ -166,6 +202,10 @@ def main(repeats: int = 7, seeds: int = 3) -> int:
             call, _ = native_calls(pid, native, u, reps)
             py = median_time(lambda: [python(u) for _ in range(reps)], repeats) / reps
             print(f"| {n} | {batch} | {call / (n * batch) * 1e9:.0f} | {py / (n * batch) * 1e9:.0f} |", flush=True)
+
+        print("\nThe exported (lean) graph against the trained module exported unfolded, ONNX Runtime "
+              "(Python, 1 thread), interleaved:")
+        print("\n".join(lean_vs_unfolded(source, onnx_path, repeats)), flush=True)
 
         peak = matmul_peak(repeats)
         flops = conv_flops_per_cell(onnx_path)

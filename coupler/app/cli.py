@@ -66,11 +66,13 @@ def _procs(text: str) -> tuple[int, int]:
 
 
 def _stencil(text: str) -> tuple[int, int]:
-    """NxT: the cells across and the rows along a face of a 2D learned stencil."""
+    """NxT: the cells across and the rows along a face of a 2D learned stencil; N alone (a 1D
+    stencil) gives (N, 0)."""
     parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"expected NxT (cells across x rows along a face), e.g. 2x3, got '{text}'")
-    return int(parts[0]), int(parts[1])
+    if len(parts) not in (1, 2) or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected N (1D) or NxT (2D: cells across x rows along a face), e.g. 6 "
+                                         f"or 2x3, got '{text}'")
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
 
 
 def _add_simulate(sub) -> None:
@@ -277,10 +279,20 @@ def _add_bench(sub) -> None:
     p.add_argument("--advection2d", action="store_true",
                    help="the 2D host: ns per cell-step of upwind, Van Leer, WENO5 at 256^2 and 1024^2, and strong "
                         "scaling 1 -> 2 ranks at 1024^2")
+    p.add_argument("--front", action="store_true",
+                   help="the accuracy-for-cost front: every trained 8x Burgers model vs WENO5 at several "
+                        "resolutions, on 64 and 4096 cells; a table and a PNG")
+    p.add_argument("--out", default=None, help="--front: folder of front.md, front.json, front.png (default "
+                   "results/burgers-front)")
     p.set_defaults(func=_bench)
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.out is not None and not args.front:
+        raise HfcError("--out belongs to hfc bench --front")
+    if args.front:
+        from coupler.app.bench_front import main
+        return main(Path(args.out or "results/burgers-front"))
     if args.advection2d:
         from coupler.app.bench_2d import main
         return main(args.repeats)
@@ -337,10 +349,10 @@ def _add_data(sub) -> None:
 
 
 ONLY_2D = {"data": ("case", "grid", "factor", "steps"),
-           "train": ("layers", "channels", "kernel", "stencil", "accuracy", "window", "learning_rate"),
+           "train": ("accuracy", "window"),
            "evaluate": ("backend", "case")}
 ONLY_1D = {"data": ("snapshots", "t_first", "t_last"),
-           "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt"),
+           "train": ("factor", "preset", "kind", "godunov", "unroll", "unroll_dt", "integrator", "courant", "init"),
            "evaluate": ("runs", "factors", "domain", "t_max", "baselines")}
 
 
@@ -399,17 +411,28 @@ def _add_train(sub) -> None:
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--unroll", type=int, default=None, metavar="K",
-                   help="unrolled loss over K midpoint steps instead of the time derivative (Burgers; paper: 8)")
+                   help="unrolled loss over K steps instead of the time derivative (Burgers; paper: 8)")
     p.add_argument("--unroll-dt", type=_float(0.0), default=None, help="step of the unrolled loss (default 0.001, "
                    "the paper's)")
-    p.add_argument("--layers", type=_positive_int, default=None, help="advection2d: convolutions (4; paper 10)")
-    p.add_argument("--channels", type=_positive_int, default=None, help="advection2d: filters (32; paper 128)")
-    p.add_argument("--kernel", type=_positive_int, default=None, help="advection2d: odd kernel size (3)")
+    p.add_argument("--integrator", choices=["euler", "midpoint", "ssprk3"], default=None,
+                   help="time stepper of the unrolled loss, the host's the model is for (default midpoint, the "
+                   "paper's); recorded in the exported model, whose host refuses another")
+    p.add_argument("--courant", type=_float(0.0), default=None, help="unrolled steps at this Courant number of each "
+                   "sample (the host's stable-step rule) instead of --unroll-dt; above the classical limit trains "
+                   "longer steps. Recorded in the exported model, the largest Courant number the host allows")
+    p.add_argument("--layers", type=_positive_int, default=None, help="convolutions (1D: 3; advection2d: 4, paper 10)")
+    p.add_argument("--channels", type=_positive_int, default=None, help="filters (1D: 32; advection2d: 32, paper 128)")
+    p.add_argument("--kernel", type=_positive_int, default=None, help="odd kernel size of the hidden layers "
+                   "(1D: 5; advection2d: 3)")
     p.add_argument("--stencil", type=_stencil, default=None, metavar="NxT",
-                   help="advection2d: cells across x rows along a face (2x3)")
+                   help="cells around a face: 1D an even N (6); advection2d NxT, cells across x rows along a face "
+                   "(2x3)")
     p.add_argument("--accuracy", type=_positive_int, default=None, help="advection2d: polynomial order (1, the paper's)")
     p.add_argument("--window", type=_positive_int, default=None, help="advection2d: unrolled Euler steps (10)")
-    p.add_argument("--learning-rate", type=_float(0.0), default=None, help="advection2d: Adam's rate (1e-3)")
+    p.add_argument("--learning-rate", type=_float(0.0), default=None, help="Adam's rate (1D: the preset's, 3e-3; "
+                   "advection2d: 1e-3)")
+    p.add_argument("--init", default=None, metavar="DIR", help="start from the weights of the trained model in DIR "
+                   "(the same kind and shape; e.g. a time-derivative model fine-tuned through --integrator)")
     p.add_argument("--resume", action="store_true", help="continue from checkpoint.pt in --out")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_train)
@@ -423,12 +446,19 @@ def _train(args: argparse.Namespace) -> int:
 
     overrides = {"kind": args.kind or "network", "godunov": args.godunov, "seed": args.seed, "dtype": args.dtype,
                  "threads": args.threads or 0, "unroll": args.unroll or 0,
-                 "unroll_dt": 1e-3 if args.unroll_dt is None else args.unroll_dt}
+                 "unroll_dt": 1e-3 if args.unroll_dt is None else args.unroll_dt,
+                 "integrator": args.integrator or "midpoint", "courant": args.courant or 0.0, "init": args.init or ""}
     if args.steps:
         overrides["steps"] = args.steps
         overrides["decay_step"] = args.steps // 2
     if args.batch_size:
         overrides["batch_size"] = args.batch_size
+    overrides.update({k: getattr(args, k) for k in ("layers", "channels", "kernel", "learning_rate")
+                      if getattr(args, k) is not None})
+    if args.stencil is not None:
+        if args.stencil[1]:
+            raise HfcError(f"a 1D stencil is one number of cells (e.g. --stencil 6), not {args.stencil[0]}x{args.stencil[1]}")
+        overrides["stencil"] = args.stencil[0]
     data = Path(args.data)
     if not (data / "train.nc").is_file() or not (data / "validation.nc").is_file():
         raise HfcError(f"{data} has no train.nc / validation.nc; create them with `hfc data --out {data}`")
@@ -449,6 +479,8 @@ def _train_2d(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("layers", "channels", "kernel", "accuracy", "window", "learning_rate",
                                            "steps", "batch_size", "threads") if getattr(args, k) is not None}
     if args.stencil is not None:
+        if not args.stencil[1]:
+            raise HfcError(f"a 2D stencil is NxT (cells across x rows along a face, e.g. 2x3), not {args.stencil[0]}")
         given["normal"], given["tangent"] = args.stencil
     data = Path(args.data) / "train.nc"
     if not data.is_file():

@@ -19,7 +19,8 @@ module hfc_api
   use hfc_python_provider, only: hfc_python_flux
   use hfc_onnx, only: hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_free, hfc_onnx_runtime_info, &
                       hfc_onnx_open_runtime, hfc_onnx_timers
-  use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_model_check, HFC_META_REQUIRED, HFC_META_KEYS
+  use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_meta_check_time, hfc_model_check, HFC_META_REQUIRED, &
+    HFC_META_KEYS
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init, hfc_learned_batch
   use hfc_constant_stencil, only: hfc_constant_has_stencil, hfc_constant_init
   use hfc_host, only: hfc_host_create, hfc_host_add_source, hfc_host_set_flow, hfc_host_set_state, &
@@ -583,7 +584,7 @@ contains
     call load_slot(bytes, library, threads, device, id, stat, errmsg)
     if (stat == HFC_OK) call hfc_meta_read(models(id), meta, stat, errmsg)
     if (stat /= HFC_OK) then
-      call hfc_onnx_free(models(id))
+      if (id > 0) call hfc_onnx_free(models(id))     ! id 0: no slot was free
       id = 0
       return
     end if
@@ -609,7 +610,7 @@ contains
     call load_slot(bytes, library, threads, -1, id, stat, errmsg)
     if (stat == HFC_OK) call hfc_ivp_read(models(id), evaluators(id), stat, errmsg)
     if (stat /= HFC_OK) then
-      call hfc_onnx_free(models(id))
+      if (id > 0) call hfc_onnx_free(models(id))     ! id 0: no slot was free
       id = 0
       return
     end if
@@ -704,6 +705,20 @@ contains
     if (stat == HFC_OK) call hfc_grid_init(grid, n, length, stat, errmsg)
     if (stat == HFC_OK) call hfc_model_check(models(id), eq, grid, stat, errmsg)
   end subroutine api_model_check
+
+  !> Does the loaded model suit a host stepping with `method` ('euler', 'ssprk3') at Courant
+  !> number cfl (0: a fixed step)? hfc_meta_check_time.
+  subroutine api_model_check_time(id, method, cfl, stat, errmsg)
+    integer, intent(in) :: id
+    character(len=*), intent(in) :: method
+    real(wp), intent(in) :: cfl
+    integer, intent(out) :: stat
+    character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
+    type(hfc_model_meta_t) :: meta
+    if (.not. model_check(id, stat, errmsg)) return
+    call hfc_meta_read(models(id), meta, stat, errmsg)
+    if (stat == HFC_OK) call hfc_meta_check_time(meta, method, cfl, stat, errmsg)
+  end subroutine api_model_check_time
 
   !> Key i (1-based) of the hfc metadata every model must carry; blank past the last.
   subroutine api_meta_required(i, key)

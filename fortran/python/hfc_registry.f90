@@ -11,7 +11,7 @@ module hfc_registry
   implicit none
   private
 
-  integer, parameter, public :: MAX_MODELS = 16, MAX_PROVIDERS = 64, MAX_HOSTS = 64
+  integer, parameter, public :: MAX_MODELS = 64, MAX_PROVIDERS = 64, MAX_HOSTS = 64
 
   !> A provider and the equation it was made for (the host's time-step rule needs it).
   type, public :: provider_slot_t

@@ -6,7 +6,8 @@ module hfc_model_meta
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_equation, only: hfc_equation_t
-  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_metadata, hfc_onnx_loaded, HFC_ONNX_FLOAT32, HFC_ONNX_FLOAT64
+  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_metadata, hfc_onnx_has_metadata, hfc_onnx_loaded, HFC_ONNX_FLOAT32, &
+    HFC_ONNX_FLOAT64
   implicit none
   private
 
@@ -31,9 +32,18 @@ module hfc_model_meta
     character(len=256) :: input_names = ''    !< comma-separated, in graph order
     character(len=256) :: output_names = ''
     character(len=16) :: dtype = ''
+    !> Optional: the host method the model was trained through ('euler', 'ssprk3', 'imex';
+    !> '' for a model of the time derivative, any explicit method) and the largest Courant
+    !> number it was trained for (HFC_CLASSICAL_COURANT when the metadata has none).
+    character(len=16) :: time_stepping = ''
+    real(wp) :: courant = 0.0_wp
   end type hfc_model_meta_t
 
-  public :: hfc_meta_read, hfc_meta_check_equation, hfc_meta_check_grid, hfc_model_check
+  !> The Courant number a learned model may run at unless its metadata `courant` says more
+  !> (coupler.schema.CLASSICAL_COURANT).
+  real(wp), parameter, public :: HFC_CLASSICAL_COURANT = 1.0_wp
+
+  public :: hfc_meta_read, hfc_meta_check_equation, hfc_meta_check_grid, hfc_meta_check_time, hfc_model_check
 
 contains
 
@@ -98,6 +108,10 @@ contains
     if (stat == HFC_OK) call number('length', meta%length)
     if (stat == HFC_OK) call number('viscosity', meta%viscosity)
     if (stat == HFC_OK .and. meta%space_dimensions == 2) call number('dy', meta%dy)
+    meta%courant = HFC_CLASSICAL_COURANT
+    if (stat == HFC_OK .and. hfc_onnx_has_metadata(model, 'courant')) call number('courant', meta%courant)
+    if (stat == HFC_OK .and. hfc_onnx_has_metadata(model, 'time_stepping')) &
+      call hfc_onnx_metadata(model, 'time_stepping', meta%time_stepping, stat, errmsg)
 
   contains
 
@@ -187,6 +201,26 @@ contains
         hfc_str(grid%dx(2)) // '; use a grid with the model''s spacing')
     end if
   end subroutine hfc_meta_check_grid
+
+  !> The host's explicit time stepping suits the model: the method it was trained through
+  !> (if it declares one; `method` is 'euler' or 'ssprk3') and a Courant number `cfl` (0 for
+  !> a fixed step: not checked) no larger than the model's.
+  subroutine hfc_meta_check_time(meta, method, cfl, stat, errmsg)
+    type(hfc_model_meta_t), intent(in) :: meta
+    character(len=*), intent(in) :: method
+    real(wp), intent(in) :: cfl
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+
+    call hfc_clear(stat, errmsg)
+    if (len_trim(meta%time_stepping) > 0 .and. meta%time_stepping /= method) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata time_stepping = ' // &
+        trim(meta%time_stepping) // ', the host steps with ' // method // '; run it with ' // trim(meta%time_stepping))
+    else if (cfl > meta%courant * (1.0_wp + 1.0e-12_wp)) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'model metadata courant = ' // hfc_str(meta%courant) // &
+        ', the host asks for cfl = ' // hfc_str(cfl) // '; use a Courant number up to the model''s')
+    end if
+  end subroutine hfc_meta_check_time
 
   !> Is this loaded model valid for a host solving eq on grid? Reads the metadata and
   !> checks equation, viscosity, dimensions and spacing; builds nothing.

@@ -1,0 +1,274 @@
+"""`hfc bench --front`: the accuracy-for-cost front of the learned Burgers schemes.
+
+Every trained 8x model (models/burgers/{network,network-paper,constant-godunov}/8x and the
+sweep in models/burgers-front/<name>/8x) is exported (float32, the lean graph) and run in
+the Fortran host (the native binding, ONNX Runtime with one thread; constant stencils
+natively) beside WENO5 at several resolutions, side by side in one process:
+
+- `64 cells`: the paper's domain [0, 2 pi) at the models' dx (64 cells), WENO5 on 64,
+  128 and 256 cells, scored against WENO5 on 512 cells;
+- `4096 cells`: a domain 64 times longer at the same dx (4096 cells, forcing wavenumbers
+  scaled as in the paper's 10x test, training.evaluate.EvalConfig.forcing), WENO5 on 4096,
+  8192 and 16384 cells, against WENO5 on 32768 cells.
+A failed run (the scheme blew up) is "diverged".
+
+Error: the mean absolute error against the coarse-grained reference over t <= 15 (the
+paper's window, snapshots every 0.5), mean over the unseen forcings. Cost: the wall time
+of the host's time loop (the median over the forcings). A model trained for a host method
+and Courant number (model.json train.integrator / courant) runs in that method at that
+Courant number, the others in SSP-RK3 at CFL 0.5, as WENO5. "WENO5 x" is the time WENO5
+takes at the model's error (log-log interpolation between its resolutions; beyond them a
+bound, >= or <=) divided by the model's time: > 1 means the learned scheme pays for itself.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from coupler.app.demo import REPO, coarse_grain, committed_model
+from coupler.errors import HfcError
+from coupler.host import Host, HostConfig, TimeConfig
+from coupler.io.atomic import save_figure, write_text
+from coupler.learned import FortranLearnedFlux, RuntimeConfig
+
+T_END, SAVE_EVERY = 15.0, 0.5
+COMMITTED = {"L3C32": "models/burgers/network/8x", "L3C32-paper": "models/burgers/network-paper/8x",
+             "constant-godunov": "models/burgers/constant-godunov/8x"}
+SWEEP = "models/burgers-front"
+# a model of the time derivative run in a single-stage host: what legacy hosts do today
+VARIANTS = {"L3C32 in forward Euler": ("L3C32", "euler", 0.5)}
+REUSE = ("L3C32", "L3C8")        # models whose coefficient reuse across RK stages is measured
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One comparison: the learned grid `cells`, WENO5 `weno` grids, the reference grid."""
+    name: str
+    multiple: int               # domain length in units of the paper's 2 pi
+    cells: int                  # the learned models' grid (their dx)
+    weno: tuple[int, ...]
+    reference: int
+    seeds: int
+
+
+DOMAINS = (Domain("64 cells", 1, 64, (64, 128, 256), 512, 3),
+           Domain("4096 cells", 64, 4096, (4096, 8192, 16384), 32768, 1))
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: int
+    method: str
+    cfl: float
+    mae: float
+    seconds: float
+    ns_per_cell_stage: float
+    flops_per_cell: int | None = None
+    weno5_speedup: float | None = None
+    bound: str = ""              # ">=" / "<=": the ratio is a bound (the error lies beyond WENO5's runs)
+
+
+def models() -> dict[str, tuple[Path, str, float]]:
+    """label -> (folder, host method, Courant number) of every model on the front."""
+    folders = {label: committed_model(rel) for label, rel in COMMITTED.items()}
+    sweep = next((root / SWEEP for root in (REPO, Path.cwd()) if (root / SWEEP).is_dir()), None)
+    folders.update({p.parent.name: p for p in sorted(sweep.glob("*/8x")) if (p / "model.pt").is_file()} if sweep else {})
+    out = {}
+    for label, folder in folders.items():
+        if folder is None:
+            continue
+        train = json.loads((folder / "model.json").read_text())["train"]
+        declared = train.get("courant", 0.0)
+        out[label] = (folder, train.get("integrator", "ssprk3") if declared else "ssprk3", declared or 0.5)
+    return out
+
+
+def run(provider, n: int, length: float, forcing, method: str, cfl: float) -> tuple[np.ndarray, float, int]:
+    """States at the snapshots (T, n), host seconds, steps: one run from u = 0. A run that
+    fails (a non-finite flux or state: the scheme blew up) has NaN states from there on."""
+    times = np.arange(0.0, T_END + 1e-9, SAVE_EVERY)
+    host = Host(HostConfig("burgers", n, length), provider, forcing, TimeConfig(cfl=cfl, method=method))
+    states, u, seconds, steps = np.full((len(times), n), np.nan), np.zeros(n), 0.0, 0
+    states[0] = u
+    for i, (t0, t1) in enumerate(zip(times, times[1:]), start=1):
+        start = time.perf_counter()
+        try:
+            u, k = host.advance(u, t0, t1)
+        except HfcError:
+            break
+        seconds += time.perf_counter() - start
+        steps += k
+        states[i] = u
+    host.close()
+    return states, seconds, max(steps, 1)
+
+
+def equal_error_time(points: list[tuple[float, float]], error: float) -> float | None:
+    """Wall time of the classical scheme at `error`, log-log interpolated between its
+    (error, seconds) points; None outside their range."""
+    points = sorted(points, key=lambda p: -p[0])
+    for (e1, w1), (e2, w2) in zip(points, points[1:]):
+        if e2 <= error <= e1:
+            s = np.log(error / e1) / np.log(e2 / e1)
+            return float(np.exp(np.log(w1) + s * np.log(w2 / w1)))
+    return None
+
+
+def measure(domain: Domain, entries: dict[str, tuple], progress: bool) -> list[Row]:
+    """Every entry (label -> provider, cells, method, cfl, flops) on the domain's forcings."""
+    from training.evaluate import EvalConfig
+
+    length = 2 * np.pi * domain.multiple
+    forcings = EvalConfig(domain=domain.multiple, runs=domain.seeds).forcing
+    errors: dict[str, list[float]] = {k: [] for k in entries}
+    walls: dict[str, list[tuple[float, int]]] = {k: [] for k in entries}
+    bar = tqdm(total=domain.seeds * (len(entries) + 1), desc=f"front {domain.name}", disable=not progress)
+    for i in range(domain.seeds):
+        forcing = forcings(i)
+        reference, _, _ = run("weno5", domain.reference, length, forcing, "ssprk3", 0.5)
+        bar.update()
+        for label, (provider, n, method, cfl, _) in entries.items():
+            states, seconds, steps = run(provider, n, length, forcing, method, cfl)
+            errors[label].append(float(np.mean(np.abs(states - coarse_grain(reference, n)))))
+            walls[label].append((seconds, steps))
+            bar.update()
+    bar.close()
+    rows = []
+    for label, (provider, n, method, cfl, flops) in entries.items():
+        seconds = statistics.median(s for s, _ in walls[label])
+        stages = 3 if method == "ssprk3" else 1
+        per = statistics.median(s / (stages * k * n) for s, k in walls[label]) * 1e9
+        rows.append(Row(label, n, method, cfl, float(np.mean(errors[label])), seconds, per, flops))
+    weno = [(r.mae, r.seconds) for r in rows if r.label.startswith("WENO5")]
+
+    def with_speedup(r: Row) -> Row:
+        """WENO5's time at r's error over r's; beyond WENO5's resolutions a bound: below its
+        smallest error WENO5 needs at least its finest run's time (>=), above its largest at
+        most its coarsest run's (<=)."""
+        equal = equal_error_time(weno, r.mae)
+        if equal is not None:
+            return replace(r, weno5_speedup=equal / r.seconds)
+        finest, coarsest = min(weno), max(weno)
+        bound, time = (">=", finest[1]) if r.mae < finest[0] else ("<=", coarsest[1])
+        return replace(r, weno5_speedup=time / r.seconds, bound=bound)
+
+    return [r if r.label.startswith("WENO5") or not np.isfinite(r.mae) else with_speedup(r) for r in rows]
+
+
+def reuse_cost(folders: dict[str, Path], domain: Domain = DOMAINS[0]) -> list[str]:
+    """MAE with the network run at every SSP-RK3 stage vs once per step (stages 2 and 3 reuse
+    the first stage's stencil coefficients), in torch (float32, a fixed step at CFL 0.5 of
+    the reference's max |u|), on the domain's forcings: the accuracy price of a third of
+    the network calls."""
+    import torch
+
+    from training.evaluate import EvalConfig
+    from training.integrate import ForcingBatch, integrate
+    from training.train import load_model
+
+    length, times = 2 * np.pi * domain.multiple, np.arange(0.0, T_END + 1e-9, SAVE_EVERY)
+    forcings = [EvalConfig(domain=domain.multiple, runs=domain.seeds).forcing(i) for i in range(domain.seeds)]
+    references = np.array([coarse_grain(run("weno5", domain.reference, length, f, "ssprk3", 0.5)[0], domain.cells)
+                           for f in forcings])
+    batch = ForcingBatch(forcings, domain.cells, length, torch.float32)
+    dt = 0.5 * (length / domain.cells) / float(np.max(np.abs(references)))
+    lines = ["", f"Coefficient reuse across the SSP-RK3 stages ({domain.name}, torch float32, fixed dt {dt:.4f}):", "",
+             "| model | MAE, network every stage | MAE, network once per step | ratio |", "|---|---|---|---|"]
+    for label, folder in folders.items():
+        model = load_model(folder)
+        errors = [float(np.mean(np.abs(integrate(model, np.zeros((domain.seeds, domain.cells)), times, dt, batch,
+                                                 reuse=reuse) - references))) for reuse in (False, True)]
+        lines.append(f"| {label} | {errors[0]:.2e} | {errors[1]:.2e} | {errors[1] / errors[0]:.2f} |")
+    return lines
+
+
+def table(domain: Domain, rows: list[Row]) -> list[str]:
+    lines = [f"\n### {domain.name} (domain {domain.multiple} x 2 pi; reference WENO5 on {domain.reference} cells, "
+             f"{domain.seeds} unseen forcing{'s' if domain.seeds > 1 else ''})", "",
+             "| scheme | cells | time stepping | CFL | FLOP/cell | MAE (t <= 15) | host s | ns/cell-stage | WENO5 x |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r.mae if np.isfinite(r.mae) else np.inf):
+        speed = "-" if r.weno5_speedup is None else f"{r.bound}{r.weno5_speedup:.2f}"
+        error = f"{r.mae:.2e}" if np.isfinite(r.mae) else "diverged"
+        lines.append(f"| {r.label} | {r.cells} | {r.method} | {r.cfl:g} | {r.flops_per_cell or '-'} | {error} "
+                     f"| {r.seconds:.3f} | {r.ns_per_cell_stage:.0f} | {speed} |")
+    return lines
+
+
+def figure(results: dict[str, list[Row]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5))
+    for ax, (name, rows) in zip(np.atleast_1d(axes), results.items()):
+        weno = sorted((r for r in rows if r.label.startswith("WENO5")), key=lambda r: r.cells)
+        ax.plot([r.seconds for r in weno], [r.mae for r in weno], "k-o", label="WENO5 (SSP-RK3)")
+        for r in weno:
+            ax.annotate(str(r.cells), (r.seconds, r.mae), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        styles = {"ssprk3": ("o", "C0", "learned, SSP-RK3"), "euler": ("s", "C2", "learned, forward Euler")}
+        for method, (marker, color, legend) in styles.items():
+            learned = [r for r in rows if not r.label.startswith("WENO5") and np.isfinite(r.mae) and r.method == method]
+            ax.plot([r.seconds for r in learned], [r.mae for r in learned], marker, color=color, label=legend)
+            for r in learned:
+                ax.annotate(r.label, (r.seconds, r.mae), textcoords="offset points", xytext=(4, -8), fontsize=6)
+        ax.set(xscale="log", yscale="log", xlabel="host wall time (s)", ylabel="MAE (t <= 15)",
+               title=f"Burgers, learned at 8x vs WENO5: {name}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=130)
+    plt.close(fig)
+
+
+def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> int:
+    from export.onnx_export import export
+
+    found = models()
+    if not found:
+        raise HfcError("no trained 8x Burgers models found (models/burgers/*/8x, models/burgers-front/*/8x); run "
+                       "`hfc bench --front` from the repository root")
+    results: dict[str, list[Row]] = {}
+    lines = ["hfc bench --front: learned Burgers schemes (8x, float32 lean ONNX, Fortran binding, 1 thread; "
+             "constant stencils native) vs WENO5 in the Fortran host"]
+    with tempfile.TemporaryDirectory() as tmp:
+        learned = {}
+        for label, (folder, method, cfl) in tqdm(found.items(), desc="export", disable=not progress):
+            report = export(folder, Path(tmp) / f"{label}.onnx")
+            learned[label] = (FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran", threads=1)), method,
+                              cfl, int(report.metadata["flops_per_cell"]))
+        for domain in DOMAINS:
+            entries = {f"WENO5 {n}": ("weno5", n, "ssprk3", 0.5, None) for n in domain.weno}
+            entries.update({label: (model.provider(), domain.cells, method, cfl, flops)
+                            for label, (model, method, cfl, flops) in learned.items()})
+            entries.update({label: (learned[base][0].provider(), domain.cells, method, cfl, learned[base][3])
+                            for label, (base, method, cfl) in VARIANTS.items() if base in learned})
+            for label, (provider, n, method, cfl, _) in entries.items():
+                if label in learned or label in VARIANTS:     # the host's own refusals, before any run
+                    model = learned[VARIANTS[label][0] if label in VARIANTS else label][0]
+                    model.check_host(HostConfig("burgers", n, 2 * np.pi * domain.multiple),
+                                     TimeConfig(cfl=cfl, method=method))
+            results[domain.name] = measure(domain, entries, progress)
+            lines += table(domain, results[domain.name])
+            print("\n".join(table(domain, results[domain.name])), flush=True)
+        for model, *_ in learned.values():
+            model.close()
+    reuse = reuse_cost({label: found[label][0] for label in REUSE if label in found})
+    print("\n".join(reuse), flush=True)
+    lines += reuse
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "front.md", "\n".join(lines) + "\n\nRegenerate: `hfc bench --front` (from the repository "
+               "root; writes results/burgers-front/front.md, front.json, front.png).\n")
+    write_text(out / "front.json", json.dumps({k: [asdict(r) for r in v] for k, v in results.items()}, indent=1))
+    figure(results, out / "front.png")
+    print(f"wrote {out}/front.md, front.json, front.png")
+    return 0

@@ -1,0 +1,42 @@
+"""`hfc bench --front` (coupler.app.bench_front): the equal-error interpolation against
+mathematics, and one small front measured in the host (WENO5 at two resolutions and the
+committed constant model, natively), whose table states the ratios."""
+import numpy as np
+import pytest
+
+from coupler.app import bench_front
+
+
+def test_equal_error_time_is_exact_on_a_power_law():
+    """WENO5-like points on error = 3 w^(-1/2): log-log interpolation is exact (1e-12) inside
+    the measured range and refuses to extrapolate outside it."""
+    points = [(3 * w ** -0.5, w) for w in (0.01, 0.04, 0.16)]
+    for w in (0.013, 0.04, 0.1):
+        assert bench_front.equal_error_time(points, 3 * w ** -0.5) == pytest.approx(w, rel=1e-12)
+    assert bench_front.equal_error_time(points, 3 * 0.005 ** -0.5) is None
+    assert bench_front.equal_error_time(points, 3 * 0.2 ** -0.5) is None
+
+
+def test_a_small_front_in_the_host(repo_root, tmp_path):
+    """One forcing, the 64-cell domain: WENO5's error falls with resolution, the native
+    constant stencil's row carries its FLOPs and a WENO5 ratio only when its error lies
+    between WENO5's, and the table names every scheme."""
+    from coupler.learned import FortranLearnedFlux, RuntimeConfig
+    from export.onnx_export import export
+
+    report = export(repo_root / "models/burgers/constant-godunov/8x", tmp_path / "c.onnx")
+    model = FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran"))
+    domain = bench_front.Domain("test", 1, 64, (64, 128), 256, 1)
+    entries = {f"WENO5 {n}": ("weno5", n, "ssprk3", 0.5, None) for n in domain.weno}
+    entries["constant"] = (model.provider(), 64, "ssprk3", 0.5, int(report.metadata["flops_per_cell"]))
+    rows = {r.label: r for r in bench_front.measure(domain, entries, progress=False)}
+    assert rows["WENO5 128"].mae < rows["WENO5 64"].mae
+    constant = rows["constant"]
+    assert constant.flops_per_cell == 41 and np.isfinite(constant.mae) and constant.seconds > 0
+    inside = rows["WENO5 128"].mae <= constant.mae <= rows["WENO5 64"].mae
+    assert constant.weno5_speedup > 0 and (constant.bound == "") == inside
+    if constant.mae > rows["WENO5 64"].mae:      # less accurate than WENO5's coarsest: at most its time
+        assert constant.bound == "<=" and constant.weno5_speedup == rows["WENO5 64"].seconds / constant.seconds
+    text = "\n".join(bench_front.table(domain, list(rows.values())))
+    assert all(label in text for label in rows) and "WENO5 x" in text
+    model.close()
