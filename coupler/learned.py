@@ -204,7 +204,7 @@ class LearnedFlux:
             raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
         self.input_name, self.output_name = expected
 
-    def check_host(self, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+    def check_host(self, host: HostConfig, time: TimeConfig | None = None) -> None:
         check_host(self.path, self.meta, host, time)
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
@@ -236,12 +236,15 @@ class LearnedFlux:
         return PythonFlux(lambda u, t: self(u), self.halo)
 
 
-def check_host(path: Path, meta: ModelMetadata, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+def check_host(path: Path, meta: ModelMetadata, host: HostConfig, time: TimeConfig | None = None) -> None:
     """Refuse a host whose equation, dimensions, grid spacing, viscosity or time stepping the
-    model was not trained for (under IMEX the provider's law is the one without viscosity)."""
-    explicit, diffusivity = imex_split(host, time)
-    meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity, host.velocity,
-                    None if time.dt else time.cfl)
+    model was not trained for (under IMEX the provider's law is the one without viscosity).
+    Without `time`, the grid and the equation only."""
+    explicit = host
+    if time is not None:
+        explicit, diffusivity = imex_split(host, time)
+        meta.check_time(path, time.method, time.implicit.solver, time.dt, diffusivity, host.velocity,
+                        None if time.dt else time.cfl)
     meta.check_host(path, explicit.equation, explicit.dx, explicit.n, explicit.lengths[0], explicit.viscosity,
                     explicit.ndim, explicit.spacing[1] if explicit.ndim == 2 else None)
 
@@ -277,9 +280,9 @@ class FortranLearnedFlux:
             self.close()
             raise
 
-    def check_host(self, host: HostConfig, time: TimeConfig = TimeConfig()) -> None:
+    def check_host(self, host: HostConfig, time: TimeConfig | None = None) -> None:
         check_host(self.path, self.meta, host, time)
-        if time.method != "imex":
+        if time is not None and time.method != "imex":
             onnx_check_time(self.id, time)       # the Fortran library's own rule (hfc_meta_check_time), the same
 
     def __call__(self, u: np.ndarray) -> np.ndarray:

@@ -198,13 +198,14 @@ def square(models: dict[str, Path], out_dir: Path, samples: int = 20, backend: s
 
 
 def learned_rows(models: dict[str, Path], host_config: HostConfig, backend: str) -> dict[str, tuple]:
-    """(provider, "euler") of each exported model, loaded once and checked against the grid."""
+    """(provider, "euler") of each exported model, loaded once and checked against the grid
+    and forward Euler (the time stepping the models were trained through)."""
     from coupler.learned import load_model
 
     rows = {}
     for name, path in models.items():
         learned = load_model(path, RuntimeConfig(backend=backend))
-        learned.check_host(host_config)
+        learned.check_host(host_config, TimeConfig(method="euler"))
         rows[name] = (learned.provider(), "euler")
     return rows
 
