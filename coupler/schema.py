@@ -107,7 +107,10 @@ class ModelMetadata:
             if declared is not None and method != declared:
                 raise ConfigError(f"model '{path}' was trained through {METHOD_NAMES.get(declared, declared)} steps; "
                                   f"run it with --time-stepping {declared}")
-            courant = float(self.extra.get("courant", CLASSICAL_COURANT))
+            try:
+                courant = float(self.extra.get("courant", CLASSICAL_COURANT))
+            except ValueError:
+                raise ModelError(f"'{path}': metadata courant = '{self.extra['courant']}' is not a number") from None
             if cfl is not None and cfl > courant * (1 + 1e-12):
                 raise ConfigError(f"model '{path}' was trained for Courant numbers up to {courant:g}; the host asks for "
                                   f"--cfl {cfl:g} (use --cfl {courant:g} or less)")

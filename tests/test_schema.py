@@ -127,3 +127,14 @@ def test_a_full_model_registry_refuses_in_one_line(onnx32):
     loaded.append(FortranLearnedFlux(onnx32, FORTRAN))
     for model in loaded:
         model.close()
+
+
+def test_a_damaged_courant_is_refused_by_name(onnx32, tmp_path):
+    """Python refuses it when checking the time stepping, Fortran already when loading."""
+    from coupler.host import TimeConfig
+
+    path = _edited(onnx32, tmp_path, "courant", lambda props: props.update(courant="fast"))
+    with pytest.raises(ModelError, match="metadata courant"):
+        LearnedFlux(path).check_host(HostConfig("burgers", 64), TimeConfig())
+    with pytest.raises(ModelError, match="metadata courant"):
+        FortranLearnedFlux(path, FORTRAN)
