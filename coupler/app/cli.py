@@ -544,7 +544,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         length = make_equation(args.equation).length
         models["polynomial"] = {f: FluxModel(ModelConfig(args.equation, "baseline", dx=length * config.domain / (config.n_fine // f)))
                                 for f in config.factors}
-    summary = evaluate(config, models, args.out, progress=not args.quiet)
+    evaluate(config, models, args.out, progress=not args.quiet)
     print((Path(args.out) / "table.md").read_text())
     return 0
 

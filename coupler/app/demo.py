@@ -278,7 +278,6 @@ def plot(first: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.2), sharey=True, constrained_layout=True)
     vmax = float(np.abs(first["reference"].states).max())
     for ax, (title, result) in zip(axes, panels):
-        m = result.states.shape[1]
         image = ax.imshow(result.states, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           extent=[0, 2 * math.pi, result.times[0], result.times[-1]], interpolation="nearest")
         ax.set_title(title, fontsize=10)
