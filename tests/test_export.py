@@ -48,11 +48,12 @@ def test_onnx_runtime_matches_torch_on_dynamic_nonsquare_shapes(exported, burger
 @pytest.mark.parametrize("equation, kind, godunov, stencil, layers", [
     ("burgers", "network", False, 6, 3), ("burgers", "network", True, 6, 3), ("burgers", "constant", True, 6, 3),
     ("burgers", "baseline", False, 4, 3), ("burgers", "network", False, 8, 1), ("kdv", "network", False, 6, 2),
-    ("ks", "constant", False, 6, 3)])
+    ("ks", "constant", False, 6, 3), ("advection", "network", False, 6, 3)])
 def test_the_lean_export_form_is_the_trained_model(equation, kind, godunov, stencil, layers):
     """Folding the constraint, 1/dx^l, the law's coefficients and sqrt(c) into the last
     convolution changes only the order of float64 sums: 1e-13 relative to the largest flux
-    (measured <= 1.5e-15), on random weights and states with jumps."""
+    (measured <= 1.5e-15), on random weights and states with jumps. Advection (the IMEX
+    models' explicit law) has no convective term: the linear part alone."""
     from training.models import FluxModel, ModelConfig, export_form
 
     torch.manual_seed(1)
