@@ -75,6 +75,8 @@ class ModelMetadata:
         for key in ("dx", "length", "viscosity") + (("dy",) if dims == 2 else ()):
             if not math.isfinite(number(key, float)):
                 raise ModelError(f"'{path}': metadata {key} = {props[key]} is not finite")
+        if "courant" in props and not (math.isfinite(number("courant", float)) and number("courant", float) > 0):
+            raise ModelError(f"'{path}': metadata courant = {props['courant']} is not a positive finite number")
         return cls(props["equation"], dims, halo, number("dx", float), number("length", float),
                    number("viscosity", float), tuple(props["input_name"].split(",")),
                    tuple(props["output_name"].split(",")), props["dtype"], props["hfc_schema_version"],
@@ -107,10 +109,7 @@ class ModelMetadata:
             if declared is not None and method != declared:
                 raise ConfigError(f"model '{path}' was trained through {METHOD_NAMES.get(declared, declared)} steps; "
                                   f"run it with --time-stepping {declared}")
-            try:
-                courant = float(self.extra.get("courant", CLASSICAL_COURANT))
-            except ValueError:
-                raise ModelError(f"'{path}': metadata courant = '{self.extra['courant']}' is not a number") from None
+            courant = float(self.extra.get("courant", CLASSICAL_COURANT))     # checked in from_props
             if cfl is not None and cfl > courant * (1 + 1e-12):
                 raise ConfigError(f"model '{path}' was trained for Courant numbers up to {courant:g}; the host asks for "
                                   f"--cfl {cfl:g} (use --cfl {courant:g} or less)")

@@ -164,13 +164,13 @@ def test_courant_steps_are_the_host_rule_and_starting_weights_must_fit(unroll_da
     """With --courant each sample's unrolled step is the host's stable step at its own
     max |u| (coupler.problems.equations.Equation.stable_dt, one rule); --init copies a
     trained model's weights and refuses one of another shape, naming the difference."""
-    from coupler.problems.equations import make_equation as make_law
     from training.unroll import UnrollConfig
 
     coarse = load(unroll_data / "train.nc", 8)
     steps = UnrollConfig(2, integrator="euler", courant=0.5).step_sizes(coarse)
-    law = make_law("burgers")
-    assert steps.tolist() == [law.stable_dt(coarse.dx, float(np.abs(u).max()), 0.5) for u in coarse.u]
+    # Burgers J = u^2/2 - 0.01 u_x: wave speed max|u|, explicit diffusion dx^2 / (2 x 0.01)
+    expected = [0.5 * min(coarse.dx / float(np.abs(u).max()), coarse.dx ** 2 / 0.02) for u in coarse.u]
+    assert np.allclose(steps, expected, rtol=1e-12, atol=0)
     assert len(set(steps.tolist())) > 1
     source = Trainer(preset("quick", "burgers", 8, steps=1, batch_size=4, layers=2, channels=4), unroll_data,
                      tmp_path / "a")
@@ -185,6 +185,8 @@ def test_courant_steps_are_the_host_rule_and_starting_weights_must_fit(unroll_da
                 tmp_path / "c", progress=False)
     with pytest.raises(ValueError, match="host method"):
         preset("quick", "burgers", 8, unroll=2, integrator="midpoint", courant=0.5)
+    with pytest.raises(ValueError, match="give --courant"):
+        preset("quick", "burgers", 8, unroll=2, integrator="euler")
 
 
 def test_samples_that_blow_up_are_left_out_of_the_unrolled_loss(unroll_data, tmp_path):

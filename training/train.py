@@ -5,7 +5,8 @@ the coarse cell averages against the coarse-grained reference, normalized by the
 square of the reference time derivative over the training set (so predicting du/dt = 0
 scores 1). The forcing is known exactly and cancels in the difference, so it is left out
 of both sides. With `unroll` > 0 the loss is instead the error of the states after each of
-that many midpoint steps (training.unroll), normalized so that predicting no change
+that many steps (training.unroll: the paper's midpoint steps of 0.001, or a host's method at
+a Courant number), normalized so that predicting no change
 scores 1. Optimizer: Adam; learning rate divided by 10 halfway (the paper: 4e4
 steps, 3e-3 then 3e-4 after 2e4, batch 128 x resample factor).
 """
@@ -68,6 +69,9 @@ class TrainConfig:
             self.unrolled
         elif self.integrator != "midpoint" or self.courant:
             raise ValueError("an integrator and a Courant number are trained through the unrolled loss (unroll > 0)")
+        if self.integrator != "midpoint" and not self.courant:
+            raise ValueError(f"a model for the host's {self.integrator} steps is trained at its Courant number: give "
+                             "--courant (fixed --unroll-dt steps are the paper's midpoint loss)")
         if self.courant and self.integrator not in HOST_METHODS:
             raise ValueError(f"a model for a host's steps (--courant) trains through a host method "
                              f"({', '.join(HOST_METHODS)}), not {self.integrator}")
@@ -173,8 +177,8 @@ class Trainer:
         error = ((self.rollout(u, forcing, steps) - target) ** 2).flatten(1).mean(1) / self.scale
         kept = torch.isfinite(error) & (error <= DIVERGED)
         share = 1.0 - float(kept.float().mean())
-        if not kept.any():
-            return error.mean(), share
+        if not kept.any():                       # nothing to learn from: descend skips a NaN loss
+            return error.new_tensor(float("nan")), share
         if torch.isfinite(error).all():
             return error[kept].mean(), share
         error = ((self.rollout(u[kept], forcing[kept], steps[kept]) - target[kept]) ** 2).flatten(1).mean(1)
@@ -185,7 +189,7 @@ class Trainer:
         return self.unrolled_loss(*batch) if self.config.unroll else (self.loss(*batch), 0.0)
 
     def validation_loss(self) -> tuple[float, float]:
-        """Loss over the validation samples (those whose rollout stayed finite) and the share that diverged."""
+        """Loss over the validation samples whose rollout did not diverge, and the share that did."""
         with torch.no_grad():
             loss, diverged = self.batch_loss(*self.val_set)
         return float(loss), diverged

@@ -55,11 +55,12 @@ class UnrollConfig:
 
     def step_sizes(self, snaps: Snapshots) -> np.ndarray:
         """Each sample's step (samples,): the fixed dt, or the host's stable step of the
-        sample at the Courant number (one fact: the host's rule, on the sample's grid)."""
+        sample at the Courant number (one fact: the host's rule, on the sample's grid), held
+        for the sample's K steps (the host recomputes it every step)."""
         if not self.courant:
             return np.full(len(snaps.u), self.dt)
         law = make_law(snaps.equation)
-        return np.array([law.stable_dt(snaps.dx, float(np.max(np.abs(u))), self.courant) for u in snaps.u])
+        return np.array([law.stable_dt(snaps.dx, law.max_wave_speed(u), self.courant) for u in snaps.u])
 
 
 def _continue(args) -> np.ndarray:

@@ -266,8 +266,8 @@ def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> in
     print("\n".join(reuse), flush=True)
     lines += reuse
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "front.md", "\n".join(lines) + "\n\nRegenerate: `hfc bench --front` (from the repository "
-               "root; writes results/burgers-front/front.md, front.json, front.png).\n")
+    write_text(out / "front.md", "\n".join(lines) + f"\n\nRegenerate: `hfc bench --front --out {out}` (from the "
+               "repository root; writes front.md, front.json, front.png).\n")
     write_text(out / "front.json", json.dumps({k: [asdict(r) for r in v] for k, v in results.items()}, indent=1))
     figure(results, out / "front.png")
     print(f"wrote {out}/front.md, front.json, front.png")

@@ -415,8 +415,8 @@ def _add_train(sub) -> None:
     p.add_argument("--unroll-dt", type=_float(0.0), default=None, help="step of the unrolled loss (default 0.001, "
                    "the paper's)")
     p.add_argument("--integrator", choices=["euler", "midpoint", "ssprk3"], default=None,
-                   help="time stepper of the unrolled loss, the host's the model is for (default midpoint, the "
-                   "paper's); recorded in the exported model, whose host refuses another")
+                   help="time stepper of the unrolled loss (default midpoint, the paper's); euler or ssprk3 with "
+                   "--courant train for that host method, recorded in the exported model, whose host refuses another")
     p.add_argument("--courant", type=_float(0.0), default=None, help="unrolled steps at this Courant number of each "
                    "sample (the host's stable-step rule) instead of --unroll-dt; above the classical limit trains "
                    "longer steps. Recorded in the exported model, the largest Courant number the host allows")
