@@ -214,11 +214,13 @@ class PythonFlux:
 @dataclass(frozen=True)
 class FortranModel:
     """An ONNX model loaded into the Fortran library (see coupler.learned.FortranLearnedFlux,
-    the owner, kept here so the model stays loaded while a Host uses it)."""
+    the owner, kept here so the model stays loaded while a Host uses it). `reuse`: the
+    network runs once per time step, its stencils reused by the later stages (hfc_learned)."""
 
     id: int
     halo: int
     owner: object = None
+    reuse: bool = False
 
 
 Provider = str | PythonFlux | FortranModel
@@ -240,7 +242,7 @@ def make_provider(config: HostConfig, provider: Provider) -> tuple[int, int]:
         pid, stat, errmsg = _api.api_provider_python(*equation, provider.halo, int(provider.global_range))
         halo = provider.halo
     elif isinstance(provider, FortranModel):
-        pid, halo, stat, errmsg = _api.api_provider_learned(provider.id, *equation)
+        pid, halo, stat, errmsg = _api.api_provider_learned(provider.id, *equation, int(provider.reuse))
     else:
         raise ConfigError(f"not a flux provider: {provider!r}")
     _check(stat, errmsg)

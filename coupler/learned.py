@@ -49,6 +49,7 @@ class RuntimeConfig:
     threads: int = 1               # ONNX Runtime intra-op threads (explicit; 1 per MPI rank)
     backend: str = "python"        # who runs the model: onnxruntime in Python, or libhfc (Fortran)
     procs: tuple[int, int] = (0, 0)  # MPI ranks along x and y of a 2D grid (0: MPI_Dims_create's choice)
+    reuse_coefficients: bool = False  # 1D, Fortran backend: one network call per time step (stencils reused)
 
     def __post_init__(self) -> None:
         procs = tuple(int(p) for p in self.procs)
@@ -60,6 +61,9 @@ class RuntimeConfig:
             raise ConfigError(f"device must be 'cpu', 'cuda:N' or 'cuda', got '{self.device}'")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got '{self.backend}'")
+        if self.reuse_coefficients and self.backend != "fortran":
+            raise ConfigError("coefficient reuse runs in the Fortran backend (--backend fortran): the stages after "
+                              "the first apply the stencils natively")
 
     @property
     def device_index(self) -> int:
@@ -191,10 +195,10 @@ class LearnedFlux:
             if self.dtype is None or np.dtype(self.dtype).name != self.meta.dtype:
                 raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
             return
-        if len(inputs) != 1 or len(outputs) != 1 or found != expected:
-            raise ModelError(f"'{self.path}': expected one input '{expected[0]}' and one output '{expected[1]}', "
-                             f"found inputs [{found[0]}] and outputs [{found[1]}]")
-        for arg in (inputs[0], outputs[0]):
+        if len(inputs) != 1 or found != expected or [o.name for o in outputs[1:]] not in ([], ["stencils"]):
+            raise ModelError(f"'{self.path}': expected one input '{expected[0]}' and the outputs '{expected[1]}' "
+                             f"(a flux, and optionally 'stencils'), found inputs [{found[0]}] and outputs [{found[1]}]")
+        for arg in (inputs[0], *outputs):
             if len(arg.shape) != 3:
                 raise ModelError(f"'{self.path}': {arg.name} has rank {len(arg.shape)}, expected 3 (batch, 1, cells)")
             if arg.type not in DTYPES:
@@ -202,7 +206,7 @@ class LearnedFlux:
         self.dtype = DTYPES[inputs[0].type]
         if np.dtype(self.dtype).name != self.meta.dtype:
             raise ModelError(f"'{self.path}': metadata dtype {self.meta.dtype} but the input is {inputs[0].type}")
-        self.input_name, self.output_name = expected
+        self.input_name, self.output_name = inputs[0].name, outputs[0].name
 
     def check_host(self, host: HostConfig, time: TimeConfig | None = None) -> None:
         check_host(self.path, self.meta, host, time)
@@ -290,8 +294,9 @@ class FortranLearnedFlux:
         return onnx_face_fluxes(self.id, self.halo, u)
 
     def provider(self) -> FortranModel:
-        """This model as a provider of the Fortran host (run from Fortran each RK stage)."""
-        return FortranModel(self.id, self.halo, self)
+        """This model as a provider of the Fortran host (run from Fortran each RK stage, or
+        once per step with the config's reuse_coefficients)."""
+        return FortranModel(self.id, self.halo, self, self.config.reuse_coefficients)
 
     def close(self) -> None:
         if getattr(self, "id", 0):

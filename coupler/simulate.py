@@ -240,7 +240,8 @@ def flux_provider(config: SimulationConfig, comm=None) -> tuple[str | PythonFlux
         "model_path": str(Path(numerics.model).resolve()), "model_sha256": learned.sha256,
         "model_dtype": learned.meta.dtype, "model_training_command": learned.metadata.get("training_command", ""),
         "backend": backend, "onnxruntime_version": version,
-        "device": config.runtime.device, "threads": np.int32(config.runtime.threads)}, time
+        "device": config.runtime.device, "threads": np.int32(config.runtime.threads),
+        "coefficient_reuse": np.int32(config.runtime.reuse_coefficients)}, time
 
 
 def check_whole_steps(learned, output: OutputConfig) -> None:

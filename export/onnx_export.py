@@ -34,6 +34,7 @@ from training.models import export_form
 from training.train import PRESETS, TrainConfig, load_model, preset
 
 INPUT, OUTPUT = "u", "flux"
+STENCILS = "stencils"        # a network model's second output: its per-face stencils (coefficient reuse)
 TIMING_CELLS = 4096        # the model card's ns per cell: one call on 4096 cells (64^2 in 2D), one thread
 # ORT vs torch, max |difference| / max |torch| over the verification inputs
 TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
@@ -139,11 +140,12 @@ def stencil_metadata(model_dir: Path) -> dict[str, str]:
             **{f"stencil_{name}": " ".join(repr(c) for c in alpha) for name, alpha in stencils.items()}}
 
 
-def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, str]:
+def metadata(summary: dict, model_dir: Path, config: ExportConfig, outputs: tuple[str, ...] = (OUTPUT,)
+             ) -> dict[str, str]:
     """ONNX metadata_props (the schema of coupler.schema): everything a host checks before
     its first step, and provenance."""
     if "imex" in summary:
-        return metadata_imex(summary, config)
+        return metadata_imex(summary, config, outputs)
     m, t = summary["model"], summary["train"]
     length = EQUATIONS[m["equation"]].length
     stencils = stencil_metadata(model_dir) if m["kind"] == "constant" else {}
@@ -151,7 +153,7 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
     stepping = {"time_stepping": t["integrator"], "courant": repr(float(t["courant"]))} if t.get("courant") else {}
     return ModelMetadata(
         equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
-        viscosity=float(m["viscosity"]) if m["equation"] == "burgers" else 0.0, inputs=(INPUT,), outputs=(OUTPUT,),
+        viscosity=float(m["viscosity"]) if m["equation"] == "burgers" else 0.0, inputs=(INPUT,), outputs=outputs,
         dtype=config.dtype,
         extra={
             "cells": str(int(round(length / m["dx"]))),
@@ -170,7 +172,7 @@ def metadata(summary: dict, model_dir: Path, config: ExportConfig) -> dict[str, 
         }).to_props()
 
 
-def metadata_imex(summary: dict, config: ExportConfig) -> dict[str, str]:
+def metadata_imex(summary: dict, config: ExportConfig, outputs: tuple[str, ...]) -> dict[str, str]:
     """A flux trained through the host's IMEX step (training.prdp_hybrid): the explicit law
     (no viscosity) and the implicit step it must run in: the diffusivity, the time step, the
     solver and its K (K_max of the PRDP training), K_epsilon and the training's savings."""
@@ -178,7 +180,7 @@ def metadata_imex(summary: dict, config: ExportConfig) -> dict[str, str]:
     length = EQUATIONS[m["equation"]].length
     return ModelMetadata(
         equation=m["equation"], space_dimensions=1, halo=summary["halo"], dx=float(m["dx"]), length=float(length),
-        viscosity=0.0, inputs=(INPUT,), outputs=(OUTPUT,), dtype=config.dtype,
+        viscosity=0.0, inputs=(INPUT,), outputs=outputs, dtype=config.dtype,
         extra={
             "cells": str(int(round(length / m["dx"]))),
             "input_meaning": "cell averages with halo cells on both sides, shape (batch, 1, n + 2 halo)",
@@ -241,23 +243,31 @@ class Graph:
 
 def graph_1d(model_dir: Path, summary: dict, config: ExportConfig) -> Graph:
     """The 1D model in its export form (training.models.export_form: every fixed linear map
-    folded into the last convolution), checked against the trained module."""
+    folded into the last convolution), checked against the trained module. A network model
+    also returns its per-face stencils (what a host reuses across the stages of a step)."""
     dtype = getattr(torch, config.dtype)
     trained = load_model(model_dir, dtype)
-    model = export_form(trained)
+    model = export_form(trained, stencils=trained.net is not None)
     g = model.halo
     cases = [(u,) for u in verification_inputs(g, dtype, config.seed)]
     check_export_form(model, trained, cases, config.dtype)
-    meta = metadata(summary, model_dir, config)
+    outputs = (OUTPUT, STENCILS) if model.with_stencils else (OUTPUT,)
+    meta = metadata(summary, model_dir, config, outputs)
     meta["flops_per_cell"] = str(model.flops_per_cell())
+    if model.with_stencils:
+        meta["stencils_form"] = model.stencils_form
+        meta["stencils_meaning"] = (f"per face k, {model.groups} stencils of {model.stencil} cells (k - "
+                                    f"{model.stencil // 2} .. k + {model.stencil // 2 - 1}) whose values q make the "
+                                    "flux by stencils_form, shape (batch, groups * cells, n + 1)")
     timing = verification_inputs(g, dtype, config.seed, ((1, TIMING_CELLS),))[0]
-    return Graph(model, (INPUT,), (OUTPUT,), (torch.zeros(2, 1, 64 + 2 * g, dtype=dtype),),
+    return Graph(model, (INPUT,), outputs, (torch.zeros(2, 1, 64 + 2 * g, dtype=dtype),),
                  {INPUT: {0: torch.export.Dim("batch"), 2: torch.export.Dim("cells", min=2 * g + 2)}}, meta, cases,
                  (timing,))
 
 
 def check_export_form(form: torch.nn.Module, trained: torch.nn.Module, cases: list[tuple], dtype: str) -> None:
-    """The export form computes the trained module's outputs to the dtype's tolerance."""
+    """The export form computes the trained module's outputs (the fluxes; not the stencils
+    the form may return besides) to the dtype's tolerance."""
     with torch.no_grad():
         for case in cases:
             a, b = form(*case), trained(*case)
@@ -440,11 +450,12 @@ def ns_per_cell(data: bytes, graph: Graph, repeats: int = 7) -> float:
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     feed = {name: x.numpy() for name, x in zip(graph.inputs, graph.timing)}
-    session.run(None, feed)
+    fluxes = [name for name in graph.outputs if name != STENCILS]       # what a host asks for at every call
+    session.run(fluxes, feed)
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
-        session.run(None, feed)
+        session.run(fluxes, feed)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples) / TIMING_CELLS * 1e9
 

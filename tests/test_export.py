@@ -22,10 +22,26 @@ def test_metadata_and_model_card(exported, burgers_model):
     assert meta["resample_factor"] == "8" and meta["dtype"] == "float32"
     assert meta["dataset_sha256"] == summary["data"]["train_sha256"]
     assert meta["training_command"].startswith("hfc train --equation burgers --factor 8")
-    assert [i.name for i in proto.graph.input] == ["u"] and [o.name for o in proto.graph.output] == ["flux"]
+    assert [i.name for i in proto.graph.input] == ["u"]
+    assert [o.name for o in proto.graph.output] == ["flux", "stencils"] and meta["output_name"] == "flux,stencils"
+    assert meta["stencils_form"] == "square"
     card = json.loads(report.path.with_suffix(".json").read_text())
     assert card["sha256"] == report.sha256 and "hfc export --model" in card["regenerate"]
     assert report.path.with_suffix(".md").read_text().startswith("# Model card")
+
+
+def test_exported_stencils_make_the_flux_by_their_form(onnx64, rng, halo_states):
+    """The second output, per face 2 stencils of 6 cells, applied in numpy to the cells
+    k - 3 .. k + 2 of face k and combined by the metadata's form (square: q1^2 + q2) gives
+    the graph's own flux to 1e-12 relative (float64): what a host reusing the stencils at a
+    later stage computes. Shape (batch, 12, n + 1)."""
+    session = ort.InferenceSession(str(onnx64), providers=["CPUExecutionProvider"])
+    u = halo_states(rng, 3, 40)                                    # halo 7, 40 cells: 41 faces
+    flux, stencils = session.run(["flux", "stencils"], {"u": u[:, None]})
+    assert stencils.shape == (3, 12, 41)
+    cells = np.stack([u[:, 7 - 3 + j:7 - 3 + j + 41] for j in range(6)], axis=1)     # (batch, 6, faces)
+    q1, q2 = ((stencils[:, 6 * i:6 * i + 6] * cells).sum(1) for i in range(2))
+    np.testing.assert_allclose(q1 * q1 + q2, flux[:, 0], rtol=0, atol=1e-12 * np.abs(flux).max())
 
 
 @pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-6), ("float64", 1e-12)])

@@ -11,7 +11,7 @@ import onnx
 import pytest
 import torch
 
-from coupler.errors import ConfigError
+from coupler.errors import ConfigError, HfcError
 from coupler.host import Host, HostConfig, PythonFlux, TimeConfig
 from coupler.learned import FortranLearnedFlux, LearnedFlux, ModelError, RuntimeConfig
 from coupler.problems.forcing import random_forcing
@@ -59,6 +59,45 @@ def test_fortran_host_with_learned_flux_matches_torch_callback(onnx64, burgers_m
     b, _ = Host(HOST, torch_flux, forcing, time).advance(u0, 0.0, 10.0)
     assert steps > 100
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-11)
+
+
+def test_coefficient_reuse_in_the_host_is_the_torch_reuse_scheme(onnx64, burgers_model):
+    """With reuse_coefficients the Fortran host runs the network once per SSP-RK3 step and
+    applies its exported stencils natively at stages 2 and 3. training.integrate(reuse=True)
+    (torch: the free parameters of stage 1 reused) is an independent implementation of the
+    same scheme: float64 trajectories agree to round-off (1e-11) over 80 forced steps, while
+    the scheme itself differs from the one without reuse by far more (> 1e-6)."""
+    from training.integrate import ForcingBatch, integrate
+
+    reusing = FortranLearnedFlux(onnx64, RuntimeConfig(backend="fortran", reuse_coefficients=True))
+    plain = FortranLearnedFlux(onnx64, RuntimeConfig(backend="fortran"))
+    model = load_model(burgers_model, torch.float64)
+    forcing, dt = random_forcing(5), 0.0125
+    u0 = 0.5 * np.sin(HOST.cell_centres()) + 0.1
+    a, steps = Host(HOST, reusing.provider(), forcing, TimeConfig(dt=dt)).advance(u0, 0.0, 1.0)
+    b, _ = Host(HOST, plain.provider(), forcing, TimeConfig(dt=dt)).advance(u0, 0.0, 1.0)
+    ours = integrate(model, u0[None], np.array([0.0, 1.0]), dt, ForcingBatch([forcing], 64, HOST.length),
+                     dtype=torch.float64, reuse=True)[0, -1]
+    assert steps == 80
+    np.testing.assert_allclose(a, ours, rtol=0, atol=1e-11)
+    assert np.abs(a - b).max() > 1e-6
+
+
+def test_coefficient_reuse_is_refused_where_it_cannot_run(onnx64, burgers_model, tmp_path):
+    """The Python backend has no native stencils; a model exported without its stencils
+    (one output) cannot give them: both refused with the reason, before any step."""
+    with pytest.raises(ConfigError, match="coefficient reuse runs in the Fortran backend"):
+        RuntimeConfig(reuse_coefficients=True)
+    proto = onnx.load(onnx64)
+    del proto.graph.output[1]
+    for prop in proto.metadata_props:
+        if prop.key == "output_name":
+            prop.value = "flux"
+    onnx.save(proto, tmp_path / "one_output.onnx")
+    model = FortranLearnedFlux(tmp_path / "one_output.onnx", RuntimeConfig(backend="fortran", reuse_coefficients=True))
+    with pytest.raises(HfcError, match="coefficient reuse needs a 1D model exported with its stencils"):
+        Host(HOST, model.provider())
+    Host(HOST, FortranLearnedFlux(tmp_path / "one_output.onnx", RuntimeConfig(backend="fortran")).provider()).close()
 
 
 def test_hfc_simulate_learned_writes_model_provenance(hfc, onnx32, tmp_path):

@@ -110,11 +110,12 @@ def test_weno5_is_bit_identical_on_1_2_3_4_ranks(mpi_env, tmp_path):
             assert f"rank {ranks - 1}:" in result.stdout and "halo exchange" in result.stdout
 
 
-@pytest.mark.parametrize("backend", ["python", "fortran"])
+@pytest.mark.parametrize("backend", ["python", "fortran", "fortran --reuse-coefficients"])
 def test_learned_model_is_bit_identical_on_2_and_3_ranks(mpi_env, onnx64, tmp_path, backend):
     """A float64 model (one ONNX Runtime thread per rank): every face flux is the same
-    arithmetic whatever the block length. n = 64 splits 22/21/21 on 3 ranks."""
-    args = ["simulate", "--scheme", "learned", "--model", onnx64, "--backend", backend, "--n", 64,
+    arithmetic whatever the block length, with coefficient reuse too (each rank keeps its
+    faces' stencils). n = 64 splits 22/21/21 on 3 ranks."""
+    args = ["simulate", "--scheme", "learned", "--model", onnx64, "--backend", *backend.split(), "--n", 64,
             "--t-end", 1.5, "--seed", 8, "--quiet"]
     mpirun(mpi_env, 0, HFC, *args, "--output", tmp_path / "serial.nc")
     _, u0 = states(tmp_path / "serial.nc")

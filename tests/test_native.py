@@ -133,7 +133,8 @@ def test_a_missing_onnxruntime_library_is_a_clear_error(hfc, onnx32, tmp_path):
 
 def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, learned_host, onnx32, tmp_path):
     """examples/02: no Python in the process; its netCDF snapshots equal those of
-    `hfc simulate --scheme learned` with either backend on the same configuration."""
+    `hfc simulate --scheme learned` with either backend on the same configuration, and with
+    coefficient reuse those of the Fortran backend with --reuse-coefficients."""
     exe, env = learned_host
     random_forcing(5).write_namelist(tmp_path / "forcing.nml")
     (tmp_path / "host.nml").write_text(
@@ -151,6 +152,18 @@ def test_pure_fortran_learned_host_matches_both_backends_bitwise(hfc, learned_ho
             assert pure["u"].shape == (9, 64) and np.max(np.abs(pure["u"][-1])) > 0.05
             np.testing.assert_array_equal(pure["time"][:], driven["time"][:])
             np.testing.assert_array_equal(pure["u"][:], driven["u"][:])
+    # coefficient reuse: the same bits from the namelist's switch and the command line's, another scheme
+    (tmp_path / "host.nml").write_text((tmp_path / "host.nml").read_text().replace(
+        "output_file = 'pure.nc'", "output_file = 'reuse.nc'\n reuse_coefficients = .true."))
+    run = subprocess.run([str(exe), "host.nml"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = hfc("simulate", "--scheme", "learned", "--model", onnx32, "--backend", "fortran", "--reuse-coefficients",
+                 "--n", 64, "--t-end", 4, "--save-every", 0.5, "--seed", 5, "--output", tmp_path / "driven.nc", "--quiet")
+    assert result.returncode == 0, result.stderr
+    with netCDF4.Dataset(tmp_path / "reuse.nc") as pure, netCDF4.Dataset(tmp_path / "driven.nc") as driven, \
+            netCDF4.Dataset(tmp_path / "pure.nc") as plain:
+        np.testing.assert_array_equal(pure["u"][:], driven["u"][:])
+        assert driven.coefficient_reuse == 1 and np.abs(pure["u"][-1] - plain["u"][-1]).max() > 1e-6
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -157,10 +157,18 @@ class LeanFluxModel(nn.Module):
     which one-hot "gather" convolution's cells meet in one product and sum each. The flux
     is sign(c) v'^2 + L (Godunov: G(left', right') + L). A constant or baseline model is a
     single convolution with those stencils as weights, no gather. Same numbers as the
-    FluxModel up to round-off (tested: 1e-13 in float64)."""
+    FluxModel up to round-off (tested: 1e-13 in float64).
 
-    def __init__(self, model: FluxModel):
+    With `stencils` (a network model) the graph also returns the last convolution's output,
+    the per-face stencils (batch, groups * s, n + 1), whose values make the flux by
+    `stencils_form`: what a host keeps to reuse the step's first-stage coefficients at its
+    later stages (Fortran hfc_learned) without running the network again."""
+
+    def __init__(self, model: FluxModel, stencils: bool = False):
         super().__init__()
+        if stencils and model.net is None:
+            raise ValueError(f"a {model.config.kind} model has no per-face stencils to return (its stencil is constant)")
+        self.with_stencils = stencils
         cfg, law = model.config, model.equation
         s, dtype = cfg.stencil, model.coefficients[0].fixed.dtype
         self.halo, self.stencil, self.godunov = model.halo, s, cfg.godunov
@@ -176,6 +184,8 @@ class LeanFluxModel(nn.Module):
             linear.append((law.velocity, model.quantities.index("value")))
         groups = (values if law.convective else []) + [linear]
         self.groups, self.n_values = len(groups), len(groups) - 1
+        self.stencils_form = ("linear" if not self.n_values else "godunov" if self.godunov
+                              else "square" if self.sign > 0 else "negative-square")
         # each quantity's stencil as an affine map of the last layer's outputs: weight (s, K), bias (s,)
         last = model.net[-1] if model.net is not None else None
         maps = []
@@ -209,21 +219,30 @@ class LeanFluxModel(nn.Module):
                 stencils = torch.stack(combined(1))
                 self.gather.weight.copy_(nn.functional.pad(stencils, (start, start))[:, None])
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """u: (batch, 1, n + 2g) -> flux: (batch, 1, n + 1)."""
-        cells = self.gather(u)
+    def forward(self, u: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """u: (batch, 1, n + 2g) -> flux: (batch, 1, n + 1) [, stencils (batch, groups * s, n + 1)]."""
         if self.last is None:
-            q = [cells[:, i:i + 1] for i in range(self.groups)]
-        else:
-            x = u[..., self.crop:u.shape[-1] - self.crop] if self.crop else u
-            coefficients = self.last(self.hidden(x))
-            s = self.stencil
-            q = [(coefficients[:, i * s:(i + 1) * s] * cells).sum(1, keepdim=True) for i in range(self.groups)]
+            cells = self.gather(u)
+            return self.flux([cells[:, i:i + 1] for i in range(self.groups)])
+        x = u[..., self.crop:u.shape[-1] - self.crop] if self.crop else u
+        stencils = self.last(self.hidden(x))
+        flux = self.flux(self.stencil_values(u, stencils))
+        return (flux, stencils) if self.with_stencils else flux
+
+    def flux(self, q: list[torch.Tensor]) -> torch.Tensor:
+        """The flux from the stencils' values q (stencils_form: linear q1, square q1^2 + q2,
+        negative-square -q1^2 + q2, godunov G(q1, q2) + q3)."""
         if not self.n_values:
             return q[0]
         if self.godunov:
             return godunov_convex_square(q[0], q[1], 1.0) + q[2]
         return (q[0] * q[0] if self.sign > 0 else -(q[0] * q[0])) + q[1]
+
+    def stencil_values(self, u: torch.Tensor, stencils: torch.Tensor) -> list[torch.Tensor]:
+        """Each stencil of `stencils` (batch, groups * s, n + 1) applied to u's cells: the
+        values q of stencils_form (a later stage reusing the first stage's stencils)."""
+        cells, s = self.gather(u), self.stencil
+        return [(stencils[:, i * s:(i + 1) * s] * cells).sum(1, keepdim=True) for i in range(self.groups)]
 
     def flops_per_cell(self) -> int:
         """Multiply-adds x 2 per cell (face) of the graph's arithmetic: convolutions (not the
@@ -232,9 +251,10 @@ class LeanFluxModel(nn.Module):
         return sum(2 * m.weight.numel() for m in convs) + 2 * self.groups * self.stencil + 2 * self.n_values + 1
 
 
-def export_form(model: FluxModel) -> LeanFluxModel:
-    """The smallest exact graph of a trained 1D model (LeanFluxModel); `model` is unchanged."""
-    return LeanFluxModel(model).eval()
+def export_form(model: FluxModel, stencils: bool = False) -> LeanFluxModel:
+    """The smallest exact graph of a trained 1D model (LeanFluxModel); `model` is unchanged.
+    `stencils`: the graph returns the per-face stencils too (a network model)."""
+    return LeanFluxModel(model, stencils).eval()
 
 
 def _split_rows(sizes: list[int]) -> list[slice]:

@@ -16,9 +16,13 @@ Error: the mean absolute error against the coarse-grained reference over t <= 15
 paper's window, snapshots every 0.5), mean over the unseen forcings. Cost: the wall time
 of the host's time loop (the median over the forcings). A model trained for a host method
 and Courant number (model.json train.integrator / courant) runs in that method at that
-Courant number, the others in SSP-RK3 at CFL 0.5, as WENO5. "WENO5 x" is the time WENO5
-takes at the model's error (log-log interpolation between its resolutions; beyond them a
-bound, >= or <=) divided by the model's time: > 1 means the learned scheme pays for itself.
+Courant number, the others in SSP-RK3 at CFL 0.5, as WENO5; every network model under
+SSP-RK3 runs a second time with coefficient reuse ("+reuse": the network once per step, its
+stencils applied natively at stages 2 and 3, hfc_learned); a last table measures the
+stability range (MAE at Courant numbers 0.5-2) of WENO5 and some models. "WENO5 x" is the
+time WENO5 takes at the model's error (log-log interpolation between its resolutions;
+beyond them a bound, >= or <=) divided by the model's time: > 1 means the learned scheme
+pays for itself.
 """
 from __future__ import annotations
 
@@ -44,7 +48,10 @@ COMMITTED = {"L3C32": "models/burgers/network/8x", "L3C32-paper": "models/burger
 SWEEP = "models/burgers-front"
 # a model of the time derivative run in a single-stage host: what legacy hosts do today
 VARIANTS = {"L3C32 in forward Euler": ("L3C32", "euler", 0.5)}
-REUSE = ("L3C32", "L3C8")        # models whose coefficient reuse across RK stages is measured
+REUSE = " +reuse"               # label suffix of a run with coefficient reuse across the RK stages
+# the stability range: these models and WENO5 under SSP-RK3 at growing Courant numbers (64 cells)
+STABILITY = ("L3C32", "L2C8", "ssprk3-C1-L3C16", "ssprk3-C1-L3C16-k3", "ssprk3-C1-L2C8")
+COURANTS = (0.5, 1.0, 1.25, 1.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Row:
     flops_per_cell: int | None = None
     weno5_speedup: float | None = None
     bound: str = ""              # ">=" / "<=": the ratio is a bound (the error lies beyond WENO5's runs)
+    reuse: bool = False          # the network once per step (coefficient reuse)
 
 
 def models() -> dict[str, tuple[Path, str, float]]:
@@ -146,7 +154,8 @@ def measure(domain: Domain, entries: dict[str, tuple], progress: bool) -> list[R
         seconds = statistics.median(s for s, _ in walls[label])
         stages = 3 if method == "ssprk3" else 1
         per = statistics.median(s / (stages * k * n) for s, k in walls[label]) * 1e9
-        rows.append(Row(label, n, method, cfl, float(np.mean(errors[label])), seconds, per, flops))
+        rows.append(Row(label, n, method, cfl, float(np.mean(errors[label])), seconds, per, flops,
+                        reuse=label.endswith(REUSE)))
     weno = [(r.mae, r.seconds) for r in rows if r.label.startswith("WENO5")]
 
     def with_speedup(r: Row) -> Row:
@@ -163,30 +172,34 @@ def measure(domain: Domain, entries: dict[str, tuple], progress: bool) -> list[R
     return [r if r.label.startswith("WENO5") or not np.isfinite(r.mae) else with_speedup(r) for r in rows]
 
 
-def reuse_cost(folders: dict[str, Path], domain: Domain = DOMAINS[0]) -> list[str]:
-    """MAE with the network run at every SSP-RK3 stage vs once per step (stages 2 and 3 reuse
-    the first stage's stencil coefficients), in torch (float32, a fixed step at CFL 0.5 of
-    the reference's max |u|), on the domain's forcings: the accuracy price of a third of
-    the network calls."""
-    import torch
-
+def stability(domain: Domain, learned: dict[str, tuple]) -> list[str]:
+    """MAE under SSP-RK3 at each of COURANTS on the domain's forcings, for WENO5 and the
+    STABILITY models (with and without coefficient reuse): where each scheme stays stable.
+    Models run beyond their declared Courant number here on purpose (no check_host); a run
+    that blows up is "diverged"."""
     from training.evaluate import EvalConfig
-    from training.integrate import ForcingBatch, integrate
-    from training.train import load_model
 
-    length, times = 2 * np.pi * domain.multiple, np.arange(0.0, T_END + 1e-9, SAVE_EVERY)
+    length = 2 * np.pi * domain.multiple
     forcings = [EvalConfig(domain=domain.multiple, runs=domain.seeds).forcing(i) for i in range(domain.seeds)]
-    references = np.array([coarse_grain(run("weno5", domain.reference, length, f, "ssprk3", 0.5)[0], domain.cells)
-                           for f in forcings])
-    batch = ForcingBatch(forcings, domain.cells, length, torch.float32)
-    dt = 0.5 * (length / domain.cells) / float(np.max(np.abs(references)))
-    lines = ["", f"Coefficient reuse across the SSP-RK3 stages ({domain.name}, torch float32, fixed dt {dt:.4f}):", "",
-             "| model | MAE, network every stage | MAE, network once per step | ratio |", "|---|---|---|---|"]
-    for label, folder in folders.items():
-        model = load_model(folder)
-        errors = [float(np.mean(np.abs(integrate(model, np.zeros((domain.seeds, domain.cells)), times, dt, batch,
-                                                 reuse=reuse) - references))) for reuse in (False, True)]
-        lines.append(f"| {label} | {errors[0]:.2e} | {errors[1]:.2e} | {errors[1] / errors[0]:.2f} |")
+    references = [coarse_grain(run("weno5", domain.reference, length, f, "ssprk3", 0.5)[0], domain.cells)
+                  for f in forcings]
+    schemes = {"WENO5": ("weno5", "-")}
+    for label in STABILITY:
+        if label in learned:
+            model, _, cfl, _ = learned[label]
+            schemes[label] = (model.provider(), f"{cfl:g}")
+            schemes[label + REUSE] = (replace(model.provider(), reuse=True), f"{cfl:g}")
+    lines = [f"\nStability range ({domain.name}, SSP-RK3; MAE (t <= 15) at each Courant number, "
+             f"{domain.seeds} forcings):", "",
+             "| scheme | trained at Courant | " + " | ".join(f"C = {c:g}" for c in COURANTS) + " |",
+             "|---|---|" + "---|" * len(COURANTS)]
+    for label, (provider, trained) in schemes.items():
+        cells = []
+        for c in COURANTS:
+            error = np.mean([np.mean(np.abs(run(provider, domain.cells, length, f, "ssprk3", c)[0] - ref))
+                             for f, ref in zip(forcings, references)])
+            cells.append(f"{error:.2e}" if np.isfinite(error) and error < 1 else "diverged")
+        lines.append(f"| {label} | {trained} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -198,7 +211,8 @@ def table(domain: Domain, rows: list[Row]) -> list[str]:
     for r in sorted(rows, key=lambda r: r.mae if np.isfinite(r.mae) else np.inf):
         speed = "-" if r.weno5_speedup is None else f"{r.bound}{r.weno5_speedup:.2f}"
         error = f"{r.mae:.2e}" if np.isfinite(r.mae) else "diverged"
-        lines.append(f"| {r.label} | {r.cells} | {r.method} | {r.cfl:g} | {r.flops_per_cell or '-'} | {error} "
+        method = r.method + (", reuse" if r.reuse else "")
+        lines.append(f"| {r.label} | {r.cells} | {method} | {r.cfl:g} | {r.flops_per_cell or '-'} | {error} "
                      f"| {r.seconds:.3f} | {r.ns_per_cell_stage:.0f} | {speed} |")
     return lines
 
@@ -215,9 +229,11 @@ def figure(results: dict[str, list[Row]], path: Path) -> None:
         ax.plot([r.seconds for r in weno], [r.mae for r in weno], "k-o", label="WENO5 (SSP-RK3)")
         for r in weno:
             ax.annotate(str(r.cells), (r.seconds, r.mae), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        styles = {"ssprk3": ("o", "C0", "learned, SSP-RK3"), "euler": ("s", "C2", "learned, forward Euler")}
-        for method, (marker, color, legend) in styles.items():
-            learned = [r for r in rows if not r.label.startswith("WENO5") and np.isfinite(r.mae) and r.method == method]
+        styles = {("ssprk3", False): ("o", "C0", "learned, SSP-RK3"), ("euler", False): ("s", "C2", "learned, forward Euler"),
+                  ("ssprk3", True): ("^", "C1", "learned, SSP-RK3, network once per step")}
+        for (method, reuse), (marker, color, legend) in styles.items():
+            learned = [r for r in rows if not r.label.startswith("WENO5") and np.isfinite(r.mae) and r.method == method
+                       and r.reuse == reuse]
             ax.plot([r.seconds for r in learned], [r.mae for r in learned], marker, color=color, label=legend)
             for r in learned:
                 ax.annotate(r.label, (r.seconds, r.mae), textcoords="offset points", xytext=(4, -8), fontsize=6)
@@ -228,6 +244,24 @@ def figure(results: dict[str, list[Row]], path: Path) -> None:
     fig.tight_layout()
     save_figure(fig, path, dpi=130)
     plt.close(fig)
+
+
+def entries(domain: Domain, learned: dict[str, tuple]) -> dict[str, tuple]:
+    """label -> (provider, cells, method, cfl, flops) of the domain's runs: WENO5 at its
+    resolutions, every learned model in its method, the VARIANTS, and each network model
+    under SSP-RK3 once more with coefficient reuse. The host's refusals run first."""
+    out = {f"WENO5 {n}": ("weno5", n, "ssprk3", 0.5, None) for n in domain.weno}
+    for label, (model, method, cfl, flops) in learned.items():
+        out[label] = (model.provider(), domain.cells, method, cfl, flops)
+        if method == "ssprk3" and "stencils_form" in model.metadata:
+            out[label + REUSE] = (replace(model.provider(), reuse=True), domain.cells, method, cfl, flops)
+    out.update({label: (learned[base][0].provider(), domain.cells, method, cfl, learned[base][3])
+                for label, (base, method, cfl) in VARIANTS.items() if base in learned})
+    for label, (provider, n, method, cfl, _) in out.items():
+        if not label.startswith("WENO5"):
+            provider.owner.check_host(HostConfig("burgers", n, 2 * np.pi * domain.multiple),
+                                      TimeConfig(cfl=cfl, method=method))
+    return out
 
 
 def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> int:
@@ -242,29 +276,21 @@ def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> in
              "constant stencils native) vs WENO5 in the Fortran host"]
     with tempfile.TemporaryDirectory() as tmp:
         learned = {}
-        for label, (folder, method, cfl) in tqdm(found.items(), desc="export", disable=not progress):
-            report = export(folder, Path(tmp) / f"{label}.onnx")
-            learned[label] = (FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran", threads=1)), method,
-                              cfl, int(report.metadata["flops_per_cell"]))
-        for domain in DOMAINS:
-            entries = {f"WENO5 {n}": ("weno5", n, "ssprk3", 0.5, None) for n in domain.weno}
-            entries.update({label: (model.provider(), domain.cells, method, cfl, flops)
-                            for label, (model, method, cfl, flops) in learned.items()})
-            entries.update({label: (learned[base][0].provider(), domain.cells, method, cfl, learned[base][3])
-                            for label, (base, method, cfl) in VARIANTS.items() if base in learned})
-            for label, (provider, n, method, cfl, _) in entries.items():
-                if label in learned or label in VARIANTS:     # the host's own refusals, before any run
-                    model = learned[VARIANTS[label][0] if label in VARIANTS else label][0]
-                    model.check_host(HostConfig("burgers", n, 2 * np.pi * domain.multiple),
-                                     TimeConfig(cfl=cfl, method=method))
-            results[domain.name] = measure(domain, entries, progress)
-            lines += table(domain, results[domain.name])
-            print("\n".join(table(domain, results[domain.name])), flush=True)
-        for model, *_ in learned.values():
-            model.close()
-    reuse = reuse_cost({label: found[label][0] for label in REUSE if label in found})
-    print("\n".join(reuse), flush=True)
-    lines += reuse
+        try:
+            for label, (folder, method, cfl) in tqdm(found.items(), desc="export", disable=not progress):
+                report = export(folder, Path(tmp) / f"{label}.onnx")
+                learned[label] = (FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran", threads=1)), method,
+                                  cfl, int(report.metadata["flops_per_cell"]))
+            for domain in DOMAINS:
+                results[domain.name] = measure(domain, entries(domain, learned), progress)
+                lines += table(domain, results[domain.name])
+                print("\n".join(table(domain, results[domain.name])), flush=True)
+            ranges = stability(DOMAINS[0], learned)
+            print("\n".join(ranges), flush=True)
+            lines += ranges
+        finally:
+            for model, *_ in learned.values():
+                model.close()
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "front.md", "\n".join(lines) + f"\n\nRegenerate: `hfc bench --front --out {out}` (from the "
                "repository root; writes front.md, front.json, front.png).\n")

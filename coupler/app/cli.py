@@ -98,6 +98,9 @@ def _add_simulate(sub) -> None:
     p.add_argument("--backend", choices=["python", "fortran"], default="python",
                    help="who runs the model: onnxruntime called back from the Fortran loop (python, default) "
                         "or libhfc's binding over the ONNX Runtime C API (fortran)")
+    p.add_argument("--reuse-coefficients", action="store_true",
+                   help="1D learned, --backend fortran: run the network once per time step and apply its stencils "
+                        "natively at the later Runge-Kutta stages (faster, slightly less accurate: hfc bench --front)")
     p.add_argument("--on-nonfinite", choices=["abort", "fallback"], default="abort",
                    help="non-finite fluxes: stop with an error (abort, default) or use the equation's classical "
                         "scheme (WENO5; KdV/KS: polynomial; advection2d: vanleer) at the affected faces and count "
@@ -248,7 +251,7 @@ def _simulate(args: argparse.Namespace) -> int:
                                                                    args.implicit_iterations,
                                                                    args.implicit_restart or 10)),
                                 args.on_nonfinite, args.max_steps),
-        runtime=RuntimeConfig(args.device, args.threads, args.backend, args.procs),
+        runtime=RuntimeConfig(args.device, args.threads, args.backend, args.procs, args.reuse_coefficients),
         output=OutputConfig(t_end, args.save_every,
                             RestartConfig(args.restart_every, args.restart_file, args.restart_from)))
     command = " ".join(["hfc", *sys.argv[1:]])

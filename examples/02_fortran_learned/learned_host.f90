@@ -21,8 +21,9 @@ module learned_host_config
   character(len=32) :: scheme = 'learned'
   character(len=1000) :: model_file = 'burgers_8x.onnx', forcing_file = 'forcing.nml', &
                          output_file = 'learned_host.nc'
+  logical :: reuse_coefficients = .false.   ! the network once per step, its stencils reused at stages 2 and 3
   namelist /host/ n, length, viscosity, scheme, model_file, threads, cfl, dt, t_end, save_every, &
-                  max_steps, forcing_file, output_file
+                  max_steps, forcing_file, output_file, reuse_coefficients
 
 contains
 
@@ -79,6 +80,7 @@ program learned_host
   use hfc_classical, only: hfc_classical_flux, hfc_classical_init
   use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_runtime_info
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
+  use hfc_model_meta, only: hfc_meta_check_time
   use hfc_forcing, only: hfc_forcing_t, hfc_forcing_params_t, hfc_forcing_read, hfc_forcing_init
   use hfc_mpi, only: hfc_mpi_ring_t, hfc_mpi_ring
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_add_source, &
@@ -155,7 +157,9 @@ program learned_host
     runtime%threads = threads
     call read_model(model_file)            ! rank 0 reads, every rank gets the bytes
     call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)   ! a session per rank: each may fail alone
-    if (stat == HFC_OK) call hfc_learned_init(learned, onnx, eq, stat, errmsg)
+    if (stat == HFC_OK) call hfc_learned_init(learned, onnx, eq, stat, errmsg, reuse=reuse_coefficients)
+    ! a model trained for a time stepper and Courant number refuses others (the host: SSP-RK3)
+    if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_meta_check_time(learned%meta, 'ssprk3', cfl, stat, errmsg)
     call ring%agree(stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg, everywhere=.true.)
     call hfc_onnx_runtime_info(ort_path, ort_version)

@@ -179,11 +179,14 @@ contains
 
   !> The learned provider of the loaded model `model`, checked against the equation; a
   !> constant-coefficient model with its stencil in the metadata runs natively
-  !> (hfc_constant_stencil), without ONNX Runtime.
-  subroutine api_provider_learned(model, equation, viscosity, velocity, id, halo, stat, errmsg)
+  !> (hfc_constant_stencil), without ONNX Runtime. reuse /= 0: coefficient reuse across the
+  !> stages of a step (hfc_learned; a constant model's coefficients are the same at every
+  !> stage, so it runs as it is).
+  subroutine api_provider_learned(model, equation, viscosity, velocity, reuse, id, halo, stat, errmsg)
     integer, intent(in) :: model
     character(len=*), intent(in) :: equation
     real(wp), intent(in) :: viscosity, velocity
+    integer, intent(in) :: reuse
     integer, intent(out) :: id, halo
     integer, intent(out) :: stat
     character(len=HFC_ERRMSG_LEN), intent(out) :: errmsg
@@ -199,7 +202,7 @@ contains
       call hfc_constant_init(native, models(model), eq, stat, errmsg)
       if (stat == HFC_OK) allocate(providers(id)%p, source=native)
     else
-      call hfc_learned_init(learned, models(model), eq, stat, errmsg)
+      call hfc_learned_init(learned, models(model), eq, stat, errmsg, reuse=reuse /= 0)
       if (stat == HFC_OK) allocate(providers(id)%p, source=learned)
     end if
     call finish_provider(id, halo, stat)

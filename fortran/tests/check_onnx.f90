@@ -7,8 +7,8 @@
 !> Prints the signature as read at load (name, element type, ONNX dimensions, -1 symbolic),
 !> runs the model on c(nx, ny) = [1, 1, ny, nx] and v(nf, ny) = [1, ny, nf] into
 !> fx(nf, ny) and fy(nx, ny), writes fx then fy (float64) to out.bin, and prints the
-!> message of a call with a wrong shape. With a Burgers model: the learned provider's fluxes
-!> on halos 7 and 9 and through the coupler with 9 ghost cells must be equal (exit 1 if not).
+!> message of a call with a wrong shape; then runs it asking for fx alone. With a Burgers
+!> model: the learned provider's fluxes on halos 7 and 9 and through the coupler with 9 ghost cells must be equal (exit 1 if not).
 !> Run by tests/test_onnx_binding.py.
 program check_onnx
   use, intrinsic :: iso_fortran_env, only: output_unit
@@ -26,7 +26,8 @@ program check_onnx
   type(hfc_onnx_config_t) :: config
   character(len=HFC_ERRMSG_LEN) :: errmsg
   character(len=1024) :: path, out
-  real(wp), target :: c(nx, ny), v(nf, ny), fx(nf, ny), fy(nx, ny), wrong(nx + 1, ny), wide(2 * nx, ny)
+  real(wp), target :: c(nx, ny), v(nf, ny), fx(nf, ny), fy(nx, ny), wrong(nx + 1, ny), wide(2 * nx, ny), &
+                      fx1(nf, ny)
   integer :: stat, i, j, unit
 
   call get_command_argument(1, path)
@@ -51,6 +52,10 @@ program check_onnx
   open(newunit=unit, file=out, access='stream', form='unformatted', status='replace', action='write')
   write(unit) fx, fy
   close(unit)
+  ! the first output alone (into an array not yet set): the same values
+  call hfc_onnx_run(model, [hfc_tensor(c, [1, 1, ny, nx]), hfc_tensor(v, [1, ny, nf])], &
+                    [hfc_tensor(fx1, [1, ny, nf])], stat, errmsg)
+  write(output_unit, '(a, i0, a, l1)') 'first output only: stat ', stat, ' same ', all(fx1 == fx)
 
   ! a rank mismatch and a shape mismatch against the graph: refused, with what was found
   call hfc_onnx_run(model, [hfc_tensor(c), hfc_tensor(v, [1, ny, nf])], &

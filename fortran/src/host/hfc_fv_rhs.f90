@@ -52,6 +52,8 @@ module hfc_fv_rhs
   contains
     procedure :: eval => fv_eval
     procedure :: solve_implicit => fv_solve_implicit
+    procedure :: begin_step => fv_begin_step
+    procedure :: end_step => fv_end_step
   end type hfc_fv_rhs_t
 
   public :: hfc_fv_rhs_add_source, hfc_fv_rhs_set_flow
@@ -170,6 +172,17 @@ contains
       end do
     end if
   end subroutine fv_eval
+
+  !> The step's stages begin and end: the provider's bracket (hfc_provider).
+  subroutine fv_begin_step(self)
+    class(hfc_fv_rhs_t), intent(inout) :: self
+    call self%provider%begin_step()
+  end subroutine fv_begin_step
+
+  subroutine fv_end_step(self)
+    class(hfc_fv_rhs_t), intent(inout) :: self
+    call self%provider%end_step()
+  end subroutine fv_end_step
 
   !> (I - dt nu d2/dx2) u_new = u by the host's implicit diffusion. Collective.
   subroutine fv_solve_implicit(self, u, dt, stat, errmsg)

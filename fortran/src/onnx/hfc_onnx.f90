@@ -122,9 +122,10 @@ module hfc_onnx
       character(kind=c_char), intent(out) :: key(*), value(*)
     end subroutine c_entry
 
-    integer(c_int) function c_run(handle, data, shapes, err, errlen) bind(C, name='hfc_ort_run')
+    integer(c_int) function c_run(handle, outputs, data, shapes, err, errlen) bind(C, name='hfc_ort_run')
       import :: c_ptr, c_int, c_int64_t, c_char
       type(c_ptr), value :: handle
+      integer(c_int), value :: outputs
       type(c_ptr), intent(in) :: data(*)
       integer(c_int64_t), intent(in) :: shapes(*)
       character(kind=c_char), intent(out) :: err(*)
@@ -305,8 +306,9 @@ contains
     hfc_onnx_loaded = c_associated(model%handle)
   end function hfc_onnx_loaded
 
-  !> Run the model: one tensor per graph input and per graph output, in the graph's order.
-  !> Ranks and the graph's fixed dimensions are checked first (a mismatch names the
+  !> Run the model: one tensor per graph input and one per output asked for (the first
+  !> size(outputs) >= 1 of the graph's outputs), in the graph's order; the rest are not
+  !> copied out (ONNX Runtime still computes what the asked ones need). Ranks and the graph's fixed dimensions are checked first (a mismatch names the
   !> argument, the dimension, what was found and what the graph has); ONNX Runtime checks
   !> the rest (symbolic dimensions that must agree, the output shapes it computes).
   subroutine hfc_onnx_run(model, inputs, outputs, stat, errmsg)
@@ -326,10 +328,10 @@ contains
       return
     end if
     nin = size(model%inputs)
-    if (size(inputs) /= nin .or. size(outputs) /= size(model%outputs)) then
+    if (size(inputs) /= nin .or. size(outputs) < 1 .or. size(outputs) > size(model%outputs)) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'onnx: the model has ' // hfc_str(nin) // ' inputs and ' // &
-        hfc_str(size(model%outputs)) // ' outputs, the call gives ' // hfc_str(size(inputs)) // ' and ' // &
-        hfc_str(size(outputs)))
+        hfc_str(size(model%outputs)) // ' outputs, the call gives ' // hfc_str(size(inputs)) // ' inputs and ' // &
+        hfc_str(size(outputs)) // ' outputs (1 to all of them)')
       return
     end if
     do i = 1, nin
@@ -345,7 +347,7 @@ contains
     do i = 1, size(outputs)
       call bind(model%outputs(i), outputs(i), nin + i)
     end do
-    if (c_run(model%handle, data, shapes, err, MSG_LEN) /= 0) then
+    if (c_run(model%handle, int(size(outputs), c_int), data, shapes, err, MSG_LEN) /= 0) then
       call hfc_set_error(stat, errmsg, HFC_ERR_PROVIDER, from_c(err))
       return
     end if
@@ -469,7 +471,10 @@ contains
   !> describe as many elements as x has. The tensor views x's own memory, so x must be
   !> contiguous: a strided section is refused by hfc_onnx_run (copy it first). The dummy is not `contiguous` (a compiler would
   !> pass a temporary copy of a strided actual, and the tensor would point at freed memory):
-  !> a strided x gives a null address, which hfc_onnx_run refuses.
+  !> a strided x gives a null address, which hfc_onnx_run refuses. An output array is written
+  !> through that address, which the compiler does not see: read it in another procedure
+  !> than the one that set it before the run, or declare it `volatile` (gfortran -O2 kept a
+  !> zero it had just stored; the library's providers write into their callers' dummies).
   function hfc_tensor(x, dims) result(tensor)
     real(wp), intent(in), target :: x(..)
     integer, intent(in), optional :: dims(:)

@@ -414,14 +414,15 @@ void hfc_ort_timers(hfc_ort_session *s, double *run_seconds, int64_t *runs, int 
   }
 }
 
-/* Run the model on caller-owned buffers: data[i] for argument i (inputs, then outputs, in
- * the graph's order), of the argument's element type, with shape shapes[i * MAX_RANK ..]
- * (the argument's rank entries). ONNX Runtime reads and writes the caller's memory. */
-int hfc_ort_run(hfc_ort_session *s, void *const *data, const int64_t *shapes, char *err, int errlen) {
+/* Run the model on caller-owned buffers: data[i] for argument i (inputs, then the first
+ * `outputs` of its outputs, in the graph's order), of the argument's element type, with
+ * shape shapes[i * MAX_RANK ..] (the argument's rank entries). ONNX Runtime reads and
+ * writes the caller's memory; outputs not asked for are not copied out. */
+int hfc_ort_run(hfc_ort_session *s, int outputs, void *const *data, const int64_t *shapes, char *err, int errlen) {
   enum { MAX_ARGS = 64 };
   OrtObj *values[MAX_ARGS] = {NULL};
   const char *names[MAX_ARGS];
-  int total = s->inputs + s->outputs, rc = 0;
+  int total = s->inputs + outputs, rc = 0;
   typedef OrtStatus *(*create_fn)(const OrtObj *, void *, size_t, const int64_t *, size_t, int, OrtObj **);
   if (total > MAX_ARGS) {
     snprintf(err, (size_t)errlen, "the model has %d inputs and outputs (at most %d supported)", total, MAX_ARGS);
@@ -440,7 +441,7 @@ int hfc_ort_run(hfc_ort_session *s, void *const *data, const int64_t *shapes, ch
     double start = now();
     rc = check(FN(S_Run, OrtStatus *, OrtObj *, const OrtObj *, const char *const *, const OrtObj *const *, size_t,
                   const char *const *, size_t, OrtObj **)(s->session, NULL, names, (const OrtObj *const *)values,
-                                                          (size_t)s->inputs, names + s->inputs, (size_t)s->outputs,
+                                                          (size_t)s->inputs, names + s->inputs, (size_t)outputs,
                                                           values + s->inputs), err, errlen, "model run");
     s->run_seconds += now() - start;
     s->runs += 1;

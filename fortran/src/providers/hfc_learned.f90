@@ -14,16 +14,32 @@
 !> the load's serial number), never silently used. On a block with a wider halo than the
 !> model's g it hands the model the g cells next to the interior (1D: an offset, no copy;
 !> 2D: a copy of that window): every block with halo >= g gives the same fluxes.
+!>
+!> Coefficient reuse (1D, opt-in: hfc_learned_init's `reuse`): a model exported with its
+!> stencils (a second output 'stencils' [batch, groups * s, n + 1]: per face, the s-cell
+!> stencils of the network's last layer with every fixed linear map folded in, and the
+!> metadata 'stencils_form' saying how the flux follows from the stencils' values q_i,
+!> training/models.py LeanFluxModel) runs the network once per time step: at the step's
+!> first stage (between the host's begin_step and end_step) it returns the flux and keeps
+!> the stencils; the later stages apply them to their own states natively. One network call
+!> per step instead of one per stage, at an accuracy cost measured by `hfc bench --front`.
 module hfc_learned
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str
   use hfc_grid, only: hfc_grid_t
   use hfc_equation, only: hfc_equation_t
   use hfc_provider, only: hfc_flux_provider, hfc_aux_t, hfc_find_aux
-  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_run, hfc_onnx_loaded, hfc_tensor, hfc_tensor_t
+  use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_run, hfc_onnx_loaded, hfc_tensor, hfc_tensor_t, hfc_onnx_metadata
   use hfc_model_meta, only: hfc_model_meta_t, hfc_meta_read, hfc_meta_check_equation, hfc_meta_check_grid
+  use hfc_riemann, only: godunov_square
   implicit none
   private
+
+  !> The flux from the stencils' values q_1, q_2, ... (metadata 'stencils_form'):
+  !> q_1 ('linear'), q_1^2 + q_2 ('square'), -q_1^2 + q_2 ('negative-square'),
+  !> G(q_1, q_2) + q_3 with G the exact Godunov flux of v^2 ('godunov').
+  character(len=*), parameter :: FORMS(4) = [character(len=15) :: 'linear', 'square', 'negative-square', 'godunov']
+  integer, parameter :: FORM_GROUPS(4) = [1, 2, 2, 3]
 
   !> The learned provider of a loaded 1D model; make it with hfc_learned_init.
   type, extends(hfc_flux_provider), public :: hfc_learned_flux
@@ -31,12 +47,21 @@ module hfc_learned
     integer(int64) :: serial = 0            !< the model's load this provider was made for
     type(hfc_model_meta_t) :: meta
     real(wp), allocatable :: window(:, :)   !< 2D: c, u, v of the model's halo when the block's is wider
+    logical :: reuse = .false.              !< coefficient reuse across the stages of a step
+    integer :: form = 0                     !< reuse: index in FORMS
+    integer :: width = 0                    !< reuse: cells per stencil
+    logical :: in_step = .false.            !< between begin_step and end_step
+    logical :: cached = .false.             !< stencils holds this step's
+    real(wp), allocatable :: stencils(:)    !< reuse: [1, groups * width, n + 1] of the step's first stage
+    real(wp), allocatable :: q(:, :)        !< reuse: the stencils' values at each face
   contains
     procedure :: compute => learned_compute
     procedure :: halo_width => learned_halo_width
     procedure :: name => learned_name
     procedure :: check_grid => learned_check_grid
     procedure :: needs_range => learned_needs_range
+    procedure :: begin_step => learned_begin_step
+    procedure :: end_step => learned_end_step
   end type hfc_learned_flux
 
   public :: hfc_learned_init, hfc_learned_batch
@@ -44,16 +69,19 @@ module hfc_learned
 contains
 
   !> Bind a loaded model to a host solving eq, after checking its metadata against the
-  !> graph (names, dtype, halo), its signature (1D: one rank-3 input and output; 2D: c, u, v,
-  !> c_range -> flux_x, flux_y, in that order), and that it
-  !> was trained for this equation and viscosity. The grid (dimensions, dx) is checked when
-  !> a host or coupler is created with the provider (check_grid).
-  subroutine hfc_learned_init(p, model, eq, stat, errmsg)
+  !> graph (names, dtype, halo), its signature (1D: one rank-3 input, the output 'flux' of
+  !> rank 3 and optionally 'stencils'; 2D: c, u, v, c_range -> flux_x, flux_y, in that
+  !> order), and that it was trained for this equation and viscosity. The grid (dimensions,
+  !> dx) is checked when a host or coupler is created with the provider (check_grid).
+  !> `reuse` (default .false.): coefficient reuse across the stages of a step (module
+  !> header); the model must have its stencils.
+  subroutine hfc_learned_init(p, model, eq, stat, errmsg, reuse)
     type(hfc_learned_flux), intent(out) :: p
     type(hfc_onnx_model_t), intent(in), target :: model
     type(hfc_equation_t), intent(in) :: eq
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
+    logical, intent(in), optional :: reuse
 
     call hfc_clear(stat, errmsg)
     if (.not. hfc_onnx_loaded(model)) then
@@ -65,9 +93,9 @@ contains
     if (p%meta%space_dimensions == 2) then
       call check_signature_2d(model, p%meta, stat, errmsg)
       if (stat /= HFC_OK) return
-    else if (size(model%inputs) /= 1 .or. size(model%outputs) /= 1) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 1D model has one input and one output, ' &
-        // 'this one ' // hfc_str(size(model%inputs)) // ' and ' // hfc_str(size(model%outputs)))
+    else if (size(model%inputs) /= 1 .or. size(model%outputs) < 1 .or. size(model%outputs) > 2) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: a 1D model has one input and one ' // &
+        'output (and its stencils), this one ' // hfc_str(size(model%inputs)) // ' and ' // hfc_str(size(model%outputs)))
       return
     else if (model%inputs(1)%rank /= 3 .or. model%outputs(1)%rank /= 3) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: expected input and output of rank 3 ' // &
@@ -79,9 +107,59 @@ contains
       errmsg = 'learned provider: ' // errmsg
       return
     end if
+    if (present(reuse)) p%reuse = reuse
+    if (p%reuse) call reuse_init(p, model, stat, errmsg)
+    if (stat /= HFC_OK) return
     p%model => model
     p%serial = model%serial
   end subroutine hfc_learned_init
+
+  !> The stencils output and its form, for coefficient reuse.
+  subroutine reuse_init(p, model, stat, errmsg)
+    type(hfc_learned_flux), intent(inout) :: p
+    type(hfc_onnx_model_t), intent(in) :: model
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    character(len=64) :: form
+    integer :: k, channels
+
+    call hfc_clear(stat, errmsg)
+    if (p%meta%space_dimensions /= 1 .or. size(model%outputs) /= 2) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: coefficient reuse needs a 1D model ' // &
+        'exported with its stencils (a network model exported by `hfc export` of hfc 0.26 or later); this one has none')
+      return
+    end if
+    call hfc_onnx_metadata(model, 'stencils_form', form, stat, errmsg)
+    if (stat /= HFC_OK) return
+    p%form = 0
+    do k = 1, size(FORMS)
+      if (form == FORMS(k)) p%form = k
+    end do
+    channels = int(model%outputs(2)%dims(2))
+    if (p%form > 0) p%width = channels / FORM_GROUPS(max(p%form, 1))
+    if (p%form == 0 .or. model%outputs(2)%name /= 'stencils' .or. model%outputs(2)%rank /= 3) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, "learned provider: the second output must be 'stencils' " // &
+        "of rank 3 with metadata stencils_form one of linear, square, negative-square, godunov; found '" // &
+        trim(model%outputs(2)%name) // "' and '" // trim(form) // "'")
+    else if (channels < 2 .or. mod(channels, FORM_GROUPS(p%form)) /= 0 .or. mod(p%width, 2) /= 0 .or. &
+             p%width > 2 * p%meta%halo) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: the stencils output has ' // &
+        hfc_str(channels) // ' channels, not ' // hfc_str(FORM_GROUPS(p%form)) // ' stencils of an even width <= 2 halo')
+    end if
+  end subroutine reuse_init
+
+  !> The stages of a step begin: the first computes (and, reusing, keeps) the stencils.
+  subroutine learned_begin_step(self)
+    class(hfc_learned_flux), intent(inout) :: self
+    self%in_step = .true.
+    self%cached = .false.
+  end subroutine learned_begin_step
+
+  subroutine learned_end_step(self)
+    class(hfc_learned_flux), intent(inout) :: self
+    self%in_step = .false.
+    self%cached = .false.
+  end subroutine learned_end_step
 
   !> A 2D model: inputs c, u, v of rank 4 and c_range of rank 2, outputs flux_x, flux_y of
   !> rank 4, named so and in that order (compute_2d passes them by position).
@@ -162,8 +240,51 @@ contains
     first = grid%g - g          ! cells the block's halo holds beyond the model's
     u2(1:n + 2 * g, 1:1) => u(first + 1:first + n + 2 * g)
     flux2(1:n + 1, 1:1) => flux
-    call run_batch(self%model, g, u2, flux2, stat, errmsg)   ! face_fluxes checks the result
+    if (.not. (self%reuse .and. self%in_step)) then
+      call run_batch(self%model, g, u2, flux2, stat, errmsg)   ! face_fluxes checks the result
+    else if (self%cached) then
+      call stencil_fluxes(self, u2(:, 1), flux)
+    else
+      if (allocated(self%stencils)) then
+        if (size(self%stencils) /= (n + 1) * FORM_GROUPS(self%form) * self%width) deallocate(self%stencils, self%q)
+      end if
+      if (.not. allocated(self%stencils)) allocate(self%stencils((n + 1) * FORM_GROUPS(self%form) * self%width), &
+                                                   self%q(n + 1, FORM_GROUPS(self%form)))
+      call hfc_onnx_run(self%model, [hfc_tensor(u2, [1, 1, n + 2 * g])], [hfc_tensor(flux, [1, 1, n + 1]), &
+                        hfc_tensor(self%stencils, [1, FORM_GROUPS(self%form) * self%width, n + 1])], stat, errmsg)
+      self%cached = stat == HFC_OK
+    end if
   end subroutine learned_compute
+
+  !> Reuse: the fluxes of the model's window u (n + 2g cells) from the step's stencils:
+  !> q_i at face k is the i-th stencil of face k applied to its cells k - s/2 .. k + s/2 - 1,
+  !> then the form (FORMS) makes the flux, as LeanFluxModel.forward does.
+  subroutine stencil_fluxes(self, u, flux)
+    class(hfc_learned_flux), intent(inout) :: self
+    real(wp), intent(in) :: u(:)
+    real(wp), intent(out) :: flux(:)
+    integer :: faces, s, offset, i, j
+    faces = size(flux)
+    s = self%width
+    offset = self%meta%halo - s / 2          ! cell c of the interior is u(g + c)
+    do i = 1, size(self%q, 2)
+      self%q(:, i) = 0.0_wp
+      do j = 1, s
+        self%q(:, i) = self%q(:, i) + self%stencils(((i - 1) * s + j - 1) * faces + 1:((i - 1) * s + j) * faces) * &
+                       u(offset + j:offset + j + faces - 1)
+      end do
+    end do
+    select case (self%form)
+    case (1)
+      flux = self%q(:, 1)
+    case (2)
+      flux = self%q(:, 1) * self%q(:, 1) + self%q(:, 2)
+    case (3)
+      flux = -(self%q(:, 1) * self%q(:, 1)) + self%q(:, 2)
+    case default
+      flux = godunov_square(self%q(:, 1), self%q(:, 2), 1.0_wp) + self%q(:, 3)
+    end select
+  end subroutine stencil_fluxes
 
   !> The 2D run: the block's state and face velocities (or the window of the model's halo
   !> within them) and the global range in, the x- and y-face fluxes out, in place.

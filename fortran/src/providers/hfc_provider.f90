@@ -16,6 +16,11 @@
 !> (a wider halo is fine: providers read their cells relative to the block's interior),
 !> calls the provider's compute, and fails with HFC_ERR_NONFINITE when any flux is not
 !> finite. A provider therefore cannot return a silently wrong or non-finite flux.
+!>
+!> A time loop brackets the stages of each step with begin_step and end_step. Between them
+!> a provider may reuse what it computed at the step's first stage (the learned provider's
+!> opt-in coefficient reuse across Runge-Kutta stages); outside them every call stands
+!> alone. Providers that reuse nothing ignore both (the defaults do nothing).
 module hfc_provider
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str, &
                        hfc_all_finite
@@ -51,6 +56,8 @@ module hfc_provider
     procedure(name_iface), deferred :: name
     procedure :: check_grid => provider_check_grid
     procedure :: needs_range => provider_needs_range
+    procedure :: begin_step => provider_step_bracket
+    procedure :: end_step => provider_step_bracket
     procedure, non_overridable :: face_fluxes => provider_face_fluxes
   end type hfc_flux_provider
 
@@ -102,6 +109,11 @@ contains
     class(hfc_flux_provider), intent(in) :: self
     provider_needs_range = .false.
   end function provider_needs_range
+
+  !> begin_step and end_step of a provider that reuses nothing: nothing to do.
+  subroutine provider_step_bracket(self)
+    class(hfc_flux_provider), intent(inout) :: self
+  end subroutine provider_step_bracket
 
   !> Face fluxes of the halo-filled state u at time t (see the module header).
   subroutine provider_face_fluxes(self, grid, u, aux, t, dt, flux, stat, errmsg)

@@ -12,6 +12,8 @@ module hfc_rhs
   contains
     procedure(eval_iface), deferred :: eval
     procedure :: solve_implicit => no_implicit_part
+    procedure :: begin_step => no_step_bracket
+    procedure :: end_step => no_step_bracket
   end type hfc_rhs_t
 
   abstract interface
@@ -30,6 +32,13 @@ module hfc_rhs
   end interface
 
 contains
+
+  !> begin_step / end_step: a stepper calls them before the first and after the last stage
+  !> of each step (the host's operator passes them to its flux provider, hfc_provider).
+  !> This default has nothing to do.
+  subroutine no_step_bracket(self)
+    class(hfc_rhs_t), intent(inout) :: self
+  end subroutine no_step_bracket
 
   !> (I - dt D) u_new = u for the implicit part D, u replaced by u_new (cell field with halo;
   !> the halo may be overwritten). This default has no implicit part and says so.

@@ -10,7 +10,8 @@
 !> Steppers work on whole cell fields with halo (flat arrays): the update is the same on
 !> every cell, interior or halo, and the right-hand side refills the halo at each stage, so
 !> one stepper serves every grid dimension and decomposition. An implicit or IMEX stepper
-!> implements the same `step`.
+!> implements the same `step`. Each step brackets its stages with the right-hand side's
+!> begin_step and end_step (hfc_rhs), success or not.
 module hfc_stepper
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, hfc_set_error, hfc_clear
   use hfc_rhs, only: hfc_rhs_t
@@ -112,15 +113,18 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
 
+    call rhs%begin_step()
     call rhs%eval(u, t, dt, self%dudt, stat, errmsg)
-    if (stat /= HFC_OK) return
-    self%u1 = u + dt * self%dudt
-    call rhs%eval(self%u1, t + dt, dt, self%dudt, stat, errmsg)
-    if (stat /= HFC_OK) return
-    self%u2 = 0.75_wp * u + 0.25_wp * (self%u1 + dt * self%dudt)
-    call rhs%eval(self%u2, t + 0.5_wp * dt, dt, self%dudt, stat, errmsg)
-    if (stat /= HFC_OK) return
-    u = (1.0_wp / 3.0_wp) * u + (2.0_wp / 3.0_wp) * (self%u2 + dt * self%dudt)
+    if (stat == HFC_OK) then
+      self%u1 = u + dt * self%dudt
+      call rhs%eval(self%u1, t + dt, dt, self%dudt, stat, errmsg)
+    end if
+    if (stat == HFC_OK) then
+      self%u2 = 0.75_wp * u + 0.25_wp * (self%u1 + dt * self%dudt)
+      call rhs%eval(self%u2, t + 0.5_wp * dt, dt, self%dudt, stat, errmsg)
+    end if
+    if (stat == HFC_OK) u = (1.0_wp / 3.0_wp) * u + (2.0_wp / 3.0_wp) * (self%u2 + dt * self%dudt)
+    call rhs%end_step()
   end subroutine ssprk3_step
 
   pure integer function ssprk3_stages(self)
@@ -137,9 +141,10 @@ contains
     integer, intent(out) :: stat
     character(len=*), intent(inout) :: errmsg
 
+    call rhs%begin_step()
     call rhs%eval(u, t, dt, self%dudt, stat, errmsg)
-    if (stat /= HFC_OK) return
-    u = u + dt * self%dudt
+    if (stat == HFC_OK) u = u + dt * self%dudt
+    call rhs%end_step()
   end subroutine euler_step
 
   !> IMEX Euler: u = u + dt f(u), then (I - dt D) u_new = u.
