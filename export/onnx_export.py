@@ -106,7 +106,8 @@ TRAIN_FLAGS = ("kind", "godunov", "unroll", "unroll_dt", "integrator", "courant"
 
 
 def training_command(train: dict, data_dir: str, out_dir: str) -> str:
-    """The `hfc train` command that reproduces a model.json's training configuration."""
+    """The `hfc train` command that reproduces a model.json's training configuration
+    (numbers as Python writes them back exactly; paths as given, from the repository root)."""
     config = TrainConfig(**train)
     base = {k: getattr(config, k) for k in TRAIN_FLAGS + ("learning_rate",)}
     flags = [f"--equation {config.equation}", f"--factor {config.factor}", f"--data {data_dir}",
@@ -116,16 +117,16 @@ def training_command(train: dict, data_dir: str, out_dir: str) -> str:
         flags += [f"--steps {config.steps}", f"--batch-size {config.batch_size}"]
         name = "quick"
     if config.learning_rate != preset(name, config.equation, config.factor, unroll=config.unroll).learning_rate:
-        flags.append(f"--learning-rate {config.learning_rate:g}")
+        flags.append(f"--learning-rate {config.learning_rate!r}")
     flags.append(f"--preset {name}")
     default = TrainConfig()
     for key in TRAIN_FLAGS:
         value = getattr(config, key)
         if key == "unroll_dt" and config.unroll and not config.courant:
-            flags.append(f"--unroll-dt {value:g}")
+            flags.append(f"--unroll-dt {value!r}")
         elif key != "unroll_dt" and value != getattr(default, key):
             flag = "--" + key.replace("_", "-")
-            flags.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+            flags.append(flag if value is True else f"{flag} {value!r}" if isinstance(value, float) else f"{flag} {value}")
     return "hfc train " + " ".join(flags)
 
 

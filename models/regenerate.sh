@@ -46,6 +46,12 @@ hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers
 hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C1-L3C16/8x --preset quick \
     --unroll 8 --integrator ssprk3 --courant 1 --layers 3 --channels 16 --init models/burgers-front/L3C16/8x \
     --steps 1000 --learning-rate 1e-3 $T
+for m in "L2C8 2 8" "L3C8 3 8" "L3C16-k3 3 16 --kernel 3"; do
+  set -- $m
+  hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C1-$1/8x --preset quick \
+      --unroll 8 --integrator ssprk3 --courant 1 --layers $2 --channels $3 ${4:-} ${5:-} --init models/burgers-front/$1/8x \
+      --steps 1000 --learning-rate 1e-3 $T
+done
 for s in 4 6 8; do
   hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/constant-ssprk3-C0.5-s$s/8x \
       --preset quick --kind constant --godunov --unroll 8 --integrator ssprk3 --courant 0.5 --stencil $s $T

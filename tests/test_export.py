@@ -87,7 +87,7 @@ def test_the_lean_export_form_is_the_trained_model(equation, kind, godunov, sten
 def test_the_exported_graph_is_lean(exported, burgers_model):
     """No constraint MatMul, no division, no shape arithmetic: the network's convolutions,
     the gather, two stencil products and the flux formula; the card's FLOPs per cell are
-    the convolutions' multiply-adds (15 195 for the 3 x 32 network)."""
+    the convolutions' multiply-adds (15 194 for the 3 x 32 network)."""
     proto = onnx.load(exported["float32"].path)
     ops = [node.op_type for node in proto.graph.node]
     assert not {"MatMul", "Div", "Pow", "Shape", "Gather", "Split"} & set(ops), ops
@@ -95,9 +95,9 @@ def test_the_exported_graph_is_lean(exported, burgers_model):
     meta = {p.key: p.value for p in proto.metadata_props}
     weights = 2 * sum(onnx.numpy_helper.to_array(t).size for t in proto.graph.initializer if t.dims and
                       len(t.dims) == 3) - 2 * 6 * 14      # Conv weights, less the one-hot gather (6 x 14)
-    assert int(meta["flops_per_cell"]) == weights + 2 * 2 * 6 + 3 == 15195
+    assert int(meta["flops_per_cell"]) == weights + 2 * 2 * 6 + 2 == 15194
     card = json.loads(exported["float32"].path.with_suffix(".json").read_text())
-    assert card["cost"]["flops_per_cell"] == 15195 and card["cost"]["ns_per_cell"] > 0
+    assert card["cost"]["flops_per_cell"] == 15194 and card["cost"]["ns_per_cell"] > 0
 
 
 def test_training_command_names_the_preset():

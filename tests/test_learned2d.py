@@ -144,7 +144,8 @@ def test_mpi_runs_are_bit_identical_on_1_2_4_6_ranks(models, mpi_env, tmp_path):
 
 def test_pure_fortran_example_equals_both_backends(models, hfc, tool_env, mpi_env, repo_root, tmp_path):
     """examples/04 built with its Makefile against the installed library: its file equals
-    `hfc simulate --scheme learned` (both backends) bit for bit, serially and on 4 ranks."""
+    `hfc simulate --scheme learned` (both backends) bit for bit, serially and on 4 ranks;
+    asked to step the Euler-trained model with SSP-RK3 it refuses."""
     example = repo_root / "examples" / "04_fortran_advection2d"
     env = {**tool_env, "PKG_CONFIG_PATH": hfc("info", "--pkg-config-path").stdout.strip()}
     built = subprocess.run(["make", "-C", str(tmp_path), "-f", str(example / "Makefile"), f"VPATH={example}"],
@@ -173,6 +174,12 @@ def test_pure_fortran_example_equals_both_backends(models, hfc, tool_env, mpi_en
     for name in ("program0", "program4", "fortran"):
         np.testing.assert_array_equal(states[name], states["python"], err_msg=name)
     assert states["python"].shape == (3, N, N)
+    # the model was trained through forward Euler: the program refuses SSP-RK3, and writes nothing
+    (tmp_path / "host.nml").write_text((tmp_path / "host.nml").read_text().replace("/\n", " time_stepping = 'ssprk3'\n/\n"))
+    result = subprocess.run([str(tmp_path / "advection2d_host"), "host.nml"], cwd=tmp_path, capture_output=True,
+                            text=True, env=mpi_env, timeout=180)
+    assert result.returncode != 0 and "time_stepping = euler, the host steps with ssprk3" in result.stdout + result.stderr
+    assert not (tmp_path / "advection2d_host.nc").exists()
 
 
 def test_guard_in_2d_replaces_non_finite_fluxes_by_van_leer_and_counts_them():

@@ -136,24 +136,27 @@ def test_unrolled_loss_is_refused_for_spectral_equations():
 @pytest.mark.parametrize("integrator", ["euler", "ssprk3"])
 def test_the_unrolled_loss_steps_as_the_host_does(repo_root, tmp_path, integrator):
     """The training rollout of a host method (training.unroll.rollout) is the host's own
-    step: the committed constant model (float64) from a sine wave, 20 steps of a fixed dt
-    in torch and in the Fortran host (native stencil, hfc_stepper) agree to 1e-12 of the
-    state (round-off; a wrong stage weight or stage time would differ by O(dt^2) ~ 1e-4)."""
+    step: the committed constant model (float64) from a sine wave under a random forcing,
+    20 steps of a fixed dt in torch (the forcing tabulated at the method's stage times) and
+    in the Fortran host (native stencil, hfc_stepper) agree to 1e-12 of the state
+    (round-off; a wrong stage weight or stage time would differ by O(dt^2) ~ 1e-4)."""
     from coupler.host import Host, HostConfig, TimeConfig
     from coupler.learned import FortranLearnedFlux
-    from coupler.problems.forcing import Forcing
+    from coupler.problems.forcing import random_forcing
     from export.onnx_export import ExportConfig, export
+    from training.integrate import ForcingBatch
     from training.unroll import STAGES, rollout
 
     folder = repo_root / "models/burgers/constant-godunov/8x"
     model = load_model(folder, torch.float64)
     n, dt, steps = 64, 0.02, 20
     u0 = np.sin(2 * np.pi * (np.arange(n) + 0.5) / n) + 0.3
-    forcing = torch.zeros(1, len(STAGES[integrator]) * steps, n, dtype=torch.float64)
+    table = ForcingBatch([random_forcing(3)], n, n * model.config.dx)
+    forcing = torch.stack([table((j + c) * dt)[0] for j in range(steps) for c in STAGES[integrator]])[None]
     with torch.no_grad():
         ours = rollout(model, torch.as_tensor(u0[None]), forcing, dt, integrator)[0, -1].numpy()
     native = FortranLearnedFlux(export(folder, tmp_path / "c.onnx", ExportConfig("float64")).path)
-    host = Host(HostConfig("burgers", n, n * model.config.dx), native.provider(), Forcing(),
+    host = Host(HostConfig("burgers", n, n * model.config.dx), native.provider(), random_forcing(3),
                 TimeConfig(dt=dt, method=integrator))
     theirs, taken = host.advance(u0, 0.0, steps * dt)
     assert taken == steps and np.max(np.abs(ours - theirs)) <= 1e-12 * np.max(np.abs(theirs))

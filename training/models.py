@@ -27,6 +27,10 @@ from training.constraints import ConstrainedCoefficients, PolynomialConstraint, 
 from training.equations import Equation, godunov_convex_square, make_equation
 
 KINDS = ("network", "constant", "baseline")
+# operations of each flux formula of the lean form (LeanFluxModel.flux): square q1 q1 + q2;
+# negative-square also the sign; godunov: l l, r r, max, max(l, 0) and min(r, 0) squared,
+# max, the select, the product by c, + q3
+FORMULA_FLOPS = {"linear": 0, "square": 2, "negative-square": 3, "godunov": 11}
 
 
 @dataclass(frozen=True)
@@ -246,9 +250,11 @@ class LeanFluxModel(nn.Module):
 
     def flops_per_cell(self) -> int:
         """Multiply-adds x 2 per cell (face) of the graph's arithmetic: convolutions (not the
-        gather's one-hot copies), the stencil products and sums, the flux formula."""
+        gather's one-hot copies), the stencil products and sums, the flux formula
+        (FORMULA_FLOPS: arithmetic, comparisons and selections one each)."""
         convs = [m for m in (self.hidden or []) if isinstance(m, nn.Conv1d)] + ([self.last] if self.last else [])
-        return sum(2 * m.weight.numel() for m in convs) + 2 * self.groups * self.stencil + 2 * self.n_values + 1
+        return (sum(2 * m.weight.numel() for m in convs) + 2 * self.groups * self.stencil
+                + FORMULA_FLOPS[self.stencils_form])
 
 
 def export_form(model: FluxModel, stencils: bool = False) -> LeanFluxModel:

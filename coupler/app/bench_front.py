@@ -1,4 +1,4 @@
-"""`hfc bench --front`: the accuracy-for-cost front of the learned Burgers schemes.
+"""`hfc bench --front`: the accuracy-for-cost front of the learned schemes (Burgers, KS, KdV).
 
 Every trained 8x model (models/burgers/{network,network-paper,constant-godunov}/8x and the
 sweep in models/burgers-front/<name>/8x) is exported (float32, the lean graph) and run in
@@ -10,7 +10,9 @@ natively) beside WENO5 at several resolutions, side by side in one process:
 - `4096 cells`: a domain 64 times longer at the same dx (4096 cells, forcing wavenumbers
   scaled as in the paper's 10x test, training.evaluate.EvalConfig.forcing), WENO5 on 4096,
   8192 and 16384 cells, against WENO5 on 32768 cells.
-A failed run (the scheme blew up) is "diverged".
+A failed run (the scheme blew up) is "diverged". Then KS and KdV (pde_front): the
+committed network models at factors 2-16 beside the polynomial stencil, their classical
+scheme, on the fine grid and each factor's grid, against the spectral reference.
 
 Error: the mean absolute error against the coarse-grained reference over t <= 15 (the
 paper's window, snapshots every 0.5), mean over the unseen forcings. Cost: the wall time
@@ -52,6 +54,9 @@ REUSE = " +reuse"               # label suffix of a run with coefficient reuse a
 # the stability range: these models and WENO5 under SSP-RK3 at growing Courant numbers (64 cells)
 STABILITY = ("L3C32", "L2C8", "ssprk3-C1-L3C16", "ssprk3-C1-L3C16-k3", "ssprk3-C1-L2C8")
 COURANTS = (0.5, 1.0, 1.25, 1.5, 2.0)
+# KS and KdV: the committed network models at these factors against the polynomial stencil
+PDE_FACTORS, PDE_RUNS = (2, 4, 8, 16), 3
+PDE_NAMES = {"ks": "KS", "kdv": "KdV"}
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,10 @@ class Row:
     seconds: float
     ns_per_cell_stage: float
     flops_per_cell: int | None = None
-    weno5_speedup: float | None = None
-    bound: str = ""              # ">=" / "<=": the ratio is a bound (the error lies beyond WENO5's runs)
+    speedup: float | None = None  # the classical scheme's time at this error / this time ("WENO5 x")
+    bound: str = ""              # ">=" / "<=": the ratio is a bound (the error lies beyond the classical runs)
     reuse: bool = False          # the network once per step (coefficient reuse)
+    classical: bool = False      # a row of the classical scheme the others are measured against
 
 
 def models() -> dict[str, tuple[Path, str, float]]:
@@ -99,12 +105,15 @@ def models() -> dict[str, tuple[Path, str, float]]:
     return out
 
 
-def run(provider, n: int, length: float, forcing, method: str, cfl: float) -> tuple[np.ndarray, float, int]:
-    """States at the snapshots (T, n), host seconds, steps: one run from u = 0. A run that
-    fails (a non-finite flux or state: the scheme blew up) has NaN states from there on."""
-    times = np.arange(0.0, T_END + 1e-9, SAVE_EVERY)
-    host = Host(HostConfig("burgers", n, length), provider, forcing, TimeConfig(cfl=cfl, method=method))
-    states, u, seconds, steps = np.full((len(times), n), np.nan), np.zeros(n), 0.0, 0
+def run(provider, host_config: HostConfig, time_config: TimeConfig, forcing=None, u0: np.ndarray | None = None,
+        times: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
+    """States at the snapshots `times` (T, n; default every SAVE_EVERY up to T_END), host
+    seconds, steps: one run from u0 (default 0). A run that fails (a non-finite flux or
+    state: the scheme blew up) has NaN states from there on."""
+    times = np.arange(0.0, T_END + 1e-9, SAVE_EVERY) if times is None else times
+    n = host_config.n
+    host = Host(host_config, provider, forcing, time_config)
+    states, u, seconds, steps = np.full((len(times), n), np.nan), np.zeros(n) if u0 is None else u0, 0.0, 0
     states[0] = u
     for i, (t0, t1) in enumerate(zip(times, times[1:]), start=1):
         start = time.perf_counter()
@@ -119,6 +128,11 @@ def run(provider, n: int, length: float, forcing, method: str, cfl: float) -> tu
     return states, seconds, max(steps, 1)
 
 
+def burgers(n: int, domain: "Domain", method: str = "ssprk3", cfl: float = 0.5) -> tuple[HostConfig, TimeConfig]:
+    """The forced Burgers host of a domain on n cells, and its time stepping."""
+    return HostConfig("burgers", n, 2 * np.pi * domain.multiple), TimeConfig(cfl=cfl, method=method)
+
+
 def equal_error_time(points: list[tuple[float, float]], error: float) -> float | None:
     """Wall time of the classical scheme at `error`, log-log interpolated between its
     (error, seconds) points; None outside their range."""
@@ -131,45 +145,56 @@ def equal_error_time(points: list[tuple[float, float]], error: float) -> float |
 
 
 def measure(domain: Domain, entries: dict[str, tuple], progress: bool) -> list[Row]:
-    """Every entry (label -> provider, cells, method, cfl, flops) on the domain's forcings."""
+    """Every entry (label -> provider, cells, method, cfl, flops) on the domain's forcings;
+    the WENO5 rows are the classical ones."""
     from training.evaluate import EvalConfig
 
-    length = 2 * np.pi * domain.multiple
     forcings = EvalConfig(domain=domain.multiple, runs=domain.seeds).forcing
     errors: dict[str, list[float]] = {k: [] for k in entries}
     walls: dict[str, list[tuple[float, int]]] = {k: [] for k in entries}
     bar = tqdm(total=domain.seeds * (len(entries) + 1), desc=f"front {domain.name}", disable=not progress)
     for i in range(domain.seeds):
         forcing = forcings(i)
-        reference, _, _ = run("weno5", domain.reference, length, forcing, "ssprk3", 0.5)
+        reference, _, _ = run("weno5", *burgers(domain.reference, domain), forcing)
         bar.update()
         for label, (provider, n, method, cfl, _) in entries.items():
-            states, seconds, steps = run(provider, n, length, forcing, method, cfl)
+            states, seconds, steps = run(provider, *burgers(n, domain, method, cfl), forcing)
             errors[label].append(float(np.mean(np.abs(states - coarse_grain(reference, n)))))
             walls[label].append((seconds, steps))
             bar.update()
     bar.close()
-    rows = []
-    for label, (provider, n, method, cfl, flops) in entries.items():
-        seconds = statistics.median(s for s, _ in walls[label])
-        stages = 3 if method == "ssprk3" else 1
-        per = statistics.median(s / (stages * k * n) for s, k in walls[label]) * 1e9
-        rows.append(Row(label, n, method, cfl, float(np.mean(errors[label])), seconds, per, flops,
-                        reuse=label.endswith(REUSE)))
-    weno = [(r.mae, r.seconds) for r in rows if r.label.startswith("WENO5")]
+    return with_ratios([summary(label, entry, errors[label], walls[label], label.startswith("WENO5"))
+                        for label, entry in entries.items()])
 
-    def with_speedup(r: Row) -> Row:
-        """WENO5's time at r's error over r's; beyond WENO5's resolutions a bound: below its
-        smallest error WENO5 needs at least its finest run's time (>=), above its largest at
-        most its coarsest run's (<=)."""
-        equal = equal_error_time(weno, r.mae)
+
+def summary(label: str, entry: tuple, errors: list[float], walls: list[tuple[float, int]], classical: bool) -> Row:
+    """The row of one scheme: mean error, median host time and ns per cell-stage."""
+    _, n, method, cfl, flops = entry
+    stages = 3 if method == "ssprk3" else 1
+    per = statistics.median(s / (stages * k * n) for s, k in walls) * 1e9
+    return Row(label, n, method, cfl, float(np.mean(errors)), statistics.median(s for s, _ in walls), per, flops,
+               reuse=label.endswith(REUSE), classical=classical)
+
+
+def with_ratios(rows: list[Row]) -> list[Row]:
+    """Each non-classical row with the classical scheme's time at its error over its own;
+    beyond the classical resolutions a bound: below their smallest error the classical
+    scheme needs at least its finest run's time (>=), above their largest at most its
+    coarsest run's (<=)."""
+    measured = [(r.mae, r.seconds) for r in rows if r.classical and np.isfinite(r.mae)]
+    # the classical front: runs no other run beats in both error and time (a coarser grid can
+    # be more accurate, as the polynomial stencil for KdV on 16 vs 64 cells)
+    points = [p for p in measured if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in measured)]
+
+    def ratio(r: Row) -> Row:
+        equal = equal_error_time(points, r.mae)
         if equal is not None:
-            return replace(r, weno5_speedup=equal / r.seconds)
-        finest, coarsest = min(weno), max(weno)
+            return replace(r, speedup=equal / r.seconds)
+        finest, coarsest = min(points), max(points)
         bound, time = (">=", finest[1]) if r.mae < finest[0] else ("<=", coarsest[1])
-        return replace(r, weno5_speedup=time / r.seconds, bound=bound)
+        return replace(r, speedup=time / r.seconds, bound=bound)
 
-    return [r if r.label.startswith("WENO5") or not np.isfinite(r.mae) else with_speedup(r) for r in rows]
+    return [r if r.classical or not np.isfinite(r.mae) else ratio(r) for r in rows]
 
 
 def stability(domain: Domain, learned: dict[str, tuple]) -> list[str]:
@@ -179,9 +204,8 @@ def stability(domain: Domain, learned: dict[str, tuple]) -> list[str]:
     that blows up is "diverged"."""
     from training.evaluate import EvalConfig
 
-    length = 2 * np.pi * domain.multiple
     forcings = [EvalConfig(domain=domain.multiple, runs=domain.seeds).forcing(i) for i in range(domain.seeds)]
-    references = [coarse_grain(run("weno5", domain.reference, length, f, "ssprk3", 0.5)[0], domain.cells)
+    references = [coarse_grain(run("weno5", *burgers(domain.reference, domain), f)[0], domain.cells)
                   for f in forcings]
     schemes = {"WENO5": ("weno5", "-")}
     for label in STABILITY:
@@ -196,49 +220,60 @@ def stability(domain: Domain, learned: dict[str, tuple]) -> list[str]:
     for label, (provider, trained) in schemes.items():
         cells = []
         for c in COURANTS:
-            error = np.mean([np.mean(np.abs(run(provider, domain.cells, length, f, "ssprk3", c)[0] - ref))
+            error = np.mean([np.mean(np.abs(run(provider, *burgers(domain.cells, domain, cfl=c), f)[0] - ref))
                              for f, ref in zip(forcings, references)])
             cells.append(f"{error:.2e}" if np.isfinite(error) and error < 1 else "diverged")
         lines.append(f"| {label} | {trained} | " + " | ".join(cells) + " |")
     return lines
 
 
-def table(domain: Domain, rows: list[Row]) -> list[str]:
-    lines = [f"\n### {domain.name} (domain {domain.multiple} x 2 pi; reference WENO5 on {domain.reference} cells, "
-             f"{domain.seeds} unseen forcing{'s' if domain.seeds > 1 else ''})", "",
-             "| scheme | cells | time stepping | CFL | FLOP/cell | MAE (t <= 15) | host s | ns/cell-stage | WENO5 x |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def table(heading: str, rows: list[Row], classical: str = "WENO5", window: str = "t <= 15") -> list[str]:
+    """The markdown table of one front, best error first."""
+    lines = [f"\n### {heading}", "",
+             f"| scheme | cells | time stepping | CFL | FLOP/cell | MAE ({window}) | host s | ns/cell-stage | "
+             f"{classical} x |", "|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r.mae if np.isfinite(r.mae) else np.inf):
-        speed = "-" if r.weno5_speedup is None else f"{r.bound}{r.weno5_speedup:.2f}"
+        speed = "-" if r.speedup is None else f"{r.bound}{r.speedup:.2f}"
         error = f"{r.mae:.2e}" if np.isfinite(r.mae) else "diverged"
         method = r.method + (", reuse" if r.reuse else "")
         lines.append(f"| {r.label} | {r.cells} | {method} | {r.cfl:g} | {r.flops_per_cell or '-'} | {error} "
-                     f"| {r.seconds:.3f} | {r.ns_per_cell_stage:.0f} | {speed} |")
+                     f"| {r.seconds:.3g} | {r.ns_per_cell_stage:.0f} | {speed} |")
     return lines
 
 
-def figure(results: dict[str, list[Row]], path: Path) -> None:
+def heading(domain: Domain) -> str:
+    return (f"{domain.name} (domain {domain.multiple} x 2 pi; reference WENO5 on {domain.reference} cells, "
+            f"{domain.seeds} unseen forcing{'s' if domain.seeds > 1 else ''})")
+
+
+def figure(panels: dict[str, list[Row]], path: Path) -> None:
+    """Error against host time, one panel per front: the classical scheme's line, the
+    learned models by time stepping and reuse."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 5))
-    for ax, (name, rows) in zip(np.atleast_1d(axes), results.items()):
-        weno = sorted((r for r in rows if r.label.startswith("WENO5")), key=lambda r: r.cells)
-        ax.plot([r.seconds for r in weno], [r.mae for r in weno], "k-o", label="WENO5 (SSP-RK3)")
-        for r in weno:
+    columns = min(len(panels), 2)
+    rows_of_panels = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(7 * columns, 5.5 * rows_of_panels), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, rows) in zip(axes.flat, panels.items()):
+        classical = sorted((r for r in rows if r.classical), key=lambda r: r.cells)
+        ax.plot([r.seconds for r in classical], [r.mae for r in classical], "k-o", label=classical[0].label.split()[0])
+        for r in classical:
             ax.annotate(str(r.cells), (r.seconds, r.mae), textcoords="offset points", xytext=(4, 4), fontsize=7)
         styles = {("ssprk3", False): ("o", "C0", "learned, SSP-RK3"), ("euler", False): ("s", "C2", "learned, forward Euler"),
                   ("ssprk3", True): ("^", "C1", "learned, SSP-RK3, network once per step")}
         for (method, reuse), (marker, color, legend) in styles.items():
-            learned = [r for r in rows if not r.label.startswith("WENO5") and np.isfinite(r.mae) and r.method == method
+            learned = [r for r in rows if not r.classical and np.isfinite(r.mae) and r.method == method
                        and r.reuse == reuse]
-            ax.plot([r.seconds for r in learned], [r.mae for r in learned], marker, color=color, label=legend)
+            if learned:
+                ax.plot([r.seconds for r in learned], [r.mae for r in learned], marker, color=color, label=legend)
             for r in learned:
                 ax.annotate(r.label, (r.seconds, r.mae), textcoords="offset points", xytext=(4, -8), fontsize=6)
-        ax.set(xscale="log", yscale="log", xlabel="host wall time (s)", ylabel="MAE (t <= 15)",
-               title=f"Burgers, learned at 8x vs WENO5: {name}")
+        ax.set(xscale="log", yscale="log", xlabel="host wall time (s)", ylabel="MAE", title=title)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -264,6 +299,57 @@ def entries(domain: Domain, learned: dict[str, tuple]) -> dict[str, tuple]:
     return out
 
 
+def pde_front(equation: str, tmp: Path, progress: bool) -> tuple[str, list[Row], str]:
+    """KS or KdV (no forcing; the paper's random initial conditions, unseen seeds): each
+    committed network model (models/<equation>/network/<f>x, exported lean) in the host
+    with and without coefficient reuse, beside the polynomial stencil (these equations'
+    classical scheme) on the fine grid and each factor's grid; reference: the spectral
+    solver on the fine grid (training.evaluate.reference); MAE over the paper's window.
+    Returns the table's heading, the rows and the window."""
+    from export.onnx_export import export
+    from training.evaluate import MAE_WINDOW, EvalConfig, reference
+
+    window = MAE_WINDOW[equation]
+    folders = {f: committed_model(f"models/{equation}/network/{f}x") for f in PDE_FACTORS}
+    folders = {f: folder for f, folder in folders.items() if folder is not None}
+    config = EvalConfig(equation, runs=PDE_RUNS, t_max=window, save_every=window / 10, factors=PDE_FACTORS)
+    fine = reference(config, progress=False)                       # (runs, T, n_fine) cell averages
+    time_config = TimeConfig(cfl=0.5)
+    entries = {f"polynomial {config.n_fine // f}": ("polynomial", config.n_fine // f, "ssprk3", 0.5, None)
+               for f in (1, *PDE_FACTORS)}
+    models = []
+    try:
+        for f, folder in folders.items():
+            exported = export(folder, tmp / f"{equation}-{f}x.onnx")
+            models.append(FortranLearnedFlux(exported.path, RuntimeConfig(backend="fortran", threads=1)))
+            n, flops = config.n_fine // f, int(exported.metadata["flops_per_cell"])
+            models[-1].check_host(HostConfig(equation, n), time_config)
+            entries[f"network {f}x"] = (models[-1].provider(), n, "ssprk3", 0.5, flops)
+            entries[f"network {f}x" + REUSE] = (replace(models[-1].provider(), reuse=True), n, "ssprk3", 0.5, flops)
+        errors: dict[str, list[float]] = {k: [] for k in entries}
+        walls: dict[str, list[tuple[float, int]]] = {k: [] for k in entries}
+        for i in tqdm(range(config.runs), desc=f"front {equation}", disable=not progress):
+            for label, (provider, n, *_) in entries.items():
+                target = coarse_grain(fine[i], n)
+                states, seconds, steps = run(provider, HostConfig(equation, n), time_config, None, target[0].copy(),
+                                             config.times)
+                errors[label].append(float(np.mean(np.abs(states - target))))
+                walls[label].append((seconds, steps))
+    finally:
+        for model in models:
+            model.close()
+    rows = with_ratios([summary(label, entry, errors[label], walls[label], label.startswith("polynomial"))
+                        for label, entry in entries.items()])
+    return (f"{PDE_NAMES[equation]} (domain {config.length:g}; reference: spectral on "
+            f"{config.n_fine} points; {config.runs} unseen initial conditions)"), rows, f"t <= {window:g}"
+
+
+def report(lines: list[str]) -> list[str]:
+    """Print a table as soon as it is measured; return it for the file."""
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> int:
     from export.onnx_export import export
 
@@ -272,29 +358,32 @@ def main(out: Path = Path("results/burgers-front"), progress: bool = True) -> in
         raise HfcError("no trained 8x Burgers models found (models/burgers/*/8x, models/burgers-front/*/8x); run "
                        "`hfc bench --front` from the repository root")
     results: dict[str, list[Row]] = {}
+    panels: dict[str, list[Row]] = {}
     lines = ["hfc bench --front: learned Burgers schemes (8x, float32 lean ONNX, Fortran binding, 1 thread; "
-             "constant stencils native) vs WENO5 in the Fortran host"]
+             "constant stencils native) vs WENO5 in the Fortran host; then KS and KdV against the polynomial stencil"]
     with tempfile.TemporaryDirectory() as tmp:
         learned = {}
         try:
             for label, (folder, method, cfl) in tqdm(found.items(), desc="export", disable=not progress):
-                report = export(folder, Path(tmp) / f"{label}.onnx")
-                learned[label] = (FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran", threads=1)), method,
-                                  cfl, int(report.metadata["flops_per_cell"]))
+                exported = export(folder, Path(tmp) / f"{label}.onnx")
+                learned[label] = (FortranLearnedFlux(exported.path, RuntimeConfig(backend="fortran", threads=1)),
+                                  method, cfl, int(exported.metadata["flops_per_cell"]))
             for domain in DOMAINS:
                 results[domain.name] = measure(domain, entries(domain, learned), progress)
-                lines += table(domain, results[domain.name])
-                print("\n".join(table(domain, results[domain.name])), flush=True)
-            ranges = stability(DOMAINS[0], learned)
-            print("\n".join(ranges), flush=True)
-            lines += ranges
+                panels[f"Burgers, learned at 8x vs WENO5: {domain.name}"] = results[domain.name]
+                lines += report(table(heading(domain), results[domain.name]))
+            lines += report(stability(DOMAINS[0], learned))
         finally:
             for model, *_ in learned.values():
                 model.close()
+        for equation in ("ks", "kdv"):
+            title, results[equation], window = pde_front(equation, Path(tmp), progress)
+            panels[f"{PDE_NAMES[equation]}: learned at 2-16x vs polynomial"] = results[equation]
+            lines += report(table(title, results[equation], "polynomial", window))
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "front.md", "\n".join(lines) + f"\n\nRegenerate: `hfc bench --front --out {out}` (from the "
                "repository root; writes front.md, front.json, front.png).\n")
     write_text(out / "front.json", json.dumps({k: [asdict(r) for r in v] for k, v in results.items()}, indent=1))
-    figure(results, out / "front.png")
+    figure(panels, out / "front.png")
     print(f"wrote {out}/front.md, front.json, front.png")
     return 0

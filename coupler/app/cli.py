@@ -283,8 +283,9 @@ def _add_bench(sub) -> None:
                    help="the 2D host: ns per cell-step of upwind, Van Leer, WENO5 at 256^2 and 1024^2, and strong "
                         "scaling 1 -> 2 ranks at 1024^2")
     p.add_argument("--front", action="store_true",
-                   help="the accuracy-for-cost front: every trained 8x Burgers model vs WENO5 at several "
-                        "resolutions, on 64 and 4096 cells; a table and a PNG")
+                   help="the accuracy-for-cost front: every trained 8x Burgers model (with and without "
+                        "coefficient reuse) vs WENO5 at several resolutions, on 64 and 4096 cells, their stability "
+                        "range, and the KS and KdV models vs the polynomial stencil; tables and a PNG")
     p.add_argument("--out", default=None, help="--front: folder of front.md, front.json, front.png (default "
                    "results/burgers-front)")
     p.set_defaults(func=_bench)

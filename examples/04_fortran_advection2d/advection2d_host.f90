@@ -85,6 +85,7 @@ program advection2d_host
   use hfc_stepper, only: HFC_SSPRK3, HFC_FORWARD_EULER
   use hfc_onnx, only: hfc_onnx_model_t, hfc_onnx_config_t, hfc_onnx_load_bytes, hfc_onnx_runtime_info
   use hfc_learned, only: hfc_learned_flux, hfc_learned_init
+  use hfc_model_meta, only: hfc_meta_check_time
   use hfc_mpi_cartesian, only: hfc_mpi_cart_t, hfc_mpi_cart
   use hfc_host, only: hfc_host_t, hfc_time_config_t, hfc_diagnostics_t, hfc_host_create, hfc_host_set_flow, &
                       hfc_host_set_state, hfc_host_advance, hfc_host_get_state, hfc_host_diagnostics, hfc_host_grid
@@ -155,6 +156,9 @@ program advection2d_host
     call read_model(model_file)
     call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)   ! a session per rank: each may fail alone
     if (stat == HFC_OK) call hfc_learned_init(learned, onnx, eq, stat, errmsg)
+    ! a model trained through one time stepper (the committed 2D models: forward Euler) refuses another
+    if (stat == HFC_OK) call hfc_meta_check_time(learned%meta, trim(time_stepping), merge(cfl, 0.0_wp, dt == 0.0_wp), &
+                                                 stat, errmsg)
     call cart%agree(stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg, everywhere=.true.)
     call hfc_onnx_runtime_info(ort_path, ort_version)
