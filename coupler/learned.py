@@ -288,6 +288,14 @@ class FortranLearnedFlux:
         check_host(self.path, self.meta, host, time)
         if time is not None and time.method != "imex":
             onnx_check_time(self.id, time)       # the Fortran library's own rule (hfc_meta_check_time), the same
+        if self.config.reuse_coefficients:
+            if "stencils_form" not in self.metadata:
+                raise ConfigError(f"'{self.path}': coefficient reuse needs a 1D network model exported with its "
+                                  "stencils (a constant model runs natively at every stage already; export a network "
+                                  "again with `hfc export`)")
+            if time is not None and time.method != "ssprk3":
+                raise ConfigError(f"coefficient reuse is for SSP-RK3: under {time.method} a step has one stage, "
+                                  "nothing to reuse")
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         """Face fluxes, as LearnedFlux.__call__, computed by the Fortran binding."""

@@ -200,7 +200,8 @@ class SimulationConfig:
                 "forcing": self.problem.forcing, "initial_condition": self.problem.initial_condition,
                 "time_step": f"dt={n.time.dt!r}" if n.time.dt else f"cfl={n.time.cfl!r}",
                 "method": n.time.method if n.time.method != "imex" else f"imex: {n.time.implicit.describe()}",
-                "save_every": repr(o.save_interval), "model_sha256": model_sha256, **flow}
+                "save_every": repr(o.save_interval), "model_sha256": model_sha256,
+                **({"coefficient_reuse": "1"} if self.runtime.reuse_coefficients else {}), **flow}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def test_a_small_front_in_the_host(repo_root, tmp_path):
     rows = {r.label: r for r in bench_front.measure(domain, entries, progress=False)}
     assert rows["WENO5 128"].mae < rows["WENO5 64"].mae
     constant = rows["constant"]
-    assert constant.flops_per_cell == 2 * 3 * 6 + 11 and np.isfinite(constant.mae) and constant.seconds > 0
+    assert constant.flops_per_cell == 2 * 3 * 6 + 12 and np.isfinite(constant.mae) and constant.seconds > 0
     inside = rows["WENO5 128"].mae <= constant.mae <= rows["WENO5 64"].mae
     assert constant.speedup > 0 and (constant.bound == "") == inside
     if constant.mae > rows["WENO5 64"].mae:      # less accurate than WENO5's coarsest: at most its time
@@ -54,4 +54,4 @@ def test_a_small_ks_front_against_the_polynomial_stencil(monkeypatch, tmp_path):
     assert rows["polynomial 256"].mae < rows["polynomial 32"].mae and rows["polynomial 32"].classical
     for label in ("network 8x", "network 8x +reuse"):
         assert np.isfinite(rows[label].mae) and rows[label].speedup > 0 and rows[label].cells == 32
-    assert rows["network 8x +reuse"].reuse and not rows["network 8x"].reuse
+    assert rows["network 8x +reuse"].mae != rows["network 8x"].mae      # reuse ran: another scheme

@@ -85,18 +85,25 @@ def test_coefficient_reuse_in_the_host_is_the_torch_reuse_scheme(onnx64, burgers
 
 def test_coefficient_reuse_is_refused_where_it_cannot_run(onnx64, burgers_model, tmp_path):
     """The Python backend has no native stencils; a model exported without its stencils
-    (one output) cannot give them: both refused with the reason, before any step."""
+    (one output) cannot give them; a one-stage method has nothing to reuse: each refused
+    with the reason, before any step (the Fortran library refuses the model too)."""
     with pytest.raises(ConfigError, match="coefficient reuse runs in the Fortran backend"):
         RuntimeConfig(reuse_coefficients=True)
-    proto = onnx.load(onnx64)
+    proto = onnx.load(onnx64)                   # as exported before models had their stencils
     del proto.graph.output[1]
-    for prop in proto.metadata_props:
-        if prop.key == "output_name":
-            prop.value = "flux"
+    props = {p.key: p.value for p in proto.metadata_props if not p.key.startswith("stencils")}
+    del proto.metadata_props[:]
+    for key, value in {**props, "output_name": "flux"}.items():
+        proto.metadata_props.add(key=key, value=value)
     onnx.save(proto, tmp_path / "one_output.onnx")
     model = FortranLearnedFlux(tmp_path / "one_output.onnx", RuntimeConfig(backend="fortran", reuse_coefficients=True))
-    with pytest.raises(HfcError, match="coefficient reuse needs a 1D model exported with its stencils"):
-        Host(HOST, model.provider())
+    with pytest.raises(ConfigError, match="coefficient reuse needs a 1D network model exported with its stencils"):
+        model.check_host(HOST)
+    with pytest.raises(HfcError, match="coefficient reuse needs a 1D network model exported with its stencils"):
+        Host(HOST, model.provider())               # the Fortran library's own refusal
+    reusing = FortranLearnedFlux(onnx64, RuntimeConfig(backend="fortran", reuse_coefficients=True))
+    with pytest.raises(ConfigError, match="coefficient reuse is for SSP-RK3: under euler"):
+        reusing.check_host(HOST, TimeConfig(cfl=0.5, method="euler"))
     Host(HOST, FortranLearnedFlux(tmp_path / "one_output.onnx", RuntimeConfig(backend="fortran")).provider()).close()
 
 

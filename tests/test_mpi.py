@@ -122,6 +122,8 @@ def test_learned_model_is_bit_identical_on_2_and_3_ranks(mpi_env, onnx64, tmp_pa
     for ranks in (2, 3):
         mpirun(mpi_env, ranks, HFC, *args, "--output", tmp_path / f"r{ranks}.nc")
         np.testing.assert_array_equal(states(tmp_path / f"r{ranks}.nc")[1], u0)
+        with netCDF4.Dataset(tmp_path / f"r{ranks}.nc") as ds:
+            assert ds.coefficient_reuse == ("reuse" in backend)
 
 
 @pytest.mark.parametrize("solver", ["jacobi", "cg", "gmres"])

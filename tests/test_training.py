@@ -211,3 +211,29 @@ def test_samples_that_blow_up_are_left_out_of_the_unrolled_loss(unroll_data, tmp
     loss, diverged = trainer.batch_loss(u, future, forcing, steps)
     assert diverged == 0.25 and float(loss.detach()) == pytest.approx(
         float(trainer.loss(u[keep], future[keep], forcing[keep], steps[keep]).detach()), rel=1e-6)
+
+
+def test_coefficient_reuse_of_a_godunov_network_in_the_host_is_the_torch_scheme(tiny_data, tmp_path):
+    """The Godunov form of the exported stencils (G(q1, q2) + q3, applied natively by the
+    host at stages 2 and 3): a Godunov network (one training step on the tiny data, exported
+    in float64) in the Fortran host with coefficient reuse and training.integrate's reuse
+    scheme (torch) agree to 1e-11 over 40 forced SSP-RK3 steps."""
+    from coupler.host import Host, HostConfig, TimeConfig
+    from coupler.learned import FortranLearnedFlux, RuntimeConfig
+    from coupler.problems.forcing import random_forcing
+    from export.onnx_export import ExportConfig, export
+    from training.integrate import ForcingBatch, integrate
+
+    Trainer(preset("quick", "burgers", 8, steps=1, batch_size=4, godunov=True), tiny_data, tmp_path / "g",
+            progress=False).run(progress=False)
+    report = export(tmp_path / "g", tmp_path / "g.onnx", ExportConfig("float64"))
+    assert report.metadata["stencils_form"] == "godunov"
+    native = FortranLearnedFlux(report.path, RuntimeConfig(backend="fortran", reuse_coefficients=True))
+    host_config, forcing, dt = HostConfig("burgers", 64), random_forcing(2), 0.02
+    u0 = 0.5 * np.sin(host_config.cell_centres()) + 0.1
+    theirs, steps = Host(host_config, native.provider(), forcing, TimeConfig(dt=dt)).advance(u0, 0.0, 0.8)
+    ours = integrate(load_model(tmp_path / "g", torch.float64), u0[None], np.array([0.0, 0.8]), dt,
+                     ForcingBatch([forcing], 64, host_config.length), dtype=torch.float64, reuse=True)[0, -1]
+    assert steps == 40 and np.abs(theirs - u0).max() > 1e-3
+    np.testing.assert_allclose(theirs, ours, rtol=0, atol=1e-11)
+    native.close()

@@ -29,8 +29,8 @@ from training.equations import Equation, godunov_convex_square, make_equation
 KINDS = ("network", "constant", "baseline")
 # operations of each flux formula of the lean form (LeanFluxModel.flux): square q1 q1 + q2;
 # negative-square also the sign; godunov: l l, r r, max, max(l, 0) and min(r, 0) squared,
-# max, the select, the product by c, + q3
-FORMULA_FLOPS = {"linear": 0, "square": 2, "negative-square": 3, "godunov": 11}
+# max, l > r, the select, the product by c, + q3
+FORMULA_FLOPS = {"linear": 0, "square": 2, "negative-square": 3, "godunov": 12}
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ program learned_host
     call hfc_onnx_load_bytes(onnx, bytes, runtime, stat, errmsg)   ! a session per rank: each may fail alone
     if (stat == HFC_OK) call hfc_learned_init(learned, onnx, eq, stat, errmsg, reuse=reuse_coefficients)
     ! a model trained for a time stepper and Courant number refuses others (the host: SSP-RK3)
-    if (stat == HFC_OK .and. dt == 0.0_wp) call hfc_meta_check_time(learned%meta, 'ssprk3', cfl, stat, errmsg)
+    if (stat == HFC_OK) call hfc_meta_check_time(learned%meta, 'ssprk3', merge(cfl, 0.0_wp, dt == 0.0_wp), stat, errmsg)
     call ring%agree(stat, errmsg)
     if (stat /= HFC_OK) call fail(stat, "'" // trim(model_file) // "': " // errmsg, everywhere=.true.)
     call hfc_onnx_runtime_info(ort_path, ort_version)

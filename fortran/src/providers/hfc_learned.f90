@@ -1,7 +1,7 @@
 !> The learned flux provider of the Fortran host: face fluxes from an exported ONNX model
 !> run by ONNX Runtime in this process (module hfc_onnx), no Python involved.
-!>   1D: one input u [batch, 1, n + 2g] of cell averages with g halo cells, one output
-!>       flux [batch, 1, n + 1].
+!>   1D: one input u [batch, 1, n + 2g] of cell averages with g halo cells, the output
+!>       flux [batch, 1, n + 1] (and, for a network model, its stencils: below).
 !>   2D (advection, training/advection_model.py): inputs c, u, v [1, 1, ny + 2g, nx + 2g]
 !>       (the state and the face velocities of the host's aux fields 'u', 'v', the lower
 !>       faces of every cell) and c_range [1, 2] (the host's aux 'c_range': the state's
@@ -23,6 +23,9 @@
 !> first stage (between the host's begin_step and end_step) it returns the flux and keeps
 !> the stencils; the later stages apply them to their own states natively. One network call
 !> per step instead of one per stage, at an accuracy cost measured by `hfc bench --front`.
+!> Only a time loop that brackets its steps (hfc_stepper, so the host) engages it: a call
+!> outside begin_step/end_step (the own-loop coupler hfc_coupler, face_fluxes from Python)
+!> runs the network as without reuse.
 module hfc_learned
   use, intrinsic :: iso_fortran_env, only: int64
   use hfc_kinds, only: wp, HFC_OK, HFC_ERR_ARGUMENT, HFC_ERR_NONFINITE, hfc_set_error, hfc_clear, hfc_str
@@ -101,6 +104,12 @@ contains
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: expected input and output of rank 3 ' // &
         '([batch, 1, cells]), found ' // hfc_str(model%inputs(1)%rank) // ' and ' // hfc_str(model%outputs(1)%rank))
       return
+    else if (size(model%outputs) == 2) then
+      if (model%outputs(2)%name /= 'stencils') then
+        call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, "learned provider: a 1D model's second output must be " // &
+          "'stencils', this one is '" // trim(model%outputs(2)%name) // "'")
+        return
+      end if
     end if
     call hfc_meta_check_equation(p%meta, eq, stat, errmsg)
     if (stat /= HFC_OK) then
@@ -125,8 +134,9 @@ contains
 
     call hfc_clear(stat, errmsg)
     if (p%meta%space_dimensions /= 1 .or. size(model%outputs) /= 2) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: coefficient reuse needs a 1D model ' // &
-        'exported with its stencils (a network model exported by `hfc export` of hfc 0.26 or later); this one has none')
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: coefficient reuse needs a 1D network ' // &
+        'model exported with its stencils (a second output ''stencils'': export it again with `hfc export`); this ' // &
+        'one has none')
       return
     end if
     call hfc_onnx_metadata(model, 'stencils_form', form, stat, errmsg)
@@ -135,14 +145,16 @@ contains
     do k = 1, size(FORMS)
       if (form == FORMS(k)) p%form = k
     end do
+    if (p%form == 0 .or. model%outputs(2)%rank /= 3) then
+      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, "learned provider: the stencils must be of rank 3 and " // &
+        "the metadata stencils_form one of linear, square, negative-square, godunov; found rank " // &
+        hfc_str(model%outputs(2)%rank) // " and '" // trim(form) // "'")
+      return
+    end if
     channels = int(model%outputs(2)%dims(2))
-    if (p%form > 0) p%width = channels / FORM_GROUPS(max(p%form, 1))
-    if (p%form == 0 .or. model%outputs(2)%name /= 'stencils' .or. model%outputs(2)%rank /= 3) then
-      call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, "learned provider: the second output must be 'stencils' " // &
-        "of rank 3 with metadata stencils_form one of linear, square, negative-square, godunov; found '" // &
-        trim(model%outputs(2)%name) // "' and '" // trim(form) // "'")
-    else if (channels < 2 .or. mod(channels, FORM_GROUPS(p%form)) /= 0 .or. mod(p%width, 2) /= 0 .or. &
-             p%width > 2 * p%meta%halo) then
+    p%width = channels / FORM_GROUPS(p%form)
+    if (channels < 2 .or. mod(channels, FORM_GROUPS(p%form)) /= 0 .or. mod(p%width, 2) /= 0 .or. &
+        p%width > 2 * p%meta%halo) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: the stencils output has ' // &
         hfc_str(channels) // ' channels, not ' // hfc_str(FORM_GROUPS(p%form)) // ' stencils of an even width <= 2 halo')
     end if
@@ -250,11 +262,24 @@ contains
       end if
       if (.not. allocated(self%stencils)) allocate(self%stencils((n + 1) * FORM_GROUPS(self%form) * self%width), &
                                                    self%q(n + 1, FORM_GROUPS(self%form)))
-      call hfc_onnx_run(self%model, [hfc_tensor(u2, [1, 1, n + 2 * g])], [hfc_tensor(flux, [1, 1, n + 1]), &
-                        hfc_tensor(self%stencils, [1, FORM_GROUPS(self%form) * self%width, n + 1])], stat, errmsg)
+      call run_with_stencils(self%model, u2(:, 1), flux, self%stencils, FORM_GROUPS(self%form) * self%width, &
+                             stat, errmsg)
       self%cached = stat == HFC_OK
     end if
   end subroutine learned_compute
+
+  !> One run of a 1D model for the fluxes and the stencils (channels per face) of u; the
+  !> arrays are `target` dummies here, so the tensors' addresses stay valid for the run.
+  subroutine run_with_stencils(model, u, flux, stencils, channels, stat, errmsg)
+    type(hfc_onnx_model_t), intent(inout) :: model
+    real(wp), intent(in), contiguous, target :: u(:)
+    real(wp), intent(inout), contiguous, target :: flux(:), stencils(:)
+    integer, intent(in) :: channels
+    integer, intent(out) :: stat
+    character(len=*), intent(inout) :: errmsg
+    call hfc_onnx_run(model, [hfc_tensor(u, [1, 1, size(u)])], [hfc_tensor(flux, [1, 1, size(flux)]), &
+                      hfc_tensor(stencils, [1, channels, size(flux)])], stat, errmsg)
+  end subroutine run_with_stencils
 
   !> Reuse: the fluxes of the model's window u (n + 2g cells) from the step's stencils:
   !> q_i at face k is the i-th stencil of face k applied to its cells k - s/2 .. k + s/2 - 1,
