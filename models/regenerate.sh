@@ -46,10 +46,12 @@ hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers
 hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C1-L3C16/8x --preset quick \
     --unroll 8 --integrator ssprk3 --courant 1 --layers 3 --channels 16 --init models/burgers-front/L3C16/8x \
     --steps 1000 --learning-rate 1e-3 $T
-for m in "L2C8 2 8" "L3C8 3 8" "L3C16-k3 3 16 --kernel 3"; do
+hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/L3C8-k3/8x --preset quick \
+    --layers 3 --channels 8 --kernel 3 $T
+for m in "L2C8 1 2 8" "L3C8 1 3 8" "L3C16-k3 1 3 16 --kernel 3" "L3C8-k3 1 3 8 --kernel 3" "L3C16-k3 0.5 3 16 --kernel 3"; do
   set -- $m
-  hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C1-$1/8x --preset quick \
-      --unroll 8 --integrator ssprk3 --courant 1 --layers $2 --channels $3 ${4:-} ${5:-} --init models/burgers-front/$1/8x \
+  hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C$2-$1/8x --preset quick \
+      --unroll 8 --integrator ssprk3 --courant $2 --layers $3 --channels $4 ${5:-} ${6:-} --init models/burgers-front/$1/8x \
       --steps 1000 --learning-rate 1e-3 $T
 done
 for s in 4 6 8; do

@@ -55,3 +55,22 @@ def test_a_small_ks_front_against_the_polynomial_stencil(monkeypatch, tmp_path):
     for label in ("network 8x", "network 8x +reuse"):
         assert np.isfinite(rows[label].mae) and rows[label].speedup > 0 and rows[label].cells == 32
     assert rows["network 8x +reuse"].mae != rows["network 8x"].mae      # reuse ran: another scheme
+
+
+def test_the_confirmation_times_the_best_row_and_its_bracket(monkeypatch):
+    """confirm() picks the row with the largest ratio inside WENO5's range (not a bound),
+    the two WENO5 runs whose errors enclose it, times those three again and reports the
+    ratio of medians: with a fake clock (every run of a scheme takes the same time) it is
+    the interpolated ratio exactly."""
+    seconds = {"a": 2.0, "b": 8.0, "m": 1.0, "n": 9.0}
+    monkeypatch.setattr(bench_front, "run", lambda provider, *args: (None, seconds[provider], 1))
+    rows = [bench_front.Row("WENO5 a", 64, "ssprk3", 0.5, 4e-3, 2.0, 1.0, classical=True),
+            bench_front.Row("WENO5 b", 128, "ssprk3", 0.5, 1e-3, 8.0, 1.0, classical=True),
+            bench_front.Row("model", 64, "ssprk3", 0.5, 2e-3, 1.0, 1.0),
+            bench_front.Row("slow", 64, "ssprk3", 0.5, 3e-3, 9.0, 1.0)]
+    rows = bench_front.with_ratios(rows)
+    entries = {"WENO5 a": ("a", 64, "ssprk3", 0.5, None), "WENO5 b": ("b", 128, "ssprk3", 0.5, None),
+               "model": ("m", 64, "ssprk3", 0.5, 1), "slow": ("n", 64, "ssprk3", 0.5, 1)}
+    line = bench_front.confirm(bench_front.DOMAINS[0], rows, entries)[-1]
+    # WENO5's time at 2e-3 on the log-log line through (4e-3, 2 s) and (1e-3, 8 s): 4 s
+    assert "model 1," in line and "WENO5 x = 4.00 (per repeat 4.00-4.00)" in line
