@@ -54,6 +54,9 @@ for m in "L2C8 1 2 8" "L3C8 1 3 8" "L3C16-k3 1 3 16 --kernel 3" "L3C8-k3 1 3 8 -
       --unroll 8 --integrator ssprk3 --courant $2 --layers $3 --channels $4 ${5:-} ${6:-} --init models/burgers-front/$1/8x \
       --steps 1000 --learning-rate 1e-3 $T
 done
+hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/ssprk3-C1-L3C16-k3-u16/8x \
+    --preset quick --unroll 16 --integrator ssprk3 --courant 1 --layers 3 --channels 16 --kernel 3 \
+    --init models/burgers-front/ssprk3-C1-L3C16-k3/8x --steps 800 --learning-rate 3e-4 $T
 for s in 4 6 8; do
   hfc train --equation burgers --factor 8 --data data/burgers --out models/burgers-front/constant-ssprk3-C0.5-s$s/8x \
       --preset quick --kind constant --godunov --unroll 8 --integrator ssprk3 --courant 0.5 --stencil $s $T
