@@ -175,11 +175,10 @@ class LeanFluxModel(nn.Module):
         self.with_stencils = stencils
         cfg, law = model.config, model.equation
         s, dtype = cfg.stencil, model.coefficients[0].fixed.dtype
-        self.halo, self.stencil, self.godunov = model.halo, s, cfg.godunov
+        self.halo, self.stencil = model.halo, s
         start = model.halo - s // 2          # cells of face k: u[start + k ...] of the halo'd input
         if cfg.godunov and not law.convective > 0:
             raise ValueError("the Godunov variant needs a convex convective term c v^2, c > 0")
-        self.sign = 1.0 if law.convective >= 0 else -1.0
         scale = abs(law.convective) ** 0.5
         # (factor, quantity index) terms of each group: the values, then the linear part
         values = [[(scale, i)] for i, name in enumerate(model.quantities) if name in ("value", "left", "right")]
@@ -187,9 +186,9 @@ class LeanFluxModel(nn.Module):
         if law.velocity:
             linear.append((law.velocity, model.quantities.index("value")))
         groups = (values if law.convective else []) + [linear]
-        self.groups, self.n_values = len(groups), len(groups) - 1
-        self.stencils_form = ("linear" if not self.n_values else "godunov" if self.godunov
-                              else "square" if self.sign > 0 else "negative-square")
+        self.groups = len(groups)
+        self.stencils_form = ("linear" if not law.convective else "godunov" if cfg.godunov
+                              else "square" if law.convective > 0 else "negative-square")
         # each quantity's stencil as an affine map of the last layer's outputs: weight (s, K), bias (s,)
         last = model.net[-1] if model.net is not None else None
         maps = []
@@ -236,11 +235,11 @@ class LeanFluxModel(nn.Module):
     def flux(self, q: list[torch.Tensor]) -> torch.Tensor:
         """The flux from the stencils' values q (stencils_form: linear q1, square q1^2 + q2,
         negative-square -q1^2 + q2, godunov G(q1, q2) + q3)."""
-        if not self.n_values:
+        if self.stencils_form == "linear":
             return q[0]
-        if self.godunov:
+        if self.stencils_form == "godunov":
             return godunov_convex_square(q[0], q[1], 1.0) + q[2]
-        return (q[0] * q[0] if self.sign > 0 else -(q[0] * q[0])) + q[1]
+        return (q[0] * q[0] if self.stencils_form == "square" else -(q[0] * q[0])) + q[1]
 
     def stencil_values(self, u: torch.Tensor, stencils: torch.Tensor) -> list[torch.Tensor]:
         """Each stencil of `stencils` (batch, groups * s, n + 1) applied to u's cells: the

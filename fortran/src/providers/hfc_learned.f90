@@ -52,6 +52,7 @@ module hfc_learned
     real(wp), allocatable :: window(:, :)   !< 2D: c, u, v of the model's halo when the block's is wider
     logical :: reuse = .false.              !< coefficient reuse across the stages of a step
     integer :: form = 0                     !< reuse: index in FORMS
+    integer :: groups = 0                   !< reuse: stencils per face (FORM_GROUPS of the form)
     integer :: width = 0                    !< reuse: cells per stencil
     logical :: in_step = .false.            !< between begin_step and end_step
     logical :: cached = .false.             !< stencils holds this step's
@@ -152,11 +153,11 @@ contains
       return
     end if
     channels = int(model%outputs(2)%dims(2))
-    p%width = channels / FORM_GROUPS(p%form)
-    if (channels < 2 .or. mod(channels, FORM_GROUPS(p%form)) /= 0 .or. mod(p%width, 2) /= 0 .or. &
-        p%width > 2 * p%meta%halo) then
+    p%groups = FORM_GROUPS(p%form)
+    p%width = channels / p%groups
+    if (channels < 2 .or. mod(channels, p%groups) /= 0 .or. mod(p%width, 2) /= 0 .or. p%width > 2 * p%meta%halo) then
       call hfc_set_error(stat, errmsg, HFC_ERR_ARGUMENT, 'learned provider: the stencils output has ' // &
-        hfc_str(channels) // ' channels, not ' // hfc_str(FORM_GROUPS(p%form)) // ' stencils of an even width <= 2 halo')
+        hfc_str(channels) // ' channels, not ' // hfc_str(p%groups) // ' stencils of an even width <= 2 halo')
     end if
   end subroutine reuse_init
 
@@ -257,13 +258,12 @@ contains
     else if (self%cached) then
       call stencil_fluxes(self, u2(:, 1), flux)
     else
-      if (allocated(self%stencils)) then
-        if (size(self%stencils) /= (n + 1) * FORM_GROUPS(self%form) * self%width) deallocate(self%stencils, self%q)
+      if (allocated(self%q)) then
+        if (size(self%q, 1) /= n + 1) deallocate(self%stencils, self%q)
       end if
-      if (.not. allocated(self%stencils)) allocate(self%stencils((n + 1) * FORM_GROUPS(self%form) * self%width), &
-                                                   self%q(n + 1, FORM_GROUPS(self%form)))
-      call run_with_stencils(self%model, u2(:, 1), flux, self%stencils, FORM_GROUPS(self%form) * self%width, &
-                             stat, errmsg)
+      if (.not. allocated(self%q)) allocate(self%stencils((n + 1) * self%groups * self%width), &
+                                            self%q(n + 1, self%groups))
+      call run_with_stencils(self%model, u2(:, 1), flux, self%stencils, self%groups * self%width, stat, errmsg)
       self%cached = stat == HFC_OK
     end if
   end subroutine learned_compute
@@ -292,7 +292,7 @@ contains
     faces = size(flux)
     s = self%width
     offset = self%meta%halo - s / 2          ! cell c of the interior is u(g + c)
-    do i = 1, size(self%q, 2)
+    do i = 1, self%groups
       self%q(:, i) = 0.0_wp
       do j = 1, s
         self%q(:, i) = self%q(:, i) + self%stencils(((i - 1) * s + j - 1) * faces + 1:((i - 1) * s + j) * faces) * &
